@@ -1,0 +1,36 @@
+# The two commands a new user runs: `make demo` and `make test`.
+# Needs only python3, make and git. Label Studio (the server) lives in its own
+# virtualenv: it pins Django and friends, and keeping it apart leaves the
+# toolkit's own dependencies free (users of a team's server never install it).
+PYTHON ?= python3
+VENV := .venv
+STUDIO_VENV := .venv-studio
+PIP_FLAGS := -q --disable-pip-version-check
+export NO_ALBUMENTATIONS_UPDATE=1 DVC_NO_ANALYTICS=1 LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false
+
+.PHONY: demo test venv studio-venv clean ui-check
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $@
+
+$(STUDIO_VENV)/.installed:
+	$(PYTHON) -m venv $(STUDIO_VENV)
+	$(STUDIO_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(STUDIO_VENV)/bin/python -m pip install $(PIP_FLAGS) 'label-studio==1.23.2'
+	touch $@
+
+venv: $(VENV)/.installed
+studio-venv: $(STUDIO_VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/dataprep demo
+
+test: $(VENV)/.installed $(STUDIO_VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
+		$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(STUDIO_VENV) demo-project .pytest_cache

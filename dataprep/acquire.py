@@ -1,0 +1,275 @@
+"""Acquisition: sources -> content-addressed `raw/` + `manifest.parquet`.
+
+A sample's id is the hex BLAKE2b-128 of its content (image bytes, the text, or
+the tabular row's values), so it is stable across machines and exact
+duplicates collapse to one row that lists every source path. Unreadable images
+are skipped and reported, never silently dropped. Re-running on the same
+sources rewrites nothing; new files add rows; existing rows keep their split
+and acquisition time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from PIL import Image
+
+from dataprep import console, store
+from dataprep.atomic import atomic_path, write_json
+from dataprep.errors import UserError
+from dataprep.project import Project
+from dataprep.sources import write_digits
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+TABLE_EXTS = {".csv", ".jsonl", ".json", ".parquet"}
+TABULAR_FILE = "raw/tabular.parquet"
+
+
+def content_id(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def now_utc() -> pd.Timestamp:
+    """Acquisition time; `SOURCE_DATE_EPOCH` pins it for reproducible runs."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return pd.Timestamp(int(epoch), unit="s", tz="UTC")
+    return pd.Timestamp(datetime.now(timezone.utc))
+
+
+# ---------------------------------------------------------------- images
+def _check_image(path: Path, data: bytes) -> tuple[str, int, int]:
+    """Decode fully (verify() misses truncation); return (format, width, height)."""
+    import io
+
+    with Image.open(io.BytesIO(data)) as im:
+        im.verify()
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return (im.format or path.suffix.lstrip(".")).lower(), im.width, im.height
+
+
+def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_root: str, raw_dir: str) -> list[dict]:
+    """Hash, check and store a batch of images (runs in a worker process)."""
+    out = []
+    for rel, label in files:
+        path = Path(source_root) / rel
+        shown = str(Path(shown_root) / rel)
+        try:
+            data = path.read_bytes()
+            fmt, w, h = _check_image(path, data)
+        except Exception as exc:  # any decoder error means the file is unusable
+            out.append({"error": f"{type(exc).__name__}: {exc}".strip(), "source": shown})
+            continue
+        sid = content_id(data)
+        ext = {"jpeg": "jpg", "tiff": "tif"}.get(fmt, fmt)
+        dest = Path(raw_dir) / f"{sid}.{ext}"
+        if not dest.exists():
+            with atomic_path(dest) as tmp:
+                tmp.write_bytes(data)
+        out.append({"sample_id": sid, "modality": "image", "path": f"raw/{dest.name}", "text": None,
+                    "source": shown, "source_label": label, "width": w, "height": h})
+    return out
+
+
+def list_images(folder: Path) -> list[tuple[str, str | None]]:
+    """Image files under `folder` with the class subfolder (if any) as label."""
+    files = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not any(s.startswith(".") for s in p.relative_to(folder).parts):
+            rel = p.relative_to(folder)
+            files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
+    return files
+
+
+def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int) -> tuple[list[dict], list[dict]]:
+    files = list_images(folder)
+    if not files:
+        raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    size = max(64, min(1000, len(files) // (n_jobs * 4) or 1))
+    batches = [files[i:i + size] for i in range(0, len(files), size)]
+    jobs = (delayed(_image_batch)(b, str(folder), shown, str(raw_dir)) for b in batches)
+    runner = Parallel(n_jobs=n_jobs if len(batches) > 1 else 1, return_as="generator")
+    rows: list[dict] = []
+    for part in console.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
+        rows.extend(part)
+    good = [r for r in rows if "error" not in r]
+    bad = [r for r in rows if "error" in r]
+    return good, bad
+
+
+# ---------------------------------------------------------------- tables
+def read_source_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        if path.suffix in {".jsonl", ".json"}:
+            return pd.read_json(path, lines=path.suffix == ".jsonl")
+        return pd.read_parquet(path)
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read as {path.suffix.lstrip('.')} ({exc})") from exc
+
+
+def _labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
+    if not col or col not in df.columns:
+        return [None] * len(df)
+    return [None if pd.isna(v) else str(v) for v in df[col]]
+
+
+def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | None) -> tuple[list[dict], list[dict]]:
+    good, bad = [], []
+    labels = _labels_of(df, label_col)
+    for i, (text, label) in enumerate(zip(df[text_col], labels)):
+        if not isinstance(text, str):
+            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no text in column {text_col!r}"})
+            continue
+        good.append({"sample_id": content_id(text.encode("utf-8")), "modality": "text", "path": None,
+                     "text": text, "source": f"{path}:{i + 1}", "source_label": label,
+                     "width": None, "height": None})
+    return good, bad
+
+
+def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col: str | None,
+                     data_dir: Path) -> tuple[list[dict], list[dict]]:
+    feats = features or [c for c in df.columns if c != label_col and pd.api.types.is_numeric_dtype(df[c])]
+    missing = [c for c in feats if c not in df.columns]
+    if missing:
+        raise UserError(f"{path}: feature column {missing[0]!r} not found (columns: {', '.join(map(str, df.columns))})")
+    if not feats:
+        raise UserError(f"{path}: no numeric feature columns; set acquire.feature_columns")
+    values = df[feats].apply(pd.to_numeric, errors="coerce")
+    labels = _labels_of(df, label_col)
+    good, bad, rows = [], [], []
+    for i, (vals, label) in enumerate(zip(values.itertuples(index=False), labels)):
+        vec = np.asarray(vals, dtype=np.float64)
+        if np.isnan(vec).all():
+            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no numeric feature values"})
+            continue
+        sid = content_id(json.dumps(dict(zip(feats, [None if np.isnan(v) else v for v in vec.tolist()]))).encode())
+        good.append({"sample_id": sid, "modality": "tabular", "path": TABULAR_FILE, "text": None,
+                     "source": f"{path}:{i + 1}", "source_label": label, "width": None, "height": None})
+        rows.append([sid, *vec.tolist()])
+    table = pd.DataFrame(rows, columns=["sample_id", *feats]).drop_duplicates("sample_id")
+    target = data_dir / TABULAR_FILE
+    if target.exists():
+        table = pd.concat([pd.read_parquet(target), table]).drop_duplicates("sample_id")
+    table = table.sort_values("sample_id").reset_index(drop=True)
+    if not target.exists() or not pd.read_parquet(target).equals(table):
+        with atomic_path(target) as tmp:
+            table.to_parquet(tmp, index=False)
+    return good, bad
+
+
+# ---------------------------------------------------------------- merge
+def _collapse(rows: list[dict]) -> pd.DataFrame:
+    """One row per sample id; `sources` lists every path it was found at."""
+    if not rows:
+        return store.empty("manifest")
+    df = pd.DataFrame(rows).sort_values(["sample_id", "source"], kind="stable")
+    srcs = df.groupby("sample_id", sort=False)["source"].agg(list)
+    first = df.drop_duplicates("sample_id").set_index("sample_id")
+    first["sources"] = srcs.map(json.dumps)
+    return first.reset_index()
+
+
+def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
+    """Stratified by source label: within each label the `fraction` of samples whose
+    seeded hash ranks lowest go to test. Depends only on ids, not file order."""
+    split = pd.Series("pool", index=new.index, dtype=object)
+    if fraction <= 0 or new.empty:
+        return split
+    key = new["sample_id"].map(lambda s: hashlib.blake2b(f"{seed}:{s}".encode(), digest_size=8).hexdigest())
+    strata = new["source_label"].fillna("\0")
+    for _, idx in new.groupby(strata).groups.items():
+        ranked = key.loc[idx].sort_values().index
+        split.loc[ranked[: int(round(fraction * len(ranked)))]] = "test"
+    return split
+
+
+def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """Existing rows keep split and time (their source list may grow); new rows are added."""
+    if not old.empty and not found.empty:
+        both = old.set_index("sample_id")
+        extra = found.set_index("sample_id")["sources"]
+        common = both.index.intersection(extra.index)
+        for sid in common:
+            merged = sorted(set(json.loads(both.at[sid, "sources"])) | set(json.loads(extra[sid])))
+            both.at[sid, "sources"] = json.dumps(merged)
+        old = both.reset_index()
+        found = found[~found["sample_id"].isin(old["sample_id"])]
+    if found.empty:
+        return old.reset_index(drop=True)
+    found = found.copy()
+    found["split"] = _assign_split(found, fraction, seed)
+    found["acquired_at"] = now_utc()
+    merged = found if old.empty else pd.concat([old, found[old.columns]], ignore_index=True)
+    return merged.reset_index(drop=True)
+
+
+def resolve_source(project: Project) -> tuple[Path, str]:
+    """The source path and its kind (images | text | tabular)."""
+    a = project.cfg.acquire
+    if a.source == "digits":
+        return write_digits(project.work / "sources" / "digits"), "images"
+    src = Path(a.source)
+    src = src if src.is_absolute() else project.root / src
+    if not src.exists():
+        raise UserError(f"acquire.source: {src} does not exist")
+    if a.kind != "auto":
+        return src, a.kind
+    if src.is_dir():
+        return src, "images"
+    if src.suffix.lower() not in TABLE_EXTS:
+        raise UserError(f"acquire.source: {src}: expected an image folder or {', '.join(sorted(TABLE_EXTS))}")
+    df = read_source_table(src)
+    if a.text_column in df.columns:
+        return src, "text"
+    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != a.label_column):
+        return src, "tabular"
+    raise UserError(f"{src}: text column {a.text_column!r} not found and no numeric feature columns "
+                    f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
+
+
+def acquire(project: Project) -> dict[str, Any]:
+    """Run acquisition; returns the summary also written to `reports/acquire.json`."""
+    a = project.cfg.acquire
+    src, kind = resolve_source(project)
+    data = project.data
+    data.mkdir(parents=True, exist_ok=True)
+    # Sources under the project are recorded relative to it, so manifests match across clones.
+    shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
+    if kind == "images":
+        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs)
+    else:
+        df = read_source_table(src)
+        if kind == "text":
+            if a.text_column not in df.columns:
+                raise UserError(f"{src}: text column {a.text_column!r} not found "
+                                f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
+            good, bad = _acquire_text(shown, df, a.text_column, a.label_column)
+        else:
+            good, bad = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
+    found = _collapse(good)
+    old = store.read_table(data, "manifest")
+    manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed)
+    changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"])
+    if changed:
+        store.write_table(data, "manifest", manifest)
+    summary = {
+        "source": str(a.source), "kind": kind, "files_seen": len(good) + len(bad),
+        "samples": int(len(manifest)), "new_samples": int(len(manifest) - len(old)),
+        "duplicates_collapsed": int(len(good) - len(found)),
+        "unreadable": len(bad), "unreadable_files": bad[:1000],
+        "splits": manifest["split"].value_counts().to_dict(), "changed": bool(changed),
+    }
+    write_json(project.reports / "acquire.json", summary)
+    return summary

@@ -1,0 +1,117 @@
+"""The `dataprep` command: the root typer app that mounts each package's commands.
+
+User errors (`UserError`, exit 2) and failed gates (`GateFailed`, exit 1) become
+one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from dataprep import console
+from dataprep.errors import GateFailed, UserError
+from dataprep.project import Project, open_project
+
+
+class _Group(TyperGroup):
+    """Turns our exceptions into exit codes for every command, nested ones included."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (UserError, GateFailed) as exc:
+            console.err.print(f"[red]error:[/red] {exc}" if isinstance(exc, UserError) else f"[yellow]gate:[/yellow] {exc}")
+            raise typer.Exit(exc.exit_code) from None
+
+
+def make_app(help: str) -> typer.Typer:
+    return typer.Typer(cls=_Group, help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False)
+
+
+app = make_app("Data-prep ops: acquire, triage, select, label, validate, augment, export.")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    params: Annotated[Path, typer.Option("--params", "-p", help="the project's params.yaml")] = Path("params.yaml"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="print one JSON document (for scripts)")] = False,
+) -> None:
+    console.configure(quiet=quiet, json_output=json_output)
+    ctx.obj = {"params": params}
+
+
+def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None) -> Project:
+    """The project of the root `--params`, with this command's flag overrides."""
+    root = ctx.find_root()
+    params = (root.obj or {}).get("params", Path("params.yaml"))
+    return open_project(params, overrides)
+
+
+@app.command()
+def init(folder: Annotated[Path, typer.Argument(help="project folder")] = Path(".")) -> None:
+    """Scaffold a project: git, dvc (analytics off), params.yaml, dvc.yaml, .gitignore."""
+    from dataprep.init import init_project
+
+    done = init_project(folder)
+    if done:
+        console.result({"changed": True, "done": done}, *[f"- {d}" for d in done], f"initialised {folder.resolve()}")
+    else:
+        console.result({"changed": False, "done": []}, f"{folder.resolve()} is already initialised; nothing changed")
+
+
+@app.command()
+def acquire(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="'digits', an image folder, or a CSV/JSONL/parquet file")] = None,
+    kind: Annotated[str | None, typer.Option(help="auto | images | text | tabular")] = None,
+    test_fraction: Annotated[float | None, typer.Option(help="held-out stratified test share")] = None,
+) -> None:
+    """Acquire raw data into the content-addressed dataset folder."""
+    from dataprep.acquire import acquire as run
+
+    project = project_from(ctx, {"acquire.source": source, "acquire.kind": kind, "acquire.test_fraction": test_fraction})
+    s = run(project)
+    lines = [f"{s['samples']} samples ({s['new_samples']} new) from {s['files_seen']} {s['kind']} inputs; "
+             f"{s['duplicates_collapsed']} exact duplicates collapsed; {s['unreadable']} unreadable skipped"]
+    lines += [f"  skipped {b['source']}: {b['error']}" for b in s["unreadable_files"][:5]]
+    if s["unreadable"]:
+        lines.append(f"  (all listed in {project.reports / 'acquire.json'})")
+    if not s["changed"]:
+        lines.append("manifest unchanged (nothing new)")
+    console.result(s, *lines)
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Counts per state and label, and what to do next."""
+    from dataprep.status import show, status as run
+
+    show(run(project_from(ctx)))
+
+
+def _mount() -> None:
+    """Commands of the other packages (each has its own cli.py)."""
+    import importlib
+
+    for mod in ("active_learning.cli", "labeling.cli", "augment.cli", "dataprep.loop_cli"):
+        try:
+            sub = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        app.add_typer(sub.app)
+
+
+_mount()
+
+
+def main() -> None:
+    app()

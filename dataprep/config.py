@@ -1,0 +1,268 @@
+"""`params.yaml` -> a typed config, one section per stage.
+
+Every model forbids unknown keys, so a typo is an error that names the key
+instead of a setting silently ignored. CLI flags override values by dotted key
+(`select.batch_size=10`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dataprep.errors import UserError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Project(_Section):
+    data_dir: str = "data"
+    reports_dir: str = "reports"
+    task: Literal["classification", "detection"] = "classification"
+    labels: list[str] = Field(default_factory=list, description="class names; empty = the source labels")
+    seed: int = 0
+
+
+class Acquire(_Section):
+    source: str = "digits"
+    kind: Literal["auto", "images", "text", "tabular"] = "auto"
+    text_column: str = "text"
+    label_column: str | None = "label"
+    feature_columns: list[str] = Field(default_factory=list)
+    test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    n_jobs: int = Field(2, ge=1)
+
+
+class Features(_Section):
+    image_size: int = Field(16, ge=4, le=128)
+    hog: bool = True
+    embedding: str | None = Field(None, description="'module:function' mapping a list of image paths to an array")
+    text_max_features: int = Field(20000, ge=10)
+    chunk_size: int = Field(20000, ge=100)
+
+
+class Select(_Section):
+    strategy: str = "margin_kcenter"
+    batch_size: int = Field(50, ge=1)
+    model: str = "logistic"
+    model_params: dict[str, Any] = Field(default_factory=dict)
+    cold_start_min_labels: int = Field(20, ge=2)
+    shortlist_factor: int = Field(10, ge=1)
+    rare_class_share: float = Field(0.0, ge=0.0, le=1.0)
+    stop_agreement: float = Field(0.99, gt=0.0, le=1.0)
+    stop_set_size: int = Field(1000, ge=10)
+    chunk_size: int = Field(50000, ge=100)
+    random_state: int = 0
+
+
+class Label(_Section):
+    backend: Literal["simulated", "studio"] = "simulated"
+    project_title: str = "dataprep"
+    overlap: int = Field(3, ge=1)
+    gold_share: float = Field(0.05, ge=0.0, lt=1.0)
+    label_config: str | None = Field(None, description="path to your own Label Studio XML")
+
+
+class Annotator(_Section):
+    name: str
+    profile: Literal["good", "careful", "spammer", "adversarial", "lazy_majority", "lazy_accept"]
+    accuracy: float = Field(0.9, ge=0.0, le=1.0)
+    class_map: dict[str, str] = Field(default_factory=dict)
+
+
+def _default_annotators() -> list[Annotator]:
+    good = [Annotator(name=f"ann{i:02d}", profile="good", accuracy=a)
+            for i, a in enumerate([0.96, 0.94, 0.92, 0.9, 0.88, 0.86, 0.84])]
+    return good + [
+        Annotator(name="ann07", profile="spammer"),
+        Annotator(name="ann08", profile="adversarial", class_map={"3": "8", "4": "9", "7": "1"}),
+        Annotator(name="ann09", profile="lazy_accept"),
+    ]
+
+
+class Simulate(_Section):
+    annotators: list[Annotator] = Field(default_factory=_default_annotators)
+    seed: int = 0
+
+
+class Validate(_Section):
+    min_confidence: float = Field(0.8, ge=0.0, le=1.0)
+    max_quarantined_share: float = Field(0.3, ge=0.0, le=1.0)
+    min_agreement: float = Field(0.4, ge=-1.0, le=1.0)
+    block_accuracy: float = Field(0.6, ge=0.0, le=1.0)
+    watch_accuracy: float = Field(0.8, ge=0.0, le=1.0)
+    blocked_annotators: list[str] = Field(default_factory=list)
+    cv_folds: int = Field(5, ge=2)
+
+
+class Augment(_Section):
+    pipeline: str | dict[str, Any] = "light"
+    copies: int = Field(2, ge=0)
+    copies_per_class: dict[str, int] = Field(default_factory=dict)
+    min_visibility: float = Field(0.3, ge=0.0, le=1.0)
+    seed: int = 0
+    n_jobs: int = Field(2, ge=1)
+
+
+class Triage(_Section):
+    near_dup_threshold: float = Field(0.1, ge=0.0)
+    outlier_contamination: float = Field(0.01, gt=0.0, lt=0.5)
+    n_clusters: int = Field(20, ge=1)
+    keep: list[str] = Field(default_factory=list, description="sample ids to keep whatever triage says")
+
+
+class Export(_Section):
+    format: Literal["auto", "folders", "csv", "parquet", "coco"] = "auto"
+    include_augmented: bool = True
+
+
+class Config(_Section):
+    project: Project = Field(default_factory=Project)
+    acquire: Acquire = Field(default_factory=Acquire)
+    triage: Triage = Field(default_factory=Triage)
+    features: Features = Field(default_factory=Features)
+    select: Select = Field(default_factory=Select)
+    label: Label = Field(default_factory=Label)
+    simulate: Simulate = Field(default_factory=Simulate)
+    validate_: Validate = Field(default_factory=Validate, alias="validate")
+    augment: Augment = Field(default_factory=Augment)
+    export: Export = Field(default_factory=Export)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def validation(self) -> Validate:
+        return self.validate_
+
+
+def _set_dotted(raw: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = raw
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise UserError(f"override {key}: {p!r} is not a section")
+    node[parts[-1]] = value
+
+
+def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Config:
+    """Read `path` (absent = defaults) and apply dotted-key overrides."""
+    path = Path(path)
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise UserError(f"{path}: expected a mapping of sections at the top level")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(raw, key, value)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        got = f", got {err['input']!r}" if err["type"] != "missing" and not isinstance(err["input"], dict) else ""
+        raise UserError(f"{path}: {key}: {err['msg']}{got}{extra}") from None
+
+
+def default_params_yaml() -> str:
+    """The documented `params.yaml` that `dataprep init` writes."""
+    return _PARAMS_TEMPLATE
+
+
+_PARAMS_TEMPLATE = """\
+# dataprep settings: one section per stage. CLI flags override these.
+# Unknown keys are errors, so a typo never silently falls back to a default.
+project:
+  data_dir: data            # the dataset folder (manifest, raw/, annotations, labels...)
+  reports_dir: reports      # metrics, plots and the HTML report
+  task: classification      # classification | detection
+  labels: []                # class names; empty = take them from the source labels
+  seed: 0
+
+acquire:
+  source: digits            # 'digits' (bundled demo), an image folder, or a CSV/JSONL/parquet file
+  kind: auto                # auto | images | text | tabular
+  text_column: text         # text sources: the column holding the text
+  label_column: label       # optional column with a label that came with the data
+  feature_columns: []       # tabular: feature columns (empty = every numeric column)
+  test_fraction: 0.3        # stratified held-out test split sampled at acquisition
+  n_jobs: 2                 # parallel hashing and image checks
+
+triage:
+  near_dup_threshold: 0.1   # max normalised feature distance to call two samples near-duplicates
+  outlier_contamination: 0.01
+  n_clusters: 20
+  keep: []                  # sample ids to keep whatever triage says
+
+features:
+  image_size: 16            # images are resized to this square for pixel features
+  hog: true                 # add a HOG descriptor
+  embedding: null           # 'module:function' taking image paths, returning an array
+  text_max_features: 20000
+  chunk_size: 20000
+
+select:
+  strategy: margin_kcenter  # margin_kcenter | margin | uncertainty | entropy | random | cold_start
+  batch_size: 50
+  model: logistic           # logistic | random_forest | a dotted sklearn class path
+  model_params: {}
+  cold_start_min_labels: 20 # fewer accepted labels than this: pick typical, diverse samples
+  shortlist_factor: 10      # diversity runs over batch_size * this most uncertain samples
+  rare_class_share: 0.0     # share of the batch reserved for classes the model rarely predicts
+  stop_agreement: 0.99      # stop when consecutive models agree on this share of the stop set
+  stop_set_size: 1000
+  chunk_size: 50000         # pool rows scored at a time
+  random_state: 0
+
+label:
+  backend: simulated        # simulated | studio
+  project_title: dataprep
+  overlap: 3                # annotators per task
+  gold_share: 0.05          # share of pushed tasks that are gold (known label)
+  label_config: null        # path to your own Label Studio XML
+
+simulate:                   # the simulated annotators (backend: simulated)
+  seed: 0
+  annotators:
+    - {name: ann00, profile: good, accuracy: 0.96}
+    - {name: ann01, profile: good, accuracy: 0.94}
+    - {name: ann02, profile: good, accuracy: 0.92}
+    - {name: ann03, profile: good, accuracy: 0.90}
+    - {name: ann04, profile: good, accuracy: 0.88}
+    - {name: ann05, profile: good, accuracy: 0.86}
+    - {name: ann06, profile: good, accuracy: 0.84}
+    - {name: ann07, profile: spammer}
+    - {name: ann08, profile: adversarial, class_map: {"3": "8", "4": "9", "7": "1"}}
+    - {name: ann09, profile: lazy_accept}
+
+validate:
+  min_confidence: 0.8       # accepted labels below this are quarantined
+  max_quarantined_share: 0.3  # gate: fail the round if more of the batch is quarantined
+  min_agreement: 0.4        # gate: minimum Krippendorff's alpha of the batch
+  block_accuracy: 0.6       # annotators estimated below this are blocked
+  watch_accuracy: 0.8       # ... and below this are watched
+  blocked_annotators: []
+  cv_folds: 5
+
+augment:
+  pipeline: light           # light | medium | detection | an albumentations dict (A.to_dict)
+  copies: 2
+  copies_per_class: {}
+  min_visibility: 0.3
+  seed: 0
+  n_jobs: 2
+
+export:
+  format: auto              # auto | folders | csv | parquet | coco
+  include_augmented: true
+"""

@@ -1,0 +1,54 @@
+"""`dataprep status`: counts per state and per label, and the next step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataprep import console, store
+from dataprep.project import Project
+
+
+def status(project: Project) -> dict[str, Any]:
+    data = project.data
+    if not store.exists(data, "manifest"):
+        return {"samples": 0, "states": {}, "labels": {}, "next": "dataprep acquire"}
+    st = store.sample_states(data)
+    pool = st[st["split"] == "pool"]
+    states = {s: int((pool["state"] == s).sum()) for s in store.STATES}
+    label = pool["label"].where(pool["label"].notna(), pool["source_label"])
+    by_label = pool.assign(label=label.fillna("(none)")).groupby(["label", "state"]).size().unstack(fill_value=0)
+    info: dict[str, Any] = {
+        "samples": int(len(st)),
+        "test": int((st["split"] == "test").sum()),
+        "states": states,
+        "labels": {str(k): {c: int(v) for c, v in row.items()} for k, row in by_label.iterrows()},
+    }
+    if store.exists(data, "triage"):
+        info["triage"] = store.read_table(data, "triage")["triage"].value_counts().to_dict()
+    info["next"] = next_step(project, states)
+    return info
+
+
+def next_step(project: Project, states: dict[str, int]) -> str:
+    data = project.data
+    if not store.exists(data, "selection"):
+        return "dataprep select (pick the first batch to label)"
+    if states.get("queued", 0):
+        return "annotate the queued tasks, then dataprep label pull"
+    if states.get("annotated", 0):
+        return "dataprep validate"
+    return "dvc repro (next round)"
+
+
+def show(info: dict[str, Any]) -> None:
+    """Print the status table and notes (or the JSON document)."""
+    states = list(store.STATES)
+    if info.get("states"):
+        rows = [[label, *[row.get(s, 0) for s in states]] for label, row in sorted(info["labels"].items())]
+        rows.append(["total", *[info["states"][s] for s in states]])
+        console.table("pool by label and state", ["label", *states], rows)
+    lines = [f"{info['samples']} samples ({info.get('test', 0)} held out for test)"]
+    lines += [f"triage {k}: {v}" for k, v in info.get("triage", {}).items()]
+    lines += info.get("notes", [])
+    lines.append(f"next: {info['next']}")
+    console.result(info, *lines)

@@ -1,0 +1,220 @@
+"""The dataset folder of DESIGN.md: one declared schema per parquet table.
+
+Every table is written atomically (temp file + rename) with an explicit Arrow
+schema, and checked on read: a missing or mistyped column fails with the file
+name and the column, so a stage never runs on a half-understood file. No stage
+edits another stage's output; per-sample state is derived by joining
+(`sample_states`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataprep.atomic import atomic_path
+from dataprep.errors import UserError
+
+_TS = pa.timestamp("us", tz="UTC")
+
+# name -> {column: arrow type}; column order is the file's column order.
+SCHEMAS: dict[str, dict[str, pa.DataType]] = {
+    "manifest": {
+        "sample_id": pa.string(),
+        "modality": pa.string(),        # image | text | tabular
+        "path": pa.string(),            # relative to the dataset folder (images, tabular)
+        "text": pa.string(),            # text samples
+        "source": pa.string(),          # first source path seen
+        "sources": pa.string(),         # JSON list of every source path (duplicates collapsed)
+        "source_label": pa.string(),
+        "split": pa.string(),           # pool | test
+        "width": pa.int64(),
+        "height": pa.int64(),
+        "acquired_at": _TS,
+    },
+    "triage": {
+        "sample_id": pa.string(),
+        "dup_of": pa.string(),
+        "cluster": pa.int64(),
+        "outlier_score": pa.float64(),
+        "flags": pa.string(),           # comma-separated quality flags
+        "triage": pa.string(),          # keep | redundant | harmful
+        "reason": pa.string(),
+    },
+    "tasks": {
+        "sample_id": pa.string(),
+        "task_id": pa.int64(),
+        "created_at": _TS,
+        "gold": pa.bool_(),
+        "prediction": pa.string(),      # the pre-annotation shown to annotators
+        "round": pa.int64(),
+    },
+    "annotations": {
+        "annotation_id": pa.int64(),
+        "sample_id": pa.string(),
+        "task_id": pa.int64(),
+        "annotator": pa.string(),       # completed_by
+        "created_by": pa.string(),      # who actually wrote it, when the backend says
+        "label": pa.string(),           # class name; detection: JSON list of boxes in pixels
+        "lead_time_s": pa.float64(),
+        "created_at": _TS,
+        "updated_at": _TS,
+        "round": pa.int64(),
+        "status": pa.string(),          # active | superseded | deleted | cancelled
+    },
+    "labels": {
+        "sample_id": pa.string(),
+        "label": pa.string(),
+        "confidence": pa.float64(),
+        "method": pa.string(),          # agreement | dawid_skene | gold | single
+        "n_annotations": pa.int64(),
+    },
+    "quarantine": {
+        "sample_id": pa.string(),
+        "annotation_id": pa.int64(),    # null: the whole sample is quarantined
+        "annotator": pa.string(),
+        "check": pa.string(),
+        "reason": pa.string(),
+    },
+    "selection": {
+        "sample_id": pa.string(),
+        "score": pa.float64(),
+        "rank": pa.int64(),
+        "strategy": pa.string(),
+        "model_version": pa.string(),
+        "round": pa.int64(),
+    },
+    "augmented": {
+        "sample_id": pa.string(),
+        "parent_id": pa.string(),
+        "path": pa.string(),
+        "label": pa.string(),
+        "transform": pa.string(),       # JSON replay of the applied albumentations params
+        "seed": pa.int64(),
+    },
+}
+
+
+def table_path(root: str | os.PathLike, name: str) -> Path:
+    _schema(name)
+    return Path(root) / f"{name}.parquet"
+
+
+def _schema(name: str) -> pa.Schema:
+    if name not in SCHEMAS:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(SCHEMAS)}")
+    return pa.schema(list(SCHEMAS[name].items()))
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty frame with the table's columns and dtypes."""
+    return _schema(name).empty_table().to_pandas()
+
+
+def exists(root: str | os.PathLike, name: str) -> bool:
+    return table_path(root, name).exists()
+
+
+def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
+    if actual.equals(declared) or pa.types.is_null(actual):
+        return True
+    for check in (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_timestamp):
+        if check(declared):
+            return check(actual) or (check is pa.types.is_floating and pa.types.is_integer(actual))
+    if pa.types.is_string(declared):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    return False
+
+
+def check_schema(path: Path, name: str) -> None:
+    """Fail with the file and the column if `path` does not hold table `name`."""
+    try:
+        actual = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise UserError(f"{path}: not a readable parquet file ({exc})") from exc
+    for col, typ in SCHEMAS[name].items():
+        idx = actual.get_field_index(col)
+        if idx < 0:
+            raise UserError(f"{path}: missing column {col!r} (table {name!r})")
+        if not _compatible(actual.field(idx).type, typ):
+            raise UserError(f"{path}: column {col!r} has type {actual.field(idx).type}, expected {typ}")
+
+
+def read_table(root: str | os.PathLike, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read table `name`; an absent file reads as an empty table."""
+    path = table_path(root, name)
+    if not path.exists():
+        out = empty(name)
+        return out[columns] if columns else out
+    check_schema(path, name)
+    cols = columns or list(SCHEMAS[name])
+    return pq.read_table(path, columns=cols).cast(pa.schema([(c, SCHEMAS[name][c]) for c in cols])).to_pandas()
+
+
+def iter_table(root: str | os.PathLike, name: str, columns: list[str], batch_size: int = 65536) -> Iterator[pd.DataFrame]:
+    """Stream a table in chunks so memory is bounded by the chunk, not the table."""
+    path = table_path(root, name)
+    if not path.exists():
+        return
+    check_schema(path, name)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+        yield batch.to_pandas()
+
+
+def to_arrow(df: pd.DataFrame, name: str, where: str = "") -> pa.Table:
+    schema = _schema(name)
+    missing = [c for c in schema.names if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where or name}: cannot write, missing column(s) {missing}")
+    out = df[schema.names].copy()
+    for col, typ in SCHEMAS[name].items():
+        if pa.types.is_timestamp(typ):
+            out[col] = pd.to_datetime(out[col], utc=True)
+        elif pa.types.is_string(typ):
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+
+
+def write_table(root: str | os.PathLike, name: str, df: pd.DataFrame) -> Path:
+    """Write table `name` atomically; the previous file stays intact on failure."""
+    path = table_path(root, name)
+    table = to_arrow(df, name, str(path))
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return path
+
+
+def append_table(root: str | os.PathLike, name: str, new: pd.DataFrame) -> Path:
+    """Append rows: the old rows are rewritten byte-for-byte in value, never edited."""
+    old = read_table(root, name)
+    both = new if old.empty else pd.concat([old, new[list(SCHEMAS[name])]], ignore_index=True)
+    return write_table(root, name, both)
+
+
+STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")
+
+
+def sample_states(root: str | os.PathLike) -> pd.DataFrame:
+    """Per sample: its state, derived by joining manifest, tasks, annotations, labels, quarantine.
+
+    accepted > quarantined (whole sample) > annotated > queued > unlabeled.
+    """
+    man = read_table(root, "manifest", ["sample_id", "source_label", "split"])
+    tasks = read_table(root, "tasks", ["sample_id"])
+    ann = read_table(root, "annotations", ["sample_id", "status"])
+    labels = read_table(root, "labels", ["sample_id", "label"])
+    quar = read_table(root, "quarantine", ["sample_id", "annotation_id"])
+    state = pd.Series("unlabeled", index=man["sample_id"].values, dtype=object)
+    state[state.index.isin(tasks["sample_id"])] = "queued"
+    state[state.index.isin(ann.loc[ann["status"] == "active", "sample_id"])] = "annotated"
+    state[state.index.isin(quar.loc[quar["annotation_id"].isna(), "sample_id"])] = "quarantined"
+    state[state.index.isin(labels["sample_id"])] = "accepted"
+    out = man.copy()
+    out["state"] = state.values
+    out = out.merge(labels, on="sample_id", how="left")
+    return out

@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests run real tools (dvc, git, Label Studio), never mocks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+# The venv's console scripts (dataprep, dvc) must be on PATH for `dvc repro`.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A params.yaml-only project in a temp folder; returns a writer for params."""
+    import yaml
+
+    def make(**sections) -> Path:
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(sections))
+        return tmp_path
+
+    return make
+
+
+def write_png(path: Path, value: int = 128, size: int = 16, seed: int | None = None) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if seed is None:
+        arr = np.full((size, size), value, np.uint8)
+    else:
+        arr = np.random.default_rng(seed).integers(0, 255, (size, size), dtype=np.uint8)
+    Image.fromarray(arr).save(path)
+    return path

@@ -1,0 +1,104 @@
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import write_png
+from dataprep import store
+from dataprep.acquire import acquire
+from dataprep.cli import app
+from dataprep.project import open_project
+
+runner = CliRunner()
+
+
+def _images(root):
+    src = root / "imgs"
+    for i in range(6):
+        write_png(src / "cat" / f"{i}.png", seed=i)
+        write_png(src / "dog" / f"{i}.png", seed=100 + i)
+    return src
+
+
+def test_image_folder_labels_duplicates_and_corrupt(project, tmp_path):
+    src = _images(tmp_path)
+    shutil.copy(src / "cat" / "0.png", src / "dog" / "copy_of_cat0.png")       # exact duplicate
+    good = (src / "cat" / "1.png").read_bytes()
+    (src / "cat" / "truncated.png").write_bytes(good[: len(good) // 2])        # truncated PNG
+    (src / "dog" / "notes.png").write_text("this is not an image")              # text named .png
+    root = project(acquire={"source": "imgs", "n_jobs": 1})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["samples"] == 12 and s["duplicates_collapsed"] == 1 and s["unreadable"] == 2
+    bad = {b["source"].split("/")[-1] for b in s["unreadable_files"]}
+    assert bad == {"truncated.png", "notes.png"}
+    man = store.read_table(root / "data", "manifest").set_index("sample_id")
+    assert set(man["source_label"]) == {"cat", "dog"}
+    dup = man[man["sources"].str.contains("copy_of_cat0")]
+    assert json.loads(dup["sources"].iloc[0]) == ["imgs/cat/0.png", "imgs/dog/copy_of_cat0.png"]
+    for sid, row in man.iterrows():
+        assert (root / "data" / row["path"]).exists() and row["path"].startswith(f"raw/{sid}.")
+    report = json.loads((root / "reports" / "acquire.json").read_text())
+    assert report["unreadable"] == 2
+
+
+def test_rerun_is_noop_and_new_files_add_rows(project, tmp_path):
+    src = _images(tmp_path)
+    root = project(acquire={"source": "imgs", "test_fraction": 0.5, "n_jobs": 2})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    path = root / "data" / "manifest.parquet"
+    before, mtime = store.read_table(root / "data", "manifest"), path.stat().st_mtime_ns
+    assert acquire(p)["changed"] is False
+    assert path.stat().st_mtime_ns == mtime
+    assert (before["split"] == "test").groupby(before["source_label"]).sum().tolist() == [3, 3]  # stratified
+    write_png(src / "cat" / "new.png", seed=999)
+    s = acquire(p)
+    after = store.read_table(root / "data", "manifest")
+    assert s["new_samples"] == 1 and len(after) == 13
+    old = after[after["sample_id"].isin(before["sample_id"])].set_index("sample_id")
+    assert old["split"].to_dict() == before.set_index("sample_id")["split"].to_dict()
+    assert old["acquired_at"].to_dict() == before.set_index("sample_id")["acquired_at"].to_dict()
+
+
+def test_text_and_tabular(project, tmp_path):
+    pd.DataFrame({"body": ["good movie", "bad movie", "good movie", None], "y": ["pos", "neg", "pos", "neg"]}) \
+        .to_csv(tmp_path / "reviews.csv", index=False)
+    root = project(acquire={"source": "reviews.csv", "text_column": "body", "label_column": "y"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == "text" and s["samples"] == 2 and s["duplicates_collapsed"] == 1 and s["unreadable"] == 1
+    assert "row 4" in s["unreadable_files"][0]["error"]
+
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 0.5, 0.1], "label": ["x", "y", "x"]}).to_parquet(tmp_path / "t.parquet")
+    (tmp_path / "params.yaml").write_text("acquire:\n  source: t.parquet\nproject:\n  data_dir: tab\n")
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    assert s["kind"] == "tabular" and s["samples"] == 3
+    feats = pd.read_parquet(tmp_path / "tab" / "raw" / "tabular.parquet")
+    assert list(feats.columns) == ["sample_id", "a", "b"]
+
+
+def test_missing_text_column_exits_2_and_names_it(project, tmp_path):
+    pd.DataFrame({"body": ["x"]}).to_csv(tmp_path / "r.csv", index=False)
+    root = project(acquire={"source": "r.csv", "kind": "text", "text_column": "content"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2
+    assert "'content'" in res.output and "r.csv" in res.output and "Traceback" not in res.output
+    assert not (root / "data" / "manifest.parquet").exists()
+
+
+def test_bad_param_exits_2(project):
+    root = project(acquire={"test_fraction": 2})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "acquire.test_fraction" in res.output
+
+
+def test_digits_source_json_output(project):
+    root = project(acquire={"source": "digits", "test_fraction": 0.3})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "--json", "acquire"])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output)
+    assert s["samples"] == 1797 and s["splits"]["test"] == pytest.approx(539, abs=10)
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "--json", "status"])
+    info = json.loads(res.output)
+    assert info["states"]["unlabeled"] == 1797 - info["test"]

@@ -1,0 +1,103 @@
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dataprep import store
+from dataprep.errors import UserError
+
+
+def _selection(n=5):
+    return pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "score": [0.5] * n, "rank": range(n),
+                         "strategy": "margin", "model_version": "m1", "round": 1})
+
+
+def test_schema_round_trip(tmp_path):
+    for name in store.SCHEMAS:
+        df = store.empty(name)
+        store.write_table(tmp_path, name, df)
+        back = store.read_table(tmp_path, name)
+        assert list(back.columns) == list(store.SCHEMAS[name])
+    sel = _selection()
+    store.write_table(tmp_path, "selection", sel)
+    back = store.read_table(tmp_path, "selection")
+    pd.testing.assert_frame_equal(back[["sample_id", "rank"]], sel[["sample_id", "rank"]].astype({"rank": "int64"}),
+                                  check_dtype=False)
+
+
+def test_wrong_schema_names_file_and_column(tmp_path):
+    path = tmp_path / "selection.parquet"
+    pq.write_table(pa.table({"sample_id": ["a"], "score": ["high"]}), path)
+    with pytest.raises(UserError, match=r"selection\.parquet.*'score'"):
+        store.read_table(tmp_path, "selection")
+    pq.write_table(pa.table({"sample_id": ["a"]}), path)
+    with pytest.raises(UserError, match=r"selection\.parquet: missing column 'score'"):
+        store.read_table(tmp_path, "selection")
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    store.write_table(tmp_path, "selection", _selection(3))
+
+    def boom(table, where, **kw):
+        open(where, "wb").write(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", boom)
+    with pytest.raises(OSError):
+        store.write_table(tmp_path, "selection", _selection(10))
+    monkeypatch.undo()
+    assert len(store.read_table(tmp_path, "selection")) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["selection.parquet"]
+
+
+def test_killed_writer_leaves_a_readable_file(tmp_path):
+    """SIGKILL a process that rewrites a big table in a loop: the file is always whole."""
+    store.write_table(tmp_path, "selection", _selection(3))
+    code = (
+        "import pandas as pd, sys\n"
+        "from dataprep import store\n"
+        "n = 300_000\n"
+        "df = pd.DataFrame({'sample_id': [f's{i}' for i in range(n)], 'score': 0.1, 'rank': range(n),"
+        " 'strategy': 'x', 'model_version': 'm', 'round': 2})\n"
+        "print('ready', flush=True)\n"
+        "while True:\n    store.write_table(sys.argv[1], 'selection', df)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n = len(store.read_table(tmp_path, "selection"))
+    assert n in (3, 300_000)
+
+
+def test_append_keeps_old_rows(tmp_path):
+    store.write_table(tmp_path, "selection", _selection(2))
+    store.append_table(tmp_path, "selection", _selection(3).assign(round=2))
+    back = store.read_table(tmp_path, "selection")
+    assert back["round"].tolist() == [1, 1, 2, 2, 2]
+
+
+def test_sample_states(tmp_path):
+    now = pd.Timestamp.now(tz="UTC")
+    man = pd.DataFrame({"sample_id": list("abcde"), "modality": "image", "path": None, "text": None,
+                        "source": "x", "sources": "[]", "source_label": "1", "split": "pool",
+                        "width": 1, "height": 1, "acquired_at": now})
+    store.write_table(tmp_path, "manifest", man)
+    store.write_table(tmp_path, "tasks", pd.DataFrame({"sample_id": list("bcde"), "task_id": range(4),
+                      "created_at": now, "gold": False, "prediction": None, "round": 1}))
+    store.write_table(tmp_path, "annotations", pd.DataFrame({
+        "annotation_id": [1, 2, 3], "sample_id": list("cde"), "task_id": [1, 2, 3], "annotator": "a",
+        "created_by": None, "label": "1", "lead_time_s": 1.0, "created_at": now, "updated_at": now,
+        "round": 1, "status": "active"}))
+    store.write_table(tmp_path, "labels", pd.DataFrame({"sample_id": ["d"], "label": ["1"], "confidence": [0.9],
+                      "method": ["single"], "n_annotations": [1]}))
+    store.write_table(tmp_path, "quarantine", pd.DataFrame({"sample_id": ["e"], "annotation_id": [None],
+                      "annotator": [None], "check": ["x"], "reason": ["y"]}))
+    st = store.sample_states(tmp_path).set_index("sample_id")["state"].to_dict()
+    assert st == {"a": "unlabeled", "b": "queued", "c": "annotated", "d": "accepted", "e": "quarantined"}
