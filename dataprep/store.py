@@ -88,6 +88,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "strategy": pa.string(),
         "model_version": pa.string(),
         "round": pa.int64(),
+        "prediction": pa.string(),      # the model's guess: the pre-annotation sent with the task
     },
     "augmented": {
         "sample_id": pa.string(),

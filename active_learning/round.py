@@ -1,0 +1,189 @@
+"""One active-learning round: fit on accepted labels, score the pool, select, evaluate.
+
+All loop state lives in tables keyed by `sample_id` (labels, tasks, quarantine,
+triage); row positions are used only inside one call, against the feature
+index. Writes `selection.parquet`, appends to `reports/learning_curve.csv` and
+writes `reports/al_metrics.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from active_learning.models import make_model, model_version
+from active_learning.strategies import STRATEGIES, cold_start
+from dataprep import store
+from dataprep.atomic import write_json, write_text
+from dataprep.errors import UserError
+from dataprep.features import load_features, rows_of
+from dataprep.project import Project
+
+CURVE_COLUMNS = ["round", "n_labels", "accuracy", "macro_f1", "strategy", "model_version", "stop_agreement"]
+
+
+def current_round(data) -> int:
+    """The round being selected: one past the last round that was pushed."""
+    tasks = store.read_table(data, "tasks", ["round"])
+    return int(tasks["round"].max()) + 1 if len(tasks) else 1
+
+
+def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
+    """Pool sample ids that may be selected: no task yet, not quarantined, not
+    judged redundant/harmful by triage (unless listed in `triage.keep`)."""
+    data = project.data
+    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    taken = set(store.read_table(data, "tasks", ["sample_id"])["sample_id"])
+    taken |= set(store.read_table(data, "quarantine", ["sample_id", "annotation_id"])
+                 .query("annotation_id.isna()")["sample_id"])
+    taken |= set(store.read_table(data, "labels", ["sample_id"])["sample_id"])
+    if store.exists(data, "triage"):
+        tri = store.read_table(data, "triage", ["sample_id", "triage"])
+        bad = set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
+        taken |= bad
+    return pool[~pool.isin(taken)].reset_index(drop=True)
+
+
+def _call(strategy, model, X, n: int, **kw) -> np.ndarray:
+    """Call a modAL-shaped strategy, passing only the keywords it accepts."""
+    params = inspect.signature(strategy).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        kw = {k: v for k, v in kw.items() if k in params}
+    return np.asarray(strategy(model, X, n, **kw)).ravel()
+
+
+def reserve_rare(model, X, picked: np.ndarray, n_rare: int) -> np.ndarray:
+    """Swap the last `n_rare` picks for the pool samples most confidently predicted
+    as the classes the model predicts least often (to find more of them)."""
+    if n_rare <= 0:
+        return picked
+    proba = model.predict_proba(np.asarray(X))
+    counts = np.bincount(proba.argmax(1), minlength=proba.shape[1])
+    rare = np.argsort(counts, kind="stable")[: max(1, proba.shape[1] // 3)]
+    score = proba[:, rare].max(1)
+    score[picked[: len(picked) - n_rare]] = -1
+    extra = np.argsort(-score, kind="stable")[:n_rare]
+    return np.concatenate([picked[: len(picked) - n_rare], extra])
+
+
+def stop_set(manifest: pd.DataFrame, size: int, seed: int) -> list[str]:
+    """A fixed sample of the pool (by seeded hash of id) used to judge model stability."""
+    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    key = pool.map(lambda s: hashlib.blake2b(f"stop{seed}:{s}".encode(), digest_size=8).hexdigest())
+    return pool.loc[key.sort_values().index[:size]].tolist()
+
+
+def _evaluate(model, X, index, manifest) -> dict[str, float] | None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    test = manifest[(manifest["split"] == "test") & manifest["source_label"].notna()]
+    if test.empty or model is None:
+        return None
+    pred = model.predict(np.asarray(X[rows_of(index, test["sample_id"])]))
+    y = test["source_label"].astype(str).to_numpy()
+    return {"accuracy": float(accuracy_score(y, pred)),
+            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
+
+
+def run_round(project: Project) -> dict[str, Any]:
+    cfg = project.cfg.select
+    data, reports = project.data, project.reports
+    if cfg.strategy not in STRATEGIES:
+        raise UserError(f"select.strategy: unknown strategy {cfg.strategy!r}; use one of {', '.join(STRATEGIES)}")
+    manifest = store.read_table(data, "manifest")
+    X, index = load_features(project, manifest)
+    candidates = selectable(project, manifest)
+    if cfg.batch_size > len(candidates):
+        raise UserError(f"select.batch_size: {cfg.batch_size} is more than the {len(candidates)} selectable pool "
+                        "samples (no task, not quarantined, kept by triage); lower it")
+    labels = store.read_table(data, "labels", ["sample_id", "label"]).set_index("sample_id")["label"]
+    labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
+    rnd = current_round(data)
+    model = make_model(cfg.model, cfg.model_params, cfg.random_state)   # validate the name before any work
+    cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
+    cand_rows = rows_of(index, candidates)
+    Xc = _Rows(X, cand_rows)
+    if cold:
+        model, version, strategy_name = None, "cold-start", "cold_start"
+        picked = cold_start(None, Xc, cfg.batch_size, random_state=cfg.random_state + rnd)
+        scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
+    else:
+        lab_rows = rows_of(index, labels.index)
+        model.fit(np.asarray(X[lab_rows]), labels.to_numpy().astype(str))
+        version = model_version(cfg.model, cfg.model_params, labels)
+        strategy_name = cfg.strategy
+        picked = _call(STRATEGIES[cfg.strategy], model, Xc, cfg.batch_size, chunk_size=cfg.chunk_size,
+                       shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
+                       X_labeled=np.asarray(X[lab_rows]))
+        n_rare = int(math.floor(cfg.rare_class_share * cfg.batch_size))
+        if n_rare:
+            picked = reserve_rare(model, Xc, picked, n_rare)
+        p = model.predict_proba(np.asarray(Xc[picked]))
+        top2 = np.sort(p, axis=1)[:, -2:] if p.shape[1] > 1 else np.c_[np.zeros(len(p)), p]
+        scores = 1.0 - (top2[:, 1] - top2[:, 0])      # 1 - margin: higher = more uncertain
+    if len(set(picked.tolist())) != len(picked):
+        raise RuntimeError(f"strategy {strategy_name} returned duplicate picks")
+    sel = pd.DataFrame({"sample_id": candidates.iloc[picked].to_numpy(), "score": scores,
+                        "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
+                        "model_version": version, "round": rnd})
+    sel["prediction"] = model.predict(np.asarray(Xc[picked])).astype(str) if model is not None else None
+    store.write_table(data, "selection", sel)
+    metrics = {"round": rnd, "n_labels": int(len(labels)), "strategy": strategy_name, "model_version": version,
+               "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold)}
+    metrics.update(_evaluate(model, X, index, manifest) or {})
+    metrics.update(_stopping(project, model, X, index, manifest, version))
+    _append_curve(reports, metrics)
+    write_json(reports / "al_metrics.json", metrics)
+    return metrics
+
+
+class _Rows:
+    """A lazy row subset of a (memory-mapped) matrix: `X[rows]` without copying the pool."""
+
+    def __init__(self, X, rows: np.ndarray):
+        self.X, self.rows = X, rows
+        self.shape = (len(rows), X.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        return self.X[self.rows[key]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.X[self.rows], dtype=dtype)
+
+
+def _stopping(project, model, X, index, manifest, version) -> dict[str, Any]:
+    """Agreement of this model with the previous one on a fixed stop set."""
+    if model is None:
+        return {}
+    cfg = project.cfg.select
+    ids = stop_set(manifest, cfg.stop_set_size, project.cfg.project.seed)
+    pred = model.predict(np.asarray(X[rows_of(index, ids)])).astype(str).tolist()
+    path = project.data / "al_state.json"
+    state = json.loads(path.read_text()) if path.exists() else {}
+    prev = state.get("previous") if state.get("current", {}).get("model_version") == version else state.get("current")
+    out: dict[str, Any] = {}
+    if prev and prev.get("ids") == ids:
+        agree = float(np.mean([a == b for a, b in zip(prev["pred"], pred)]))
+        out = {"stop_agreement": agree, "should_stop": agree >= cfg.stop_agreement}
+    write_json(path, {"previous": prev, "current": {"model_version": version, "ids": ids, "pred": pred}})
+    return out
+
+
+def _append_curve(reports, m: dict[str, Any]) -> None:
+    """One row per round; re-running a round replaces its row."""
+    path = reports / "learning_curve.csv"
+    old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=CURVE_COLUMNS)
+    row = pd.DataFrame([{c: m.get(c) for c in CURVE_COLUMNS}])
+    if "accuracy" not in m:
+        return
+    out = pd.concat([old[old["round"] != m["round"]], row], ignore_index=True).sort_values("round")
+    write_text(path, out.to_csv(index=False))

@@ -1,0 +1,180 @@
+"""Query strategies, all with modAL's shape: `strategy(model, X, n, **kw) -> indices`.
+
+`X` may be a memory-mapped matrix larger than memory: everything here streams
+it in chunks of `chunk_size` rows and keeps only O(chunk + shortlist) floats.
+No strategy builds an N x N or N x k matrix for the pool.
+
+- `uncertainty`, `margin`, `entropy`: modAL's own functions (`margin_sampling`
+  etc.) when the pool fits one chunk, modAL's measures chunk by chunk otherwise.
+- `margin_kmeans` (default): the most uncertain `n * shortlist_factor`
+  samples by margin, clustered into `n` groups with k-means weighted by
+  uncertainty; from each group the sample nearest its centre. Uncertain, but
+  not n copies of the same confusion (after Zhdanov 2019, "Diverse mini-batch
+  active learning").
+- `margin_kcenter`: same shortlist, then k-center greedy seeded with the
+  labeled set.
+- `cold_start`: no model needed; clusters the pool (a bounded subsample) and
+  takes the most typical sample (highest k-NN density) of each cluster, in the
+  spirit of TypiClust (Hacohen et al. 2022).
+- `random`: the honest baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier_uncertainty, entropy_sampling,
+                               margin_sampling, uncertainty_sampling)
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.neighbors import NearestNeighbors
+
+DEFAULT_CHUNK = 50_000
+
+# name -> (modAL sampling function, modAL measure, True if a higher measure is more informative)
+_MODAL = {
+    "uncertainty": (uncertainty_sampling, classifier_uncertainty, True),
+    "margin": (margin_sampling, classifier_margin, False),
+    "entropy": (entropy_sampling, classifier_entropy, True),
+}
+
+
+def informativeness(model, X, measure: str = "margin", chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
+    """Per-row informativeness (higher = more worth labeling), streamed in chunks."""
+    _, fn, higher = _MODAL[measure]
+    out = np.empty(X.shape[0], dtype=np.float64)
+    for s in range(0, X.shape[0], chunk_size):
+        v = fn(model, np.asarray(X[s:s + chunk_size]))
+        out[s:s + chunk_size] = v if higher else -v
+    return out
+
+
+def modal_indices(result) -> np.ndarray:
+    """modAL 0.4 strategies return `(indices, scores)`; keep the indices."""
+    return np.asarray(result[0] if isinstance(result, tuple) else result).ravel().astype(np.int64)
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores, best first; ties broken by index (deterministic)."""
+    n = min(n, len(scores))
+    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def _modal_strategy(measure: str):
+    sampler = _MODAL[measure][0]
+
+    def strategy(model, X, n: int, chunk_size: int = DEFAULT_CHUNK, **_) -> np.ndarray:
+        if X.shape[0] <= chunk_size:
+            return modal_indices(sampler(model, np.asarray(X), n_instances=min(n, X.shape[0])))
+        return _top(informativeness(model, X, measure, chunk_size), n)
+
+    strategy.__name__ = measure
+    strategy.__doc__ = f"modAL's {sampler.__name__}, chunked for large pools."
+    return strategy
+
+
+uncertainty = _modal_strategy("uncertainty")
+margin = _modal_strategy("margin")
+entropy = _modal_strategy("entropy")
+
+
+def random_sampling(model, X, n: int, random_state: int | None = 0, **_) -> np.ndarray:
+    return np.random.default_rng(random_state).choice(X.shape[0], size=min(n, X.shape[0]), replace=False)
+
+
+def _shortlist(model, X, n: int, factor: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    scores = informativeness(model, X, "margin", chunk_size)
+    idx = np.sort(_top(scores, max(n, n * factor)))
+    return idx, scores[idx]
+
+
+def _nearest_to_centres(Xs: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each centre, the member of its cluster nearest to it (rows of Xs)."""
+    d = ((Xs - centres[labels]) ** 2).sum(1)
+    order = np.lexsort((d, labels))
+    first = np.r_[True, labels[order][1:] != labels[order][:-1]]
+    return order[first]
+
+
+def _kmeans(Xs: np.ndarray, k: int, random_state, weights=None):
+    if len(Xs) > 20_000 or k > 256:
+        km = MiniBatchKMeans(n_clusters=k, random_state=random_state, n_init=1, batch_size=4096, max_iter=20)
+    else:
+        km = KMeans(n_clusters=k, random_state=random_state, n_init=1, max_iter=100)
+    return km.fit(Xs, sample_weight=weights)
+
+
+def _fill(picked: np.ndarray, ranked: np.ndarray, n: int) -> np.ndarray:
+    """Top up `picked` with the best-ranked others (empty clusters can leave it short)."""
+    if len(picked) >= n:
+        return picked[:n]
+    rest = ranked[~np.isin(ranked, picked)]
+    return np.concatenate([picked, rest[: n - len(picked)]])
+
+
+def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
+                  random_state: int | None = 0, **_) -> np.ndarray:
+    idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
+    if len(idx) <= n:
+        return idx[np.argsort(-score, kind="stable")]
+    Xs = np.asarray(X[idx], dtype=np.float32)
+    w = score - score.min() + 1e-3            # more uncertain = heavier
+    km = _kmeans(Xs, n, random_state, w)
+    picked = _nearest_to_centres(Xs, km.cluster_centers_.astype(np.float32), km.labels_)
+    picked = picked[np.argsort(-score[picked], kind="stable")]
+    return idx[_fill(picked, np.argsort(-score, kind="stable"), n)]
+
+
+def margin_kcenter(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
+                   X_labeled: np.ndarray | None = None, random_state: int | None = 0, **_) -> np.ndarray:
+    idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
+    if len(idx) <= n:
+        return idx[np.argsort(-score, kind="stable")]
+    Xs = np.asarray(X[idx], dtype=np.float32)
+    mind = np.full(len(Xs), np.inf, dtype=np.float32)
+    if X_labeled is not None and len(X_labeled):
+        for s in range(0, len(X_labeled), 1024):    # shortlist x 1024 at a time
+            L = np.asarray(X_labeled[s:s + 1024], dtype=np.float32)
+            d = (Xs ** 2).sum(1)[:, None] - 2 * Xs @ L.T + (L ** 2).sum(1)[None, :]
+            mind = np.minimum(mind, d.min(1))
+    picks = []
+    cur = int(np.argmax(score)) if not np.isfinite(mind).any() else int(np.argmax(mind))
+    for _ in range(n):
+        picks.append(cur)
+        d = ((Xs - Xs[cur]) ** 2).sum(1)
+        mind = np.minimum(mind, d)
+        mind[picks] = -1
+        cur = int(np.argmax(mind))
+    return idx[np.asarray(picks)]
+
+
+def cold_start(model, X, n: int, random_state: int | None = 0, max_rows: int = 20_000, **_) -> np.ndarray:
+    """Typical and diverse picks without a model (see module docstring)."""
+    N = X.shape[0]
+    n = min(n, N)
+    rng = np.random.default_rng(random_state)
+    sub = np.sort(rng.choice(N, size=min(N, max(max_rows, 2 * n)), replace=False))
+    Xs = np.asarray(X[sub], dtype=np.float32)
+    if len(sub) <= n:
+        return sub
+    k = min(20, len(sub) - 1)
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
+    typicality = 1.0 / (dist[:, 1:].mean(1) + 1e-9)
+    labels = _kmeans(Xs, n, random_state).labels_
+    order = np.lexsort((-typicality, labels))
+    first = np.r_[True, labels[order][1:] != labels[order][:-1]]
+    picked = order[first]
+    picked = picked[np.argsort(-typicality[picked], kind="stable")]
+    return sub[_fill(picked, np.argsort(-typicality, kind="stable"), n)]
+
+
+STRATEGIES: dict[str, Callable[..., np.ndarray]] = {
+    "margin_kmeans": margin_kmeans,
+    "margin_kcenter": margin_kcenter,
+    "margin": margin,
+    "uncertainty": uncertainty,
+    "entropy": entropy,
+    "random": random_sampling,
+    "cold_start": cold_start,
+}

@@ -1,0 +1,166 @@
+"""Label efficiency of query strategies: labels to reach 95% / 99% of full-pool accuracy.
+
+Protocol (issue 3): fixed stratified 30% test split, 5 seeds, a seed set of 20
+labels, batches of 10 and 50, logistic regression (our default model). Baselines
+start from 20 random labels; `ours` starts from the cold-start strategy (typical,
+diverse picks), then our default strategy. The oracle answers with the true label.
+
+    python benchmarks/al_efficiency.py [--datasets digits,breast_cancer,wine] [--seeds 5]
+
+Prints a table per dataset and batch size and writes benchmarks/out/al_efficiency.{csv,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from active_learning import strategies as S  # noqa: E402
+from active_learning.models import make_model  # noqa: E402
+from dataprep.config import Select  # noqa: E402
+
+warnings.filterwarnings("ignore")
+OUT = Path(__file__).parent / "out"
+DEFAULT = Select().strategy
+
+
+def load(name):
+    loader = {"digits": datasets.load_digits, "breast_cancer": datasets.load_breast_cancer,
+              "wine": datasets.load_wine, "iris": datasets.load_iris}[name]
+    X, y = loader(return_X_y=True)
+    return X.astype(np.float32), y
+
+
+def modal_ranked_batch(model, X, n, X_labeled, y_labeled, **_):
+    from modAL.batch import uncertainty_batch_sampling
+    from modAL.models import ActiveLearner
+
+    learner = ActiveLearner(estimator=model, X_training=X_labeled, y_training=y_labeled)
+    return S.modal_indices(uncertainty_batch_sampling(learner, X, n_instances=n))
+
+
+STRATS = {
+    "random": S.random_sampling,
+    "modal_margin": S.margin,
+    "modal_entropy": S.entropy,
+    "modal_ranked_batch": modal_ranked_batch,
+    "margin_kcenter": S.margin_kcenter,
+    "ours": S.STRATEGIES[DEFAULT],
+}
+
+
+def run_curve(X, y, Xt, yt, strat, batch, seed, budget):
+    rng = np.random.default_rng(seed)
+    if strat == "ours":
+        labeled = list(S.cold_start(None, X, 20, random_state=seed))
+    else:
+        labeled = list(rng.choice(len(X), 20, replace=False))
+    curve = []
+    while True:
+        model = make_model("logistic", random_state=seed)
+        if len(set(y[labeled])) < 2:
+            acc = float(np.mean(yt == np.bincount(y[labeled]).argmax()))
+        else:
+            model.fit(X[labeled], y[labeled])
+            acc = float(model.score(Xt, yt))
+        curve.append((len(labeled), acc))
+        if len(labeled) >= budget or len(labeled) >= len(X):
+            return curve
+        pool = np.setdiff1d(np.arange(len(X)), labeled)
+        n = min(batch, len(pool))
+        fn = STRATS[strat]
+        if len(set(y[labeled])) < 2:
+            fn = S.random_sampling
+        picks = fn(model, X[pool], n, random_state=seed + len(labeled), X_labeled=X[labeled], y_labeled=y[labeled])
+        labeled += list(pool[np.asarray(picks)])
+
+
+def labels_to(curve, target):
+    for n, acc in curve:
+        if acc >= target:
+            return n
+    return np.nan
+
+
+def at(curve, n):
+    """Accuracy at n labels (the last point at or below n)."""
+    below = [a for m, a in curve if m <= n]
+    return below[-1] if below else np.nan
+
+
+def auc(curve, budget):
+    grid = np.arange(20, budget + 1)
+    return float(np.mean([at(curve, g) for g in grid]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", default="digits,breast_cancer,wine")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--batches", default="10,50")
+    ap.add_argument("--strategies", default=",".join(STRATS))
+    a = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows, curves = [], []
+    for ds in a.datasets.split(","):
+        X, y = load(ds)
+        for batch in map(int, a.batches.split(",")):
+            for seed in range(a.seeds):
+                Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+                full = make_model("logistic", random_state=seed).fit(Xp, yp).score(Xt, yt)
+                budget = min(len(Xp), 1000)
+                for strat in a.strategies.split(","):
+                    t0 = time.perf_counter()
+                    c = run_curve(Xp, yp, Xt, yt, strat, batch, seed, budget)
+                    rows.append({"dataset": ds, "batch": batch, "seed": seed, "strategy": strat, "full_acc": full,
+                                 "to95": labels_to(c, 0.95 * full), "to99": labels_to(c, 0.99 * full),
+                                 "auc": auc(c, budget), "acc@70": at(c, 70), "secs": time.perf_counter() - t0})
+                    curves += [{"dataset": ds, "batch": batch, "seed": seed, "strategy": strat, "n": n, "acc": acc}
+                               for n, acc in c]
+                    print(f"{ds} b={batch} seed={seed} {strat}: to99={rows[-1]['to99']} auc={rows[-1]['auc']:.4f}",
+                          file=sys.stderr, flush=True)
+    df = pd.DataFrame(rows)
+    df.to_csv(OUT / "al_efficiency.csv", index=False)
+    pd.DataFrame(curves).to_csv(OUT / "al_curves.csv", index=False)
+    g = df.groupby(["dataset", "batch", "strategy"], sort=False)
+    summary = g.agg(to95=("to95", "mean"), to95_sd=("to95", "std"), to99=("to99", "mean"), to99_sd=("to99", "std"),
+                    auc=("auc", "mean"), auc_sd=("auc", "std"), acc70=("acc@70", "mean"), secs=("secs", "mean"),
+                    reached99=("to99", lambda s: int(s.notna().sum())))
+    pd.set_option("display.width", 200)
+    print(summary.round(3).to_string())
+    plot(pd.DataFrame(curves))
+
+
+def plot(curves):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = curves[["dataset", "batch"]].drop_duplicates().values.tolist()
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
+    for ax, (ds, b) in zip(axes[0], keys):
+        sub = curves[(curves.dataset == ds) & (curves.batch == b)]
+        for strat, s in sub.groupby("strategy", sort=False):
+            m = s.groupby("n")["acc"].mean()
+            ax.plot(m.index, m.values, label=strat)
+        ax.set_title(f"{ds}, batch {b}")
+        ax.set_xlabel("labels")
+        ax.set_ylabel("test accuracy")
+        ax.set_xscale("log")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(OUT / "al_efficiency.png", dpi=100)
+
+
+if __name__ == "__main__":
+    main()
