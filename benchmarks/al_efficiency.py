@@ -55,13 +55,14 @@ STRATS = {
     "modal_entropy": S.entropy,
     "modal_ranked_batch": modal_ranked_batch,
     "margin_kcenter": S.margin_kcenter,
+    "margin_kmeans": S.margin_kmeans,
     "ours": S.STRATEGIES[DEFAULT],
 }
 
 
 def run_curve(X, y, Xt, yt, strat, batch, seed, budget):
     rng = np.random.default_rng(seed)
-    if strat == "ours":
+    if strat.startswith("ours") or strat.startswith("cold+"):
         labeled = list(S.cold_start(None, X, 20, random_state=seed))
     else:
         labeled = list(rng.choice(len(X), 20, replace=False))
@@ -78,7 +79,7 @@ def run_curve(X, y, Xt, yt, strat, batch, seed, budget):
             return curve
         pool = np.setdiff1d(np.arange(len(X)), labeled)
         n = min(batch, len(pool))
-        fn = STRATS[strat]
+        fn = STRATS[strat] if strat in STRATS else S.STRATEGIES[strat.split("+", 1)[1]]
         if len(set(y[labeled])) < 2:
             fn = S.random_sampling
         picks = fn(model, X[pool], n, random_state=seed + len(labeled), X_labeled=X[labeled], y_labeled=y[labeled])

@@ -175,7 +175,7 @@ def to_arrow(df: pd.DataFrame, name: str, where: str = "") -> pa.Table:
     out = df[schema.names].copy()
     for col, typ in SCHEMAS[name].items():
         if pa.types.is_timestamp(typ):
-            out[col] = pd.to_datetime(out[col], utc=True)
+            out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[us, UTC]")
         elif pa.types.is_string(typ):
             out[col] = out[col].astype(object).where(out[col].notna(), None)
     return pa.Table.from_pandas(out, schema=schema, preserve_index=False)

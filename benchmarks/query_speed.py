@@ -1,0 +1,113 @@
+"""Selection speed and memory at pool scale: ours vs modAL ranked batch.
+
+Pools of 100k and 1M rows x 64 float32 features, 10 classes, logistic
+regression fit on 1,000 labels. Each measurement runs in its own process;
+"extra memory" is peak RSS minus RSS once the feature matrix is loaded.
+
+    python benchmarks/query_speed.py [--sizes 100000,1000000] [--picks 1000] [--modal-timeout 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path(__file__).parent / "out"
+
+
+def make_pool(n: int, path: Path) -> None:
+    if path.exists():
+        return
+    from sklearn.datasets import make_classification
+
+    rng = np.random.default_rng(0)
+    X, y = make_classification(n_samples=min(n, 200_000), n_features=64, n_informative=32, n_classes=10,
+                               n_clusters_per_class=2, random_state=0)
+    reps = int(np.ceil(n / len(X)))
+    X = np.concatenate([X + rng.normal(0, 0.05, X.shape) for _ in range(reps)])[:n].astype(np.float32)
+    y = np.tile(y, reps)[:n]
+    np.save(path, X)
+    np.save(path.with_suffix(".y.npy"), y)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child(method: str, path: str, picks: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    import warnings
+    warnings.filterwarnings("ignore")
+    from active_learning import strategies as S
+    from active_learning.models import make_model
+
+    X = np.load(path)
+    y = np.load(Path(path).with_suffix(".y.npy"))
+    lab = np.random.default_rng(0).choice(len(X), 1000, replace=False)
+    model = make_model("logistic").fit(X[lab], y[lab])
+    pool = np.ones(len(X), bool)
+    pool[lab] = False
+    Xp = X[pool]
+    base = rss_mb()
+    t0 = time.perf_counter()
+    if method == "modal_ranked_batch":
+        from modAL.batch import uncertainty_batch_sampling
+        from modAL.models import ActiveLearner
+        learner = ActiveLearner(estimator=model, X_training=X[lab], y_training=y[lab])
+        idx = S.modal_indices(uncertainty_batch_sampling(learner, Xp, n_instances=picks))
+    else:
+        idx = S.STRATEGIES[method](model, Xp, picks, X_labeled=X[lab], random_state=0)
+    secs = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"secs": secs, "extra_mb": max(0.0, peak - base), "picks": int(len(set(idx.tolist())))}))
+
+
+def measure(method, path, picks, timeout):
+    cmd = [sys.executable, __file__, "--child", method, str(path), str(picks)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        return {"secs": float("nan"), "extra_mb": float("nan"), "picks": 0, "note": f"did not finish in {timeout}s"}
+    except (json.JSONDecodeError, IndexError):
+        return {"secs": float("nan"), "extra_mb": float("nan"), "picks": 0, "note": res.stderr.strip()[-200:]}
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--picks", type=int, default=1000)
+    ap.add_argument("--methods", default="margin_kmeans,margin_kcenter,cold_start,modal_ranked_batch")
+    ap.add_argument("--modal-picks", default="100,10", help="picks for modAL per size (it is O(picks x pool x labeled))")
+    ap.add_argument("--modal-timeout", type=int, default=300)
+    a = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for n, modal_picks in zip(map(int, a.sizes.split(",")), map(int, a.modal_picks.split(","))):
+        path = OUT / f"pool_{n}.npy"
+        make_pool(n, path)
+        for method in a.methods.split(","):
+            picks = modal_picks if method == "modal_ranked_batch" else a.picks
+            r = measure(method, path, picks, a.modal_timeout if method == "modal_ranked_batch" else 600)
+            rows.append({"pool": n, "method": method, "picks_asked": picks, **r})
+            print(f"{n:>9} {method:<20} picks={picks:<5} {r['secs']:8.2f} s  extra {r['extra_mb']:7.1f} MB "
+                  f"{r.get('note', '')}", flush=True)
+    (OUT / "query_speed.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Labeling: Label Studio and simulated annotators, and label validation."""

@@ -1,0 +1,28 @@
+"""Commands of the labeling package: `validate` (and the Label Studio groups)."""
+
+from __future__ import annotations
+
+import typer
+
+from dataprep import console
+from dataprep.cli import make_app, project_from
+
+app = make_app("Labeling and label validation.")
+
+
+@app.command()
+def validate(ctx: typer.Context) -> None:
+    """Check annotations, infer the true labels, rate annotators, and apply the gate (exit 1 on failure)."""
+    from labeling.validate import validate as run
+
+    project = project_from(ctx)
+    s = run(project)
+    g = s["gate"]
+    lines = [f"accepted {s['accepted']} labels from {s['annotations']} annotations on {s['samples_annotated']} samples "
+             f"(mean confidence {s['mean_confidence'] or 0:.3f})",
+             f"quarantined: {s['quarantined_samples']} samples, {s['quarantined_annotations']} annotations "
+             f"{s['by_check']}",
+             f"blocked annotators: {', '.join(s['blocked_annotators']) or 'none'}; "
+             f"watch: {', '.join(s['watch_annotators']) or 'none'}",
+             f"gate passed: alpha {g['alpha']:.3f}, {g['quarantined_share']:.0%} of round {g['round']} quarantined"]
+    console.result(s, *lines)

@@ -1,0 +1,87 @@
+"""Simulated annotators: the second labeling backend (demo, tests, benchmarks).
+
+Given the true label of each task, produce annotations the way Label Studio
+would report them (annotator id, lead time, timestamps), from profiles:
+
+- good: correct with probability `accuracy`; mistakes go to *similar* classes
+  (a confusion matrix from class-centroid distances when features are given);
+- careful: like good but slow (give it a high `accuracy`);
+- spammer: uniform random label, very fast;
+- adversarial: answers like a good annotator except it maps the classes of
+  `class_map` systematically (3 -> 8);
+- lazy_majority: always the most common label; lazy_accept: always accepts
+  the pre-annotation (the model's guess), falling back to the most common label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dataprep.config import Annotator
+
+# median lead time (s) and lognormal sigma per profile
+LEAD = {"good": (9.0, 0.5), "careful": (25.0, 0.4), "spammer": (1.2, 0.3), "adversarial": (8.0, 0.5),
+        "lazy_majority": (1.8, 0.3), "lazy_accept": (1.6, 0.3)}
+
+
+def similarity_confusion(classes: list[str], centroids: np.ndarray | None, temperature: float = 0.5) -> np.ndarray:
+    """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier."""
+    K = len(classes)
+    if centroids is None or K < 3:
+        m = np.ones((K, K))
+    else:
+        d = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(-1))
+        d = d / (np.median(d[d > 0]) + 1e-9)
+        m = np.exp(-d / temperature)
+    np.fill_diagonal(m, 0)
+    return m / m.sum(1, keepdims=True)
+
+
+def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator], overlap: int,
+             classes: list[str], confusion: np.ndarray | None = None, random_state: int = 0,
+             start_id: int = 1, start_time: pd.Timestamp | None = None, round_: int = 1) -> pd.DataFrame:
+    """Annotations (schema `annotations`) for `tasks` (sample_id, task_id, prediction).
+
+    Each task gets `overlap` distinct annotators drawn uniformly.
+    """
+    rng = np.random.default_rng(random_state)
+    K = len(classes)
+    cidx = {c: i for i, c in enumerate(classes)}
+    conf = confusion if confusion is not None else similarity_confusion(classes, None)
+    majority = truth.loc[tasks["sample_id"]].mode().iloc[0] if len(tasks) else classes[0]
+    t0 = start_time if start_time is not None else pd.Timestamp("2026-01-01", tz="UTC")
+    overlap = min(overlap, len(annotators))
+    rows = []
+    clock = 0.0
+    aid = start_id
+    preds = tasks["prediction"] if "prediction" in tasks else pd.Series(None, index=tasks.index)
+    for (_, task), pred in zip(tasks.iterrows(), preds):
+        true = str(truth.loc[task["sample_id"]])
+        for a in rng.choice(len(annotators), size=overlap, replace=False):
+            ann = annotators[a]
+            label = _answer(ann, true, pred, majority, classes, cidx, conf, rng, K)
+            med, sig = LEAD[ann.profile]
+            lead = float(med * np.exp(rng.normal(0, sig)))
+            clock += lead + rng.exponential(5.0)
+            ts = t0 + pd.Timedelta(seconds=clock)
+            rows.append({"annotation_id": aid, "sample_id": task["sample_id"], "task_id": int(task["task_id"]),
+                         "annotator": ann.name, "created_by": ann.name, "label": label, "lead_time_s": round(lead, 3),
+                         "created_at": ts, "updated_at": ts, "round": round_, "status": "active"})
+            aid += 1
+    return pd.DataFrame(rows)
+
+
+def _answer(ann: Annotator, true: str, pred, majority: str, classes, cidx, conf, rng, K) -> str:
+    p = ann.profile
+    if p == "spammer":
+        return classes[rng.integers(K)]
+    if p == "lazy_majority":
+        return majority
+    if p == "lazy_accept":
+        return str(pred) if isinstance(pred, str) and pred in cidx else majority
+    if p == "adversarial" and true in ann.class_map:
+        return ann.class_map[true]
+    if true not in cidx or rng.random() < ann.accuracy:
+        return true
+    return classes[rng.choice(K, p=conf[cidx[true]])]

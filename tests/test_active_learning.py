@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.linear_model import LogisticRegression
+from typer.testing import CliRunner
+
+from active_learning import strategies as S
+from active_learning.round import run_round, selectable
+from dataprep import store
+from dataprep.acquire import acquire
+from dataprep.cli import app
+from dataprep.project import open_project
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def blobs(project, tmp_path):
+    X, y = make_blobs(n_samples=400, centers=4, n_features=6, cluster_std=2.5, random_state=0)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(label=[f"c{v}" for v in y])
+    df.to_csv(tmp_path / "blobs.csv", index=False)
+    root = project(acquire={"source": "blobs.csv", "test_fraction": 0.25},
+                   select={"batch_size": 10, "cold_start_min_labels": 8})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    return p
+
+
+def _label(p, n, seed=0):
+    man = store.read_table(p.data, "manifest")
+    pool = man[man["split"] == "pool"].sample(n, random_state=seed)
+    store.write_table(p.data, "labels", pd.DataFrame({"sample_id": pool["sample_id"], "label": pool["source_label"],
+                      "confidence": 1.0, "method": "single", "n_annotations": 1}))
+    return pool
+
+
+@pytest.mark.parametrize("strategy", list(S.STRATEGIES))
+def test_each_strategy_picks_distinct_selectable_ids(blobs, strategy):
+    _label(blobs, 30)
+    allowed = set(selectable(blobs, store.read_table(blobs.data, "manifest")))
+    m = run_round(open_project(blobs.root / "params.yaml", {"select.strategy": strategy}))
+    sel = store.read_table(blobs.data, "selection")
+    assert len(sel) == 10 and sel["sample_id"].is_unique and set(sel["sample_id"]) <= allowed
+    assert m["strategy"] == strategy and sel["rank"].tolist() == list(range(1, 11))
+
+
+def test_excluded_samples_are_never_picked(blobs):
+    labeled = _label(blobs, 30)
+    man = store.read_table(blobs.data, "manifest")
+    pool = man[(man["split"] == "pool") & ~man["sample_id"].isin(labeled["sample_id"])]["sample_id"].tolist()
+    queued, quarantined, harmful = pool[:100], pool[100:150], pool[150:200]
+    now = pd.Timestamp.now(tz="UTC")
+    store.write_table(blobs.data, "tasks", pd.DataFrame({"sample_id": queued, "task_id": range(100),
+                      "created_at": now, "gold": False, "prediction": None, "round": 1}))
+    store.write_table(blobs.data, "quarantine", pd.DataFrame({"sample_id": quarantined, "annotation_id": None,
+                      "annotator": None, "check": "t", "reason": "t"}))
+    store.write_table(blobs.data, "triage", pd.DataFrame({"sample_id": harmful, "dup_of": None, "cluster": 0,
+                      "outlier_score": 1.0, "flags": "x", "triage": "harmful", "reason": "t"}))
+    excluded = set(queued) | set(quarantined) | set(harmful) | set(labeled["sample_id"])
+    for strategy in ("margin_kmeans", "cold_start", "random"):
+        p = open_project(blobs.root / "params.yaml", {"select.strategy": strategy, "select.batch_size": 40})
+        run_round(p)
+        picked = set(store.read_table(blobs.data, "selection")["sample_id"])
+        assert not picked & excluded
+    assert run_round(p)["round"] == 2       # tasks of round 1 exist
+
+
+def test_deterministic_for_fixed_random_state(blobs):
+    _label(blobs, 30)
+    picks = []
+    for _ in range(2):
+        run_round(blobs)
+        picks.append(store.read_table(blobs.data, "selection")["sample_id"].tolist())
+    assert picks[0] == picks[1]
+
+
+@pytest.mark.parametrize("name", ["margin", "entropy", "uncertainty", "margin_kmeans", "margin_kcenter"])
+def test_chunked_scoring_matches_in_memory(name, tmp_path):
+    X, y = make_blobs(n_samples=3000, centers=5, n_features=8, cluster_std=3.0, random_state=1)
+    X = X.astype(np.float32)
+    model = LogisticRegression(max_iter=500).fit(X[:60], y[:60])
+    np.save(tmp_path / "X.npy", X)
+    mm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    fn = S.STRATEGIES[name]
+    whole = fn(model, X, 25, chunk_size=10_000, X_labeled=X[:60])
+    chunked = fn(model, mm, 25, chunk_size=128, X_labeled=X[:60])
+    assert list(whole) == list(chunked)
+
+
+def test_cold_start_is_typical_and_diverse():
+    X, y = make_blobs(n_samples=2000, centers=8, n_features=4, cluster_std=0.5, random_state=2)
+    picks = S.cold_start(None, X, 8, random_state=0)
+    assert len(set(y[picks])) == 8          # one per blob, not 8 from the biggest one
+
+
+def test_round_end_to_end_cli(blobs):
+    params = str(blobs.root / "params.yaml")
+    res = runner.invoke(app, ["--params", params, "--json", "select"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["cold_start"] is True
+    _label(blobs, 40)
+    res = runner.invoke(app, ["--params", params, "--json", "select"])
+    m = json.loads(res.output)
+    assert m["cold_start"] is False and m["accuracy"] > 0.5 and m["n_labels"] == 40
+    curve = pd.read_csv(blobs.reports / "learning_curve.csv")
+    assert curve["n_labels"].tolist() == [40]
+    assert json.loads((blobs.reports / "al_metrics.json").read_text())["round"] == 1
+
+
+def test_bad_requests_exit_2(blobs):
+    params = str(blobs.root / "params.yaml")
+    res = runner.invoke(app, ["--params", params, "select", "-n", "100000"])
+    assert res.exit_code == 2 and "selectable" in res.output
+    res = runner.invoke(app, ["--params", params, "select", "--strategy", "clever"])
+    assert res.exit_code == 2 and "unknown strategy 'clever'" in res.output
+    res = runner.invoke(app, ["--params", params, "select", "--model", "sklearn.nothing.Here"])
+    assert res.exit_code == 2 and "unknown model" in res.output

@@ -1,0 +1,130 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from typer.testing import CliRunner
+
+from dataprep import store
+from dataprep.acquire import acquire
+from dataprep.cli import app
+from dataprep.config import Annotator
+from dataprep.project import open_project
+from labeling import checks
+from labeling.simulate import annotate
+
+runner = CliRunner()
+GOOD = [Annotator(name=f"g{i}", profile="good", accuracy=a) for i, a in enumerate([0.95, 0.92, 0.9, 0.88, 0.86])]
+
+
+@pytest.fixture
+def labeled(project, tmp_path):
+    """A tabular project whose pool was annotated by simulated annotators (3 per task)."""
+    X, y = make_blobs(n_samples=500, centers=4, n_features=5, cluster_std=1.5, random_state=0)
+    pd.DataFrame(X, columns=list("abcde")).assign(label=[f"c{v}" for v in y]).to_csv(tmp_path / "b.csv", index=False)
+    root = project(acquire={"source": "b.csv", "test_fraction": 0.2}, validate={"min_confidence": 0.7})
+
+    def make(annotators, overlap=3, seed=0, **params):
+        if params:
+            import yaml
+            raw = yaml.safe_load((root / "params.yaml").read_text())
+            raw.setdefault("validate", {}).update(params)
+            (root / "params.yaml").write_text(yaml.safe_dump(raw))
+        p = open_project(root / "params.yaml")
+        acquire(p)
+        man = store.read_table(p.data, "manifest")
+        pool = man[man["split"] == "pool"]
+        tasks = pd.DataFrame({"sample_id": pool["sample_id"], "task_id": np.arange(len(pool)),
+                              "created_at": pd.Timestamp("2026-01-01", tz="UTC"), "gold": False,
+                              "prediction": None, "round": 1})
+        truth = man.set_index("sample_id")["source_label"]
+        ann = annotate(tasks, truth, annotators, overlap, sorted(truth.unique()), random_state=seed)
+        store.write_table(p.data, "tasks", tasks)
+        store.write_table(p.data, "annotations", ann)
+        return p, truth
+    return make
+
+
+def test_spammer_and_adversary_are_blocked_good_are_not(labeled):
+    ann = GOOD + [Annotator(name="spam", profile="spammer"),
+                  Annotator(name="adv", profile="adversarial", class_map={"c0": "c1"})]
+    p, truth = labeled(ann)
+    from labeling.validate import validate
+    s = validate(p)
+    assert s["blocked_annotators"] == ["adv", "spam"]
+    q = pd.read_csv(p.reports / "annotators.csv").set_index("annotator")
+    assert "c0->c1" in q.loc["adv", "class_map"]
+    assert (q.loc[[a.name for a in GOOD], "verdict"] != "blocked").all()
+    labels = store.read_table(p.data, "labels")
+    assert (labels["label"] == labels["sample_id"].map(truth)).mean() > 0.97
+    # quarantined annotations still exist in the append-only log
+    quar = store.read_table(p.data, "quarantine")
+    spam_ids = set(quar.loc[quar["annotator"] == "spam", "annotation_id"])
+    log = store.read_table(p.data, "annotations")
+    assert spam_ids and spam_ids <= set(log["annotation_id"])
+
+
+def test_honest_disagreement_is_not_fraud(labeled):
+    """Honest annotators of modest accuracy disagree now and then; none is blocked."""
+    p, _ = labeled([Annotator(name=f"h{i}", profile="good", accuracy=0.82) for i in range(5)])
+    from labeling.validate import validate
+    s = validate(p)
+    assert s["blocked_annotators"] == [] and s["gate"]["passed"]
+
+
+def test_gate_exit_codes_both_ways(labeled):
+    bad = [Annotator(name=f"s{i}", profile="spammer") for i in range(3)] + GOOD[:1]
+    p, _ = labeled(bad, overlap=2, max_quarantined_share=0.05)
+    params = str(p.root / "params.yaml")
+    store.write_table(p.data, "labels", pd.DataFrame({"sample_id": ["keep"], "label": ["c0"], "confidence": [1.0],
+                      "method": ["single"], "n_annotations": [1]}))
+    before = (p.data / "labels.parquet").read_bytes()
+    res = runner.invoke(app, ["--params", params, "validate"])
+    assert res.exit_code == 1, res.output
+    assert "gate" in res.output and (p.data / "labels.parquet").read_bytes() == before
+    assert json.loads((p.reports / "label_quality.json").read_text())["gate"]["passed"] is False
+    p, _ = labeled(GOOD, max_quarantined_share=0.3)
+    res = runner.invoke(app, ["--params", params, "validate"])
+    assert res.exit_code == 0, res.output
+    assert len(store.read_table(p.data, "labels")) > 300
+
+
+def test_validate_is_deterministic(labeled):
+    p, _ = labeled(GOOD + [Annotator(name="spam", profile="spammer")])
+    from labeling.validate import validate
+    validate(p)
+    first = [(p.data / f).read_bytes() for f in ("labels.parquet", "quarantine.parquet")]
+    validate(p)
+    assert first == [(p.data / f).read_bytes() for f in ("labels.parquet", "quarantine.parquet")]
+
+
+def test_schema_check_boxes_and_labels():
+    ann = pd.DataFrame({"sample_id": ["s1", "s1", "s1", "s1", "s1", "s2"], "annotation_id": range(6),
+                        "annotator": "a",
+                        "label": [json.dumps([{"x_min": 1, "y_min": 1, "x_max": 10, "y_max": 10, "label": "car"}]),
+                                  json.dumps([{"x_min": 50, "y_min": 1, "x_max": 120, "y_max": 10, "label": "car"}]),
+                                  json.dumps([{"x_min": 10, "y_min": 10, "x_max": 5, "y_max": 20, "label": "car"}]),
+                                  json.dumps([{"x_min": 5, "y_min": 5, "x_max": 5, "y_max": 20, "label": "car"}]),
+                                  json.dumps([{"x_min": 1, "y_min": 1, "x_max": 10, "y_max": 10, "label": "boat"}]),
+                                  "[]"]})
+    sizes = pd.DataFrame({"sample_id": ["s1", "s2"], "width": [100, 100], "height": [100, 100]})
+    f = checks.schema(ann, {"car"}, "detection", sizes).set_index("annotation_id")["reason"]
+    assert 0 not in f.index
+    assert "outside the 100x100 image" in f[1] and "inverted" in f[2] and "zero-area" in f[3]
+    assert "'boat' not in the label set" in f[4] and f[5] == "empty result"
+    cls = pd.DataFrame({"sample_id": ["a", "b"], "annotation_id": [1, 2], "annotator": "x", "label": ["cat", "kat"]})
+    assert checks.schema(cls, {"cat"})["annotation_id"].tolist() == [2]
+
+
+def test_provenance_flags_forged_completed_by():
+    ann = pd.DataFrame({"sample_id": ["a", "b"], "annotation_id": [1, 2], "annotator": ["alice", "bob"],
+                        "created_by": ["alice", "mallory"]})
+    f = checks.provenance(ann)
+    assert f["annotation_id"].tolist() == [2] and "mallory" in f["reason"].iloc[0]
+
+
+def test_krippendorff_alpha_by_hand():
+    assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "b", "b"])) == 1.0
+    # (a,a) and (a,b): D_o = 0.5, D_e = 0.5 -> alpha 0
+    assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "a", "b"])) == pytest.approx(0.0)
