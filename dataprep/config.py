@@ -47,7 +47,7 @@ class Features(_Section):
 
 
 class Select(_Section):
-    strategy: str = "margin_kcenter"
+    strategy: str = "margin_kmeans"
     batch_size: int = Field(50, ge=1)
     model: str = "logistic"
     model_params: dict[str, Any] = Field(default_factory=dict)
@@ -212,7 +212,7 @@ features:
   chunk_size: 20000
 
 select:
-  strategy: margin_kcenter  # margin_kcenter | margin | uncertainty | entropy | random | cold_start
+  strategy: margin_kmeans   # margin_kmeans | margin_kcenter | margin | uncertainty | entropy | random | cold_start
   batch_size: 50
   model: logistic           # logistic | random_forest | a dotted sklearn class path
   model_params: {}

@@ -159,20 +159,29 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
 
 
 # ------------------------------------------------------------------ model-based
-def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0) -> np.ndarray | None:
-    """Cross-validated class probabilities (columns in sorted label order), or None if too few labels."""
+def _proba_model(random_state: int = 0):
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000, random_state=random_state))
+
+
+def fit_proba(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """Probabilities for X_new from the same model fit on all of (X, y)."""
+    return _proba_model(random_state).fit(X, y).predict_proba(X_new)
+
+
+def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0) -> np.ndarray | None:
+    """Cross-validated class probabilities (columns in sorted label order), or None if too few labels."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     counts = pd.Series(y).value_counts()
     if len(counts) < 2 or counts.min() < 2:
         return None
     k = int(min(folds, counts.min()))
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-    return cross_val_predict(model, X, y, cv=cv, method="predict_proba")
+    return cross_val_predict(_proba_model(random_state), X, y, cv=cv, method="predict_proba", n_jobs=min(k, 2))
 
 
 def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndarray, classes: list[str]) -> pd.DataFrame:

@@ -19,13 +19,14 @@ Nothing is deleted: quarantined annotations stay in `annotations.parquet`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from dataprep import store
 from dataprep.atomic import write_json, write_text
+from dataprep.config import Validate
 from dataprep.errors import GateFailed, UserError
 from dataprep.features import load_features, rows_of
 from dataprep.project import Project
@@ -40,25 +41,96 @@ def label_set(project: Project, manifest: pd.DataFrame, annotations: pd.DataFram
     return sorted(map(str, known)) if known else sorted(annotations["label"].dropna().astype(str).unique())
 
 
-def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None = None) -> DawidSkene:
+def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None = None,
+               tasks: np.ndarray | None = None) -> DawidSkene:
     long = pd.DataFrame({"task": ann["sample_id"].to_numpy(), "worker": ann["annotator"].to_numpy(),
                          "label": ann["label"].to_numpy()})
-    return DawidSkene().fit(long, classes, prior)
+    return DawidSkene().fit(long, classes, prior, tasks)
 
 
-def _model_prior(project: Project, ds: DawidSkene, classes: list[str]) -> np.ndarray | None:
-    """Out-of-sample class probabilities per task (columns in `classes` order)."""
-    X, index = load_features(project)
-    y = np.asarray(ds.predict().to_numpy(), dtype=str)
-    proba = checks.out_of_sample_proba(np.asarray(X[rows_of(index, ds.tasks_)]), y,
-                                       project.cfg.validation.cv_folds, project.cfg.project.seed)
+def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int) -> np.ndarray | None:
+    """Class probabilities per row of X (columns in `classes` order): out-of-sample
+    (cross-validated) where y is known, from a model fit on all of y elsewhere."""
+    known = y.notna().to_numpy()
+    yk = y[known].astype(str).to_numpy()
+    proba = checks.out_of_sample_proba(X[known], yk, folds, seed)
     if proba is None:
         return None
-    present = sorted(set(y))
-    full = np.full((len(y), len(classes)), 1e-3)
-    for j, c in enumerate(present):
-        full[:, classes.index(c)] = proba[:, j]
+    present = sorted(set(yk))
+    full = np.full((len(X), len(classes)), 1e-3)
+    cols = [classes.index(c) for c in present]
+    full[np.ix_(known, cols)] = proba
+    if (~known).any():
+        full[np.ix_(~known, cols)] = checks.fit_proba(X[known], yk, X[~known], seed)
     return full / full.sum(1, keepdims=True)
+
+
+def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.ndarray], np.ndarray] | None,
+                 tasks: pd.DataFrame, gold_truth: pd.Series, cfg: Validate, seed: int = 0,
+                 task_type: str = "classification", sizes: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Steps 1-5 of the module docstring on data frames (no files): the stage's logic.
+
+    `features(sample_ids)` returns their feature rows (for the model prior), or
+    None to infer from annotations alone. Returns accepted `labels`, `quarantine`
+    flags, annotator `quality`, `inferred` (the best guess for every annotated
+    sample, quarantined or not), and the `kept` annotations.
+    """
+    flags = [checks.schema(ann, set(classes), task_type, sizes), checks.provenance(ann)]
+    bad_ids = set(pd.concat(flags)["annotation_id"])
+    usable = ann[~ann["annotation_id"].isin(bad_ids)]
+    if task_type == "detection":
+        raise UserError("project.task: detection labels are schema-checked, but aggregation of boxes is not "
+                        "supported yet; use classification")
+    # pass 1: who can be trusted?
+    ds1 = _aggregate(usable, classes)
+    quality = checks.annotator_quality(usable, ds1.predict(), ds1, tasks, gold_truth, cfg)
+    blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
+    blocked_ann = usable[usable["annotator"].isin(blocked)]
+    ev = quality.set_index("annotator")["evidence"]
+    flags.append(checks._flags(blocked_ann, "blocked_annotator",
+                               [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in blocked_ann["annotator"]]))
+    kept = usable[~usable["annotator"].isin(blocked)]
+    # pass 2: truth with a model prior, for every annotated sample
+    everyone = np.unique(ann["sample_id"].to_numpy())
+    ds0 = _aggregate(kept, classes, tasks=everyone)
+    prior = None
+    if features is not None:
+        y0 = ds0.predict().where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))
+        prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed)
+    ds = _aggregate(kept, classes, prior, tasks=everyone) if prior is not None else ds0
+    pred, conf = ds.predict(), ds.confidence()
+    n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
+    unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
+    method = np.where(n == 1, "single", np.where(unanimous, "agreement", "dawid_skene"))
+    labels = pd.DataFrame({"sample_id": everyone, "label": pred.to_numpy(), "confidence": conf.to_numpy(),
+                           "method": method, "n_annotations": n.to_numpy()})
+    sample_flags = []
+    orphan = labels[labels["n_annotations"] == 0]
+    sample_flags.append(checks._flags(orphan.assign(annotation_id=None, annotator=None), "no_usable_annotation",
+                                      ["every annotation was quarantined: send for another annotation"] * len(orphan)))
+    labels = labels[labels["n_annotations"] > 0]
+    single = labels[labels["method"] == "single"]
+    if len(single) and prior is not None:
+        pos = pd.Index(everyone).get_indexer(single["sample_id"])
+        sample_flags.append(checks.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
+                                                prior[pos], classes))
+    low = labels[labels["confidence"] < cfg.min_confidence]
+    sample_flags.append(checks._flags(low.assign(annotation_id=None, annotator=None), "low_agreement",
+                                      [f"accepted label {l!r} has confidence {c:.2f} < {cfg.min_confidence}: "
+                                       "send for another annotation" for l, c in zip(low["label"], low["confidence"])]))
+    # gold tasks: the known label is the accepted label
+    gold_rows = gold_truth[gold_truth.index.isin(everyone)]
+    labels = labels[~labels["sample_id"].isin(gold_rows.index)]
+    labels = pd.concat([labels, pd.DataFrame({"sample_id": gold_rows.index, "label": gold_rows.to_numpy(),
+                        "confidence": 1.0, "method": "gold", "n_annotations": ann.groupby("sample_id").size()
+                        .reindex(gold_rows.index).to_numpy()})], ignore_index=True)
+    sample_q = pd.concat([f for f in sample_flags if len(f)] or [checks.no_flags()], ignore_index=True)
+    sample_q = sample_q.drop_duplicates("sample_id")
+    sample_q = sample_q[~sample_q["sample_id"].isin(gold_rows.index)]
+    accepted = labels[~labels["sample_id"].isin(sample_q["sample_id"])].sort_values("sample_id").reset_index(drop=True)
+    quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
+    return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
+            "inferred": pred, "kept": kept, "blocked": blocked}
 
 
 def validate(project: Project) -> dict[str, Any]:
@@ -71,68 +143,13 @@ def validate(project: Project) -> dict[str, Any]:
     if ann.empty:
         raise UserError(f"{data / 'annotations.parquet'}: no active annotations to validate; run `dataprep label pull`")
     classes = label_set(project, manifest, ann)
-    task_type = project.cfg.project.task
-
-    flags = [checks.schema(ann, set(classes), task_type, manifest[["sample_id", "width", "height"]]),
-             checks.provenance(ann)]
-    bad_ids = set(pd.concat(flags)["annotation_id"])
-    usable = ann[~ann["annotation_id"].isin(bad_ids)]
-    if task_type == "detection":
-        raise UserError("project.task: detection labels are schema-checked, but aggregation of boxes is not "
-                        "supported yet; use classification")
-
     gold_tasks = tasks.loc[tasks["gold"], "sample_id"]
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
-
-    # pass 1: who can be trusted?
-    ds1 = _aggregate(usable, classes)
-    quality = checks.annotator_quality(usable, ds1.predict(), ds1, tasks, gold_truth, cfg)
-    blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
-    blocked_ann = usable[usable["annotator"].isin(blocked)]
-    ev = quality.set_index("annotator")["evidence"]
-    flags.append(checks._flags(blocked_ann, "blocked_annotator",
-                               [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in blocked_ann["annotator"]]))
-    kept = usable[~usable["annotator"].isin(blocked)]
-
-    # pass 2: truth with a model prior
-    labels = pd.DataFrame(columns=list(store.SCHEMAS["labels"]))
-    sample_flags = []
-    if not kept.empty:
-        ds0 = _aggregate(kept, classes)
-        prior = _model_prior(project, ds0, classes)
-        ds = _aggregate(kept, classes, prior) if prior is not None else ds0
-        pred, conf = ds.predict(), ds.confidence()
-        n = kept.groupby("sample_id").size()
-        unanimous = kept.groupby("sample_id")["label"].nunique() == 1
-        method = np.where(n.loc[pred.index] == 1, "single",
-                          np.where(unanimous.loc[pred.index], "agreement", "dawid_skene"))
-        labels = pd.DataFrame({"sample_id": pred.index, "label": pred.to_numpy(), "confidence": conf.to_numpy(),
-                               "method": method, "n_annotations": n.loc[pred.index].to_numpy()})
-        # singly-labeled samples: confident learning against the model
-        single = labels[labels["method"] == "single"]
-        if len(single) and prior is not None:
-            pos = pd.Index(ds.tasks_).get_indexer(single["sample_id"])
-            sample_flags.append(checks.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
-                                                    prior[pos], classes))
-        low = labels[labels["confidence"] < cfg.min_confidence]
-        sample_flags.append(checks._flags(low.assign(annotation_id=None, annotator=None), "low_agreement",
-                                          [f"accepted label {l!r} has confidence {c:.2f} < {cfg.min_confidence}: "
-                                           "send for another annotation" for l, c in zip(low["label"], low["confidence"])]))
-    # gold tasks: the known label is the accepted label
-    gold_rows = gold_truth[gold_truth.index.isin(ann["sample_id"])]
-    labels = labels[~labels["sample_id"].isin(gold_rows.index)]
-    labels = pd.concat([labels, pd.DataFrame({"sample_id": gold_rows.index, "label": gold_rows.to_numpy(),
-                        "confidence": 1.0, "method": "gold", "n_annotations": ann.groupby("sample_id").size()
-                        .reindex(gold_rows.index).to_numpy()})], ignore_index=True)
-    # samples with no usable annotation left
-    orphan = sorted(set(ann["sample_id"]) - set(labels["sample_id"]))
-    sample_flags.append(checks._flags(pd.DataFrame({"sample_id": orphan, "annotation_id": None, "annotator": None}),
-                                      "no_usable_annotation", ["every annotation was quarantined"] * len(orphan)))
-    sample_q = pd.concat([f for f in sample_flags if len(f)] or [checks.no_flags()], ignore_index=True)
-    sample_q = sample_q.drop_duplicates("sample_id")
-    sample_q = sample_q[~sample_q["sample_id"].isin(gold_rows.index)]
-    accepted = labels[~labels["sample_id"].isin(sample_q["sample_id"])].sort_values("sample_id")
-    quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
+    X, index = load_features(project, manifest)
+    res = infer_labels(ann, classes, lambda ids: np.asarray(X[rows_of(index, ids)]), tasks, gold_truth, cfg,
+                       project.cfg.project.seed, project.cfg.project.task, manifest[["sample_id", "width", "height"]])
+    accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
+    quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
 
     # gate on the latest batch
     latest = int(ann["round"].max())
