@@ -88,6 +88,7 @@ def _default_annotators() -> list[Annotator]:
 class Simulate(_Section):
     annotators: list[Annotator] = Field(default_factory=_default_annotators)
     seed: int = 0
+    active: bool = Field(True, description="false: annotators on a break (pull finds nothing new)")
 
 
 class Validate(_Section):
@@ -233,6 +234,7 @@ label:
 
 simulate:                   # the simulated annotators (backend: simulated)
   seed: 0
+  active: true              # false: the annotators take a break (a pull finds nothing new)
   annotators:
     - {name: ann00, profile: good, accuracy: 0.96}
     - {name: ann01, profile: good, accuracy: 0.94}

@@ -197,6 +197,15 @@ def append_table(root: str | os.PathLike, name: str, new: pd.DataFrame) -> Path:
     return write_table(root, name, both)
 
 
+def current_annotations(log: pd.DataFrame) -> pd.DataFrame:
+    """The live version of each annotation: the log keeps every version (append-only);
+    the latest by `updated_at` wins, and it counts only if its status is `active`."""
+    if log.empty:
+        return log
+    last = log.sort_values(["annotation_id", "updated_at"], kind="stable").drop_duplicates("annotation_id", keep="last")
+    return last[last["status"] == "active"].sort_values("annotation_id").reset_index(drop=True)
+
+
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")
 
 
@@ -207,12 +216,12 @@ def sample_states(root: str | os.PathLike) -> pd.DataFrame:
     """
     man = read_table(root, "manifest", ["sample_id", "source_label", "split"])
     tasks = read_table(root, "tasks", ["sample_id"])
-    ann = read_table(root, "annotations", ["sample_id", "status"])
+    ann = current_annotations(read_table(root, "annotations"))
     labels = read_table(root, "labels", ["sample_id", "label"])
     quar = read_table(root, "quarantine", ["sample_id", "annotation_id"])
     state = pd.Series("unlabeled", index=man["sample_id"].values, dtype=object)
     state[state.index.isin(tasks["sample_id"])] = "queued"
-    state[state.index.isin(ann.loc[ann["status"] == "active", "sample_id"])] = "annotated"
+    state[state.index.isin(ann["sample_id"])] = "annotated"
     state[state.index.isin(quar.loc[quar["annotation_id"].isna(), "sample_id"])] = "quarantined"
     state[state.index.isin(labels["sample_id"])] = "accepted"
     out = man.copy()

@@ -23,11 +23,13 @@ import scipy.sparse as sp
 class DawidSkene:
     """Full confusion matrix per worker, EM from a (soft) majority vote."""
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, prior_weight: float = 1.0):
+    def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, diag_prior: float = 1.0,
+                 prior_weight: float = 1.0):
         self.n_iter = n_iter
         self.tol = tol
-        self.smoothing = smoothing
-        self.prior_weight = prior_weight
+        self.smoothing = smoothing      # pseudo-count on every confusion cell
+        self.diag_prior = diag_prior    # extra pseudo-count on the diagonal: a worker is assumed
+        self.prior_weight = prior_weight  # better than chance until the data says otherwise
 
     def fit(self, annotations: pd.DataFrame, classes: list[str] | None = None, prior: np.ndarray | None = None,
             tasks: np.ndarray | None = None) -> "DawidSkene":
@@ -62,6 +64,7 @@ class DawidSkene:
             # M-step: class prior, confusion[w, true, observed]
             pi = post.mean(0, dtype=np.float64) + 1e-9
             counts = np.asarray(M @ post, np.float64).reshape(W, K, K).transpose(0, 2, 1) + self.smoothing
+            counts += self.diag_prior * np.eye(K)
             conf = counts / counts.sum(2, keepdims=True)
             # E-step: log p(true | task) = log pi + sum over its annotations of log conf + prior
             L = np.log(conf).transpose(0, 2, 1).reshape(W * K, K).astype(np.float32)

@@ -128,14 +128,17 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
             support = g.groupby("consensus").size()
             for k, c in enumerate(classes):
                 j = int(np.argmax(conf[k]))
-                if j != k and conf[k, j] > 0.5 and support.get(c, 0) >= 5:
+                if j != k and conf[k, j] > 0.6 and support.get(c, 0) >= 8:
                     maps.append(f"{c}->{classes[j]}")
         evidence, verdict = [], "trusted"
         if name in cfg.blocked_annotators:
             verdict, evidence = "blocked", ["listed in validate.blocked_annotators"]
-        if est < cfg.block_accuracy:
+        # block only when even an optimistic bound (90%) on the accuracy is too low: a good
+        # annotator with a handful of unlucky annotations is watched, not blocked
+        upper = est + 1.28 * np.sqrt(max(est * (1 - est), 0.01) / len(g))
+        if upper < cfg.block_accuracy:
             verdict = "blocked"
-            evidence.append(f"estimated accuracy {est:.2f} < {cfg.block_accuracy}")
+            evidence.append(f"estimated accuracy {est:.2f} (at most {upper:.2f}) < {cfg.block_accuracy}")
         elif est < cfg.watch_accuracy:
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"estimated accuracy {est:.2f} < {cfg.watch_accuracy}")
@@ -195,7 +198,11 @@ def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndar
 
     lookup = {c: i for i, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels])
-    issues = find_label_issues(y, pred_probs, filter_by="prune_by_noise_rate")
+    import warnings
+
+    with warnings.catch_warnings():     # "too few examples in class" is expected early in a loop
+        warnings.simplefilter("ignore")
+        issues = find_label_issues(y, pred_probs, filter_by="prune_by_noise_rate")
     guess = np.asarray(classes, dtype=object)[pred_probs.argmax(1)]
     df = pd.DataFrame({"sample_id": sample_ids[issues], "annotation_id": None, "annotator": None})
     reasons = [f"label {labels[i]!r} looks wrong: model (out-of-sample) says {guess[i]!r} "

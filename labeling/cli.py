@@ -17,6 +17,8 @@ def validate(ctx: typer.Context) -> None:
 
     project = project_from(ctx)
     s = run(project)
+    if not s["annotations"]:
+        return console.result(s, "no annotations yet: wrote empty labels and quarantine")
     g = s["gate"]
     lines = [f"accepted {s['accepted']} labels from {s['annotations']} annotations on {s['samples_annotated']} samples "
              f"(mean confidence {s['mean_confidence'] or 0:.3f})",
@@ -26,3 +28,29 @@ def validate(ctx: typer.Context) -> None:
              f"watch: {', '.join(s['watch_annotators']) or 'none'}",
              f"gate passed: alpha {g['alpha']:.3f}, {g['quarantined_share']:.0%} of round {g['round']} quarantined"]
     console.result(s, *lines)
+
+
+label = make_app("Send tasks to the labeling backend and mirror annotations back.")
+app.add_typer(label, name="label")
+
+
+@label.command()
+def push(ctx: typer.Context) -> None:
+    """Send the selected samples (plus gold tasks) with the model's pre-annotations."""
+    from dataprep.atomic import write_json
+    from labeling.backend import push as run
+
+    project = project_from(ctx)
+    s = run(project)
+    write_json(project.reports / "push.json", s)
+    console.result(s, f"pushed {s['pushed']} tasks ({s['gold']} gold) to the {s['backend']} backend")
+
+
+@label.command()
+def pull(ctx: typer.Context) -> None:
+    """Mirror tasks and annotations from the backend into tasks/annotations.parquet."""
+    from labeling.backend import pull as run
+
+    s = run(project_from(ctx))
+    console.result(s, f"pulled {s['new_annotations']} new annotations and {s['new_tasks']} new tasks "
+                      f"({s['annotations']} annotations on {s['tasks']} tasks in all)")

@@ -133,15 +133,25 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
             "inferred": pred, "kept": kept, "blocked": blocked}
 
 
+def _nothing_yet(project: Project) -> dict[str, Any]:
+    """First round of a loop: no annotations yet. Write empty outputs so the pipeline goes on."""
+    for name in ("labels", "quarantine"):
+        store.write_table(project.data, name, store.empty(name))
+    summary = {"annotations": 0, "accepted": 0, "note": "no annotations yet", "gate": {"passed": True}}
+    write_json(project.reports / "label_quality.json", summary)
+    write_text(project.reports / "annotators.csv", "annotator,n_annotations,est_accuracy,verdict\n")
+    return summary
+
+
 def validate(project: Project) -> dict[str, Any]:
     cfg = project.cfg.validation
     data, reports = project.data, project.reports
     manifest = store.read_table(data, "manifest")
     tasks = store.read_table(data, "tasks")
     log = store.read_table(data, "annotations")
-    ann = log[log["status"] == "active"].copy()
+    ann = store.current_annotations(log)
     if ann.empty:
-        raise UserError(f"{data / 'annotations.parquet'}: no active annotations to validate; run `dataprep label pull`")
+        return _nothing_yet(project)
     classes = label_set(project, manifest, ann)
     gold_tasks = tasks.loc[tasks["gold"], "sample_id"]
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
