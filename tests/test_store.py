@@ -14,7 +14,7 @@ from dataprep.errors import UserError
 
 def _selection(n=5):
     return pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "score": [0.5] * n, "rank": range(n),
-                         "strategy": "margin", "model_version": "m1", "round": 1})
+                         "strategy": "margin", "model_version": "m1", "round": 1, "prediction": None})
 
 
 def test_schema_round_trip(tmp_path):
@@ -63,7 +63,7 @@ def test_killed_writer_leaves_a_readable_file(tmp_path):
         "from dataprep import store\n"
         "n = 300_000\n"
         "df = pd.DataFrame({'sample_id': [f's{i}' for i in range(n)], 'score': 0.1, 'rank': range(n),"
-        " 'strategy': 'x', 'model_version': 'm', 'round': 2})\n"
+        " 'strategy': 'x', 'model_version': 'm', 'round': 2, 'prediction': None})\n"
         "print('ready', flush=True)\n"
         "while True:\n    store.write_table(sys.argv[1], 'selection', df)\n"
     )
