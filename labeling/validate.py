@@ -42,10 +42,10 @@ def label_set(project: Project, manifest: pd.DataFrame, annotations: pd.DataFram
 
 
 def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None = None,
-               tasks: np.ndarray | None = None) -> DawidSkene:
+               tasks: np.ndarray | None = None, weight: float = 1.0) -> DawidSkene:
     long = pd.DataFrame({"task": ann["sample_id"].to_numpy(), "worker": ann["annotator"].to_numpy(),
                          "label": ann["label"].to_numpy()})
-    return DawidSkene().fit(long, classes, prior, tasks)
+    return DawidSkene(prior_weight=weight).fit(long, classes, prior, tasks)
 
 
 def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int) -> np.ndarray | None:
@@ -63,6 +63,24 @@ def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, see
     if (~known).any():
         full[np.ix_(~known, cols)] = checks.fit_proba(X[known], yk, X[~known], seed)
     return full / full.sum(1, keepdims=True)
+
+
+def prior_weight(prior: np.ndarray, labels: np.ndarray, classes: list[str]) -> float:
+    """How much the model's prior should count: the temperature w that makes prior**w
+    best predict the labels of items where several annotators agreed (maximum
+    likelihood over a grid). A strong model earns w > 1, a weak one w < 1."""
+    if len(labels) < 20:
+        return 1.0
+    y = np.searchsorted(classes, labels)
+    logp = np.log(np.clip(prior, 1e-6, 1.0))
+    best, best_ll = 1.0, -np.inf
+    for w in np.geomspace(0.25, 4.0, 25):
+        z = w * logp
+        z -= z.max(1, keepdims=True)
+        ll = float((z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
+        if ll > best_ll:
+            best, best_ll = float(w), ll
+    return best
 
 
 def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.ndarray], np.ndarray] | None,
@@ -97,7 +115,13 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     if features is not None:
         y0 = ds0.predict().where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))
         prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed)
-    ds = _aggregate(kept, classes, prior, tasks=everyone) if prior is not None else ds0
+    weight = 1.0
+    if prior is not None:
+        votes = kept.groupby("sample_id")["label"].agg(["nunique", "size", "first"])
+        agreed = votes[(votes["size"] >= 2) & (votes["nunique"] == 1)]
+        pos = pd.Index(everyone).get_indexer(agreed.index)
+        weight = prior_weight(prior[pos], agreed["first"].to_numpy().astype(str), classes)
+    ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None else ds0
     pred, conf = ds.predict(), ds.confidence()
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
@@ -130,7 +154,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     accepted = labels[~labels["sample_id"].isin(sample_q["sample_id"])].sort_values("sample_id").reset_index(drop=True)
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
-            "inferred": pred, "kept": kept, "blocked": blocked}
+            "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight}
 
 
 def _nothing_yet(project: Project) -> dict[str, Any]:
