@@ -133,7 +133,9 @@ def run_round(project: Project) -> dict[str, Any]:
                         "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
                         "model_version": version, "round": rnd})
     sel["prediction"] = model.predict(np.asarray(Xc[picked])).astype(str) if model is not None else None
-    store.write_table(data, "selection", sel)
+    old = store.read_table(data, "selection")
+    history = pd.concat([old[old["round"] != rnd], sel], ignore_index=True) if len(old) else sel
+    store.write_table(data, "selection", history)       # every round's picks, for lineage
     metrics = {"round": rnd, "n_labels": int(len(labels)), "strategy": strategy_name, "model_version": version,
                "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold)}
     metrics.update(_evaluate(model, X, index, manifest) or {})
@@ -162,14 +164,16 @@ class _Rows:
 
 def _stopping(project, model, X, index, manifest, version) -> dict[str, Any]:
     """Agreement of this model with the previous one on a fixed stop set."""
+    path = project.data / "al_state.json"
     if model is None:
+        if not path.exists():
+            write_json(path, {"previous": None, "current": None})
         return {}
     cfg = project.cfg.select
     ids = stop_set(manifest, cfg.stop_set_size, project.cfg.project.seed)
     pred = model.predict(np.asarray(X[rows_of(index, ids)])).astype(str).tolist()
-    path = project.data / "al_state.json"
     state = json.loads(path.read_text()) if path.exists() else {}
-    prev = state.get("previous") if state.get("current", {}).get("model_version") == version else state.get("current")
+    prev = state.get("previous") if (state.get("current") or {}).get("model_version") == version else state.get("current")
     out: dict[str, Any] = {}
     if prev and prev.get("ids") == ids:
         agree = float(np.mean([a == b for a, b in zip(prev["pred"], pred)]))
@@ -184,6 +188,8 @@ def _append_curve(reports, m: dict[str, Any]) -> None:
     old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=CURVE_COLUMNS)
     row = pd.DataFrame([{c: m.get(c) for c in CURVE_COLUMNS}])
     if "accuracy" not in m:
+        if not path.exists():
+            write_text(path, ",".join(CURVE_COLUMNS) + "\n")
         return
     out = pd.concat([old[old["round"] != m["round"]], row], ignore_index=True).sort_values("round")
     write_text(path, out.to_csv(index=False))

@@ -37,6 +37,7 @@ def gold_candidates(project: Project, exclude: set[str], n: int) -> pd.DataFrame
 def batch_to_push(project: Project) -> pd.DataFrame:
     """This round's tasks: the selection plus a share of gold tasks, minus anything already sent."""
     sel = store.read_table(project.data, "selection")
+    sel = sel[sel["round"] == sel["round"].max()] if len(sel) else sel
     if sel.empty:
         raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
@@ -76,8 +77,7 @@ def push(project: Project) -> dict[str, Any]:
                         "round": batch["round"]})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
-    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),
-            "already_sent": int(len(store.read_table(project.data, "selection")) - (~new["gold"]).sum())}
+    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum())}
 
 
 def _sim_answer(project: Project) -> int:

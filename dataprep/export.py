@@ -1,0 +1,105 @@
+"""`dataprep export`: the training set, and a lineage table that traces every row back.
+
+Images: `export/images/<label>/<sample_id>.<ext>` (a folder per class, the
+layout every image-classification loader reads); text and tabular: one
+`export/train.csv` or `train.parquet`. Augmented copies (when the augment
+stage ran) are included with their parent's lineage. `export/lineage.parquet`
+has one row per exported row: the raw file and its sources, every annotation
+id and annotator behind the label, how the label was accepted and with what
+confidence, and the round, strategy and model that selected the sample.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dataprep import store
+from dataprep.project import Project
+
+
+def lineage(project: Project) -> pd.DataFrame:
+    data = project.data
+    labels = store.read_table(data, "labels")
+    man = store.read_table(data, "manifest").set_index("sample_id")
+    ann = store.current_annotations(store.read_table(data, "annotations"))
+    quar = store.read_table(data, "quarantine")
+    ann = ann[~ann["annotation_id"].isin(quar["annotation_id"].dropna())]
+    per = ann.groupby("sample_id").agg(annotation_ids=("annotation_id", lambda s: json.dumps(sorted(map(int, s)))),
+                                       annotators=("annotator", lambda s: json.dumps(sorted(set(s)))))
+    sel = store.read_table(data, "selection").drop_duplicates("sample_id", keep="last").set_index("sample_id")
+    tasks = store.read_table(data, "tasks").drop_duplicates("sample_id", keep="last").set_index("sample_id")
+    out = labels.set_index("sample_id").join(per, how="left")
+    out["raw_path"] = man["path"].reindex(out.index)
+    out["source"] = man["source"].reindex(out.index)
+    out["sources"] = man["sources"].reindex(out.index)
+    out["round"] = tasks["round"].reindex(out.index)
+    out["gold"] = tasks["gold"].reindex(out.index)
+    out["strategy"] = sel["strategy"].reindex(out.index)
+    out["model_version"] = sel["model_version"].reindex(out.index)
+    out["parent_id"] = None
+    out["transform"] = None
+    return out.reset_index()
+
+
+def export(project: Project) -> dict[str, Any]:
+    """Write the training set to `export/` (replaced as a whole, atomically by rename)."""
+    data = project.data
+    lin = lineage(project)
+    modality = store.read_table(data, "manifest", ["modality"])["modality"].iloc[0]
+    aug = store.read_table(data, "augmented")
+    if project.cfg.export.include_augmented and len(aug):
+        parent = lin.set_index("sample_id")
+        aug = aug[aug["parent_id"].isin(parent.index)]
+        extra = parent.loc[aug["parent_id"]].reset_index(drop=True)
+        extra["sample_id"], extra["parent_id"] = aug["sample_id"].to_numpy(), aug["parent_id"].to_numpy()
+        extra["raw_path"], extra["transform"] = aug["path"].to_numpy(), aug["transform"].to_numpy()
+        extra["label"] = aug["label"].to_numpy()
+        lin = pd.concat([lin, extra], ignore_index=True)
+    dest = project.root / "export"
+    tmp = project.root / ".export.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if lin.empty:
+        pass        # first round of a loop: an empty training set, written like any other
+    elif modality == "image":
+        paths = []
+        for sid, label, raw in zip(lin["sample_id"], lin["label"], lin["raw_path"]):
+            rel = Path("images") / _safe(label) / f"{sid}{Path(raw).suffix}"
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(data / raw, tmp / rel)
+            paths.append(str(rel))
+        lin["export_path"] = paths
+    else:
+        man = store.read_table(data, "manifest").set_index("sample_id")
+        if modality == "text":
+            table = pd.DataFrame({"sample_id": lin["sample_id"], "text": man["text"].reindex(lin["sample_id"]).to_numpy(),
+                                  "label": lin["label"]})
+        else:
+            from dataprep.acquire import TABULAR_FILE
+            feats = pd.read_parquet(data / TABULAR_FILE).set_index("sample_id")
+            table = feats.reindex(lin["sample_id"]).reset_index().assign(label=lin["label"].to_numpy())
+        fmt = "csv" if project.cfg.export.format in ("auto", "csv") else "parquet"
+        name = f"train.{fmt}"
+        table.to_csv(tmp / name, index=False) if fmt == "csv" else table.to_parquet(tmp / name, index=False)
+        lin["export_path"] = name
+    if lin.empty:
+        lin["export_path"] = None
+    lin.to_parquet(tmp / "lineage.parquet", index=False)
+    old = project.root / ".export.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    tmp.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    counts = lin["label"].value_counts().sort_index()
+    return {"rows": int(len(lin)), "augmented": int(lin["parent_id"].notna().sum()), "path": str(dest),
+            "classes": {str(k): int(v) for k, v in counts.items()}}
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(label)) or "_"
