@@ -24,6 +24,8 @@ def select(
 
     project = project_from(ctx, {"select.strategy": strategy, "select.batch_size": batch_size, "select.model": model})
     m = run_round(project)
+    if m.get("skipped"):
+        return console.result(m, f"nothing selected: {m['skipped']}")
     lines = [f"round {m['round']}: selected {m['selected']} of {m['selectable']} selectable samples "
              f"with {m['strategy']} ({m['n_labels']} labels, model {m['model_version']})"]
     if "accuracy" in m:

@@ -34,6 +34,18 @@ def current_round(data) -> int:
     return int(tasks["round"].max()) + 1 if len(tasks) else 1
 
 
+def _waiting_batch(data, version: str) -> int | None:
+    """The round of the last batch if it came from the same model and was already sent."""
+    sel = store.read_table(data, "selection", ["sample_id", "round", "model_version"])
+    if sel.empty:
+        return None
+    last = sel[sel["round"] == sel["round"].max()]
+    sent = set(store.read_table(data, "tasks", ["sample_id"])["sample_id"])
+    if (last["model_version"] == version).all() and last["sample_id"].isin(sent).all():
+        return int(last["round"].iloc[0])
+    return None
+
+
 def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     """Pool sample ids that may be selected: no task yet, not quarantined, not
     judged redundant/harmful by triage (unless listed in `triage.keep`)."""
@@ -109,14 +121,24 @@ def run_round(project: Project) -> dict[str, Any]:
     cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
     cand_rows = rows_of(index, candidates)
     Xc = _Rows(X, cand_rows)
+    version = "cold-start" if cold else model_version(cfg.model, cfg.model_params, labels)
+    waiting = _waiting_batch(data, version)
+    if waiting is not None:
+        # No new labels since the last batch and that batch is out with annotators: a second
+        # batch from the same model would only flood them. Nothing to do until labels come back.
+        metrics = {"round": waiting, "n_labels": int(len(labels)), "model_version": version, "selected": 0,
+                   "strategy": "none", "skipped": f"no new labels since round {waiting}'s batch was sent"}
+        write_json(reports / "al_metrics.json", metrics)
+        if not (data / "al_state.json").exists():
+            write_json(data / "al_state.json", {"previous": None, "current": None})
+        return metrics
     if cold:
-        model, version, strategy_name = None, "cold-start", "cold_start"
+        model, strategy_name = None, "cold_start"
         picked = cold_start(None, Xc, cfg.batch_size, random_state=cfg.random_state + rnd)
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
     else:
         lab_rows = rows_of(index, labels.index)
         model.fit(np.asarray(X[lab_rows]), labels.to_numpy().astype(str))
-        version = model_version(cfg.model, cfg.model_params, labels)
         strategy_name = cfg.strategy
         picked = _call(STRATEGIES[cfg.strategy], model, Xc, cfg.batch_size, chunk_size=cfg.chunk_size,
                        shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,

@@ -67,6 +67,6 @@ def run_demo(folder: Path, rounds: int, studio: bool = False) -> dict[str, Any]:
         acc = f", test accuracy {m['accuracy']:.3f}" if "accuracy" in m else ""
         blocked = ", ".join(q.get("blocked_annotators", [])) or "none"
         console.say(f"round {r}: {m['n_labels']} accepted labels{acc}; blocked annotators: {blocked}; "
-                    f"selected {m['selected']} with {m['strategy']}")
+                    + (m["skipped"] if m.get("skipped") else f"selected {m['selected']} with {m['strategy']}"))
     info = build(open_project(params))
     return {"headline": info["headline"], "report": info["path"], "rounds": rounds, "folder": str(folder)}
