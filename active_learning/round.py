@@ -34,6 +34,26 @@ def current_round(data) -> int:
     return int(tasks["round"].max()) + 1 if len(tasks) else 1
 
 
+def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, picked: np.ndarray,
+               model, Xc, version: str, rnd: int) -> pd.DataFrame:
+    """Gold tasks for this round: selectable samples with a known (source) label, a
+    `label.gold_share` of what is sent. They carry the model's guess like any other
+    task, so annotators cannot tell them apart."""
+    share = project.cfg.label.gold_share
+    n_gold = int(round(share * len(picked) / (1 - share))) if share else 0
+    known = set(manifest.loc[manifest["source_label"].notna(), "sample_id"])
+    pos = np.setdiff1d(np.flatnonzero(candidates.isin(known).to_numpy()), picked)
+    if n_gold == 0 or len(pos) == 0:
+        return pd.DataFrame(columns=list(store.SCHEMAS["selection"]))
+    key = candidates.iloc[pos].map(lambda s: hashlib.blake2b(f"gold{project.cfg.project.seed}:{s}".encode(),
+                                                            digest_size=8).hexdigest())
+    pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
+    pred = model.predict(np.asarray(Xc[pos])).astype(str) if model is not None else None
+    return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
+                         "rank": np.arange(len(picked) + 1, len(picked) + len(pos) + 1), "strategy": "gold",
+                         "model_version": version, "round": rnd, "prediction": pred})
+
+
 def _waiting_batch(data, version: str) -> int | None:
     """The round of the last batch if it came from the same model and was already sent."""
     sel = store.read_table(data, "selection", ["sample_id", "round", "model_version"])
@@ -121,7 +141,8 @@ def run_round(project: Project) -> dict[str, Any]:
     cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
     cand_rows = rows_of(index, candidates)
     Xc = _Rows(X, cand_rows)
-    version = "cold-start" if cold else model_version(cfg.model, cfg.model_params, labels)
+    version = model_version(cfg.model, cfg.model_params, labels)
+    version = f"cold-{version}" if cold else version
     waiting = _waiting_batch(data, version)
     if waiting is not None:
         # No new labels since the last batch and that batch is out with annotators: a second
@@ -155,6 +176,7 @@ def run_round(project: Project) -> dict[str, Any]:
                         "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
                         "model_version": version, "round": rnd})
     sel["prediction"] = model.predict(np.asarray(Xc[picked])).astype(str) if model is not None else None
+    sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     old = store.read_table(data, "selection")
     history = pd.concat([old[old["round"] != rnd], sel], ignore_index=True) if len(old) else sel
     store.write_table(data, "selection", history)       # every round's picks, for lineage

@@ -2,7 +2,9 @@
 
 Pools of 100k and 1M rows x 64 float32 features, 10 classes, logistic
 regression fit on 1,000 labels. Each measurement runs in its own process;
-"extra memory" is peak RSS minus RSS once the feature matrix is loaded.
+"extra memory" is the peak of memory allocated during selection (tracemalloc,
+which numpy reports to), i.e. beyond the feature matrix already in memory.
+Tracing slows numpy-heavy code a little, so times are slightly pessimistic.
 
     python benchmarks/query_speed.py [--sizes 100000,1000000] [--picks 1000] [--modal-timeout 300]
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -38,14 +39,6 @@ def make_pool(n: int, path: Path) -> None:
     np.save(path.with_suffix(".y.npy"), y)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def child(method: str, path: str, picks: int) -> None:
     sys.path.insert(0, str(ROOT))
     import warnings
@@ -60,7 +53,8 @@ def child(method: str, path: str, picks: int) -> None:
     pool = np.ones(len(X), bool)
     pool[lab] = False
     Xp = X[pool]
-    base = rss_mb()
+    import tracemalloc
+    tracemalloc.start()
     t0 = time.perf_counter()
     if method == "modal_ranked_batch":
         from modAL.batch import uncertainty_batch_sampling
@@ -70,8 +64,8 @@ def child(method: str, path: str, picks: int) -> None:
     else:
         idx = S.STRATEGIES[method](model, Xp, picks, X_labeled=X[lab], random_state=0)
     secs = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"secs": secs, "extra_mb": max(0.0, peak - base), "picks": int(len(set(idx.tolist())))}))
+    peak = tracemalloc.get_traced_memory()[1] / 2**20     # Python + numpy allocations during selection
+    print(json.dumps({"secs": secs, "extra_mb": peak, "picks": int(len(set(idx.tolist())))}))
 
 
 def measure(method, path, picks, timeout):

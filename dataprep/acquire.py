@@ -72,9 +72,12 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
         sid = content_id(data)
         ext = {"jpeg": "jpg", "tiff": "tif"}.get(fmt, fmt)
         dest = Path(raw_dir) / f"{sid}.{ext}"
-        if not dest.exists():
-            with atomic_path(dest) as tmp:
-                tmp.write_bytes(data)
+        if not dest.exists() or dest.stat().st_size != len(data):
+            # temp + rename (no fsync per file: a content-addressed file is re-created
+            # from its source on the next run if a crash ever left it short)
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
         out.append({"sample_id": sid, "modality": "image", "path": f"raw/{dest.name}", "text": None,
                     "source": shown, "source_label": label, "width": w, "height": h})
     return out

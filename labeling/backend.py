@@ -25,34 +25,20 @@ from dataprep.errors import UserError
 from dataprep.project import Project
 
 
-def gold_candidates(project: Project, exclude: set[str], n: int) -> pd.DataFrame:
-    """Pool samples with a known label (source label) to mix in as gold tasks."""
-    man = store.read_table(project.data, "manifest", ["sample_id", "split", "source_label"])
-    pool = man[(man["split"] == "pool") & man["source_label"].notna() & ~man["sample_id"].isin(exclude)]
-    key = pool["sample_id"].map(lambda s: hashlib.blake2b(f"gold{project.cfg.project.seed}:{s}".encode(),
-                                                          digest_size=8).hexdigest())
-    return pool.loc[key.sort_values().index[:n]]
-
-
 def batch_to_push(project: Project) -> pd.DataFrame:
-    """This round's tasks: the selection plus a share of gold tasks, minus anything already sent."""
+    """This round's tasks: the latest selection (picks and gold tasks, shuffled together
+    deterministically so gold tasks are not all at the end), minus anything already sent."""
     sel = store.read_table(project.data, "selection")
     sel = sel[sel["round"] == sel["round"].max()] if len(sel) else sel
     if sel.empty:
         raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
-    sent |= set(_sim_tasks(project)["sample_id"]) if project.cfg.label.backend == "simulated" else set()
-    share = project.cfg.label.gold_share
-    n_gold = int(round(share * len(sel) / (1 - share))) if share else 0
-    gold = gold_candidates(project, sent | set(sel["sample_id"]), n_gold)
-    out = pd.concat([sel.assign(gold=False)[["sample_id", "prediction", "score", "model_version", "round", "gold"]],
-                     pd.DataFrame({"sample_id": gold["sample_id"], "prediction": None, "score": None,
-                                   "model_version": None, "round": int(sel["round"].iloc[0]), "gold": True})],
-                    ignore_index=True)
-    # gold tasks must look like any other task: shuffle them in, deterministically
+    if project.cfg.label.backend == "simulated":
+        sent |= set(_sim_tasks(project)["sample_id"])
+    out = sel.assign(gold=sel["strategy"] == "gold")
     order = out["sample_id"].map(lambda s: hashlib.blake2b(s.encode(), digest_size=8).hexdigest())
     out = out.loc[order.sort_values().index].reset_index(drop=True)
-    return out[~out["sample_id"].isin(sent)]
+    return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- simulated
@@ -138,7 +124,8 @@ def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> 
     key = ["annotation_id", "updated_at", "status"]
     seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
     fresh = annotations[[tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()]] if len(annotations) else annotations
-    new_tasks = tasks[~tasks["task_id"].isin(old_tasks["task_id"])]
+    known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))
+    new_tasks = tasks[[k not in known for k in zip(tasks["task_id"], tasks["sample_id"])]]
     if len(new_tasks) or not store.exists(data, "tasks"):
         store.write_table(data, "tasks", pd.concat([old_tasks, new_tasks], ignore_index=True) if len(old_tasks) else new_tasks)
     if len(fresh) or not store.exists(data, "annotations"):

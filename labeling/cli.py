@@ -54,3 +54,37 @@ def pull(ctx: typer.Context) -> None:
     s = run(project_from(ctx))
     console.result(s, f"pulled {s['new_annotations']} new annotations and {s['new_tasks']} new tasks "
                       f"({s['annotations']} annotations on {s['tasks']} tasks in all)")
+
+
+studio = make_app("A local Label Studio server for one-machine use.")
+app.add_typer(studio, name="studio")
+
+
+@studio.command("start")
+def studio_start(ctx: typer.Context) -> None:
+    """Start a local Label Studio (SQLite, data under .dataprep/studio, a free loopback port)."""
+    from labeling.studio_server import start
+
+    s = start(project_from(ctx))
+    if s.get("already_running"):
+        return console.result(s, f"already running at {s['url']}")
+    console.result({k: v for k, v in s.items()}, f"Label Studio is up at {s['url']}",
+                   f"log in as {s['username']}; the password and API token are in {s['credentials']} (mode 0600)")
+
+
+@studio.command("stop")
+def studio_stop(ctx: typer.Context) -> None:
+    """Stop the local Label Studio started here."""
+    from labeling.studio_server import stop
+
+    s = stop(project_from(ctx))
+    console.result(s, f"stopped {s['url']}" if s["stopped"] else s["note"])
+
+
+@studio.command("status")
+def studio_status(ctx: typer.Context) -> None:
+    """Is the local Label Studio running?"""
+    from labeling.studio_server import status
+
+    s = status(project_from(ctx))
+    console.result(s, f"running at {s['url']}" if s["running"] else "not running")

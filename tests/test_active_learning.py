@@ -43,8 +43,10 @@ def test_each_strategy_picks_distinct_selectable_ids(blobs, strategy):
     allowed = set(selectable(blobs, store.read_table(blobs.data, "manifest")))
     m = run_round(open_project(blobs.root / "params.yaml", {"select.strategy": strategy}))
     sel = store.read_table(blobs.data, "selection")
-    assert len(sel) == 10 and sel["sample_id"].is_unique and set(sel["sample_id"]) <= allowed
-    assert m["strategy"] == strategy and sel["rank"].tolist() == list(range(1, 11))
+    assert sel["sample_id"].is_unique and set(sel["sample_id"]) <= allowed
+    picks, gold = sel[sel["strategy"] != "gold"], sel[sel["strategy"] == "gold"]
+    assert len(picks) == 10 and len(gold) == 1           # label.gold_share 0.05 on top of the batch
+    assert m["strategy"] == strategy and sel["rank"].tolist() == list(range(1, 12))
 
 
 def test_excluded_samples_are_never_picked(blobs):

@@ -85,7 +85,8 @@ def test_lineage_resolves(looped):
         assert (path / "data" / row.raw_path).exists() and (path / "export" / row.export_path).exists()
         ids = json.loads(row.annotation_ids)
         assert ids and set(ids) <= set(ann["annotation_id"])
-        assert row.round >= 1 and (row.gold or row.strategy in ("cold_start", "margin_kmeans"))
+        assert row.round >= 1 and row.strategy in ("cold_start", "margin_kmeans", "gold")
+        assert row.gold == (row.strategy == "gold")
 
 
 def test_same_seeds_same_hashes(tmp_path):

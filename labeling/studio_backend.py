@@ -1,0 +1,213 @@
+"""The Label Studio backend: push tasks with pre-annotations, pull the annotation log.
+
+Push is idempotent without trusting the network: before importing, it lists
+the `sample_id`s the project already holds and sends only the others, in
+batches, with the SDK's retries turned off for the import POST (a retried
+POST can import twice). A push killed half way and re-run therefore creates
+no duplicates.
+
+Pull is incremental: a cursor (the largest task `updated_at` seen, in the
+server's own clock) is kept in `data/pull_state.json`; only tasks updated
+after it are fetched (creating or updating an annotation bumps the task). A
+pull that fails part way writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataprep import console, store
+from dataprep.atomic import write_json
+from dataprep.errors import UserError
+from dataprep.project import Project
+from labeling import label_config
+from labeling.studio_client import NO_RETRY, client, explained
+
+BATCH = 500
+
+
+def labels_of(project: Project) -> list[str]:
+    if project.cfg.project.labels:
+        return list(project.cfg.project.labels)
+    man = store.read_table(project.data, "manifest", ["source_label"])
+    return sorted(map(str, man["source_label"].dropna().unique()))
+
+
+def config_xml(project: Project, modality: str) -> str:
+    labels = labels_of(project)
+    if project.cfg.label.label_config:
+        from pathlib import Path
+        path = Path(project.cfg.label.label_config)
+        return label_config.check_user_config(path if path.is_absolute() else project.root / path, labels,
+                                              project.cfg.project.task)
+    return label_config.generate(project.cfg.project.task, modality, labels)
+
+
+def find_project(ls, title: str):
+    for p in ls.projects.list(title=title):
+        if p.title == title:
+            return p
+    return None
+
+
+def ensure_project(ls, url: str, project: Project, modality: str):
+    title = project.cfg.label.project_title
+    xml = config_xml(project, modality)
+    with explained(url, f"finding project {title!r}"):
+        found = find_project(ls, title)
+        if found is None:
+            found = ls.projects.create(title=title, label_config=xml, maximum_annotations=project.cfg.label.overlap,
+                                       show_collab_predictions=True, request_options=NO_RETRY)
+        if modality == "image":
+            raw = str((project.data / "raw").resolve())
+            have = [s for s in ls.import_storage.local.list(project=found.id) if s.path == raw]
+            if not have:
+                ls.import_storage.local.create(project=found.id, path=raw, title="dataprep raw",
+                                               request_options=NO_RETRY)
+    return found
+
+
+def existing_sample_ids(ls, pid: int) -> dict[str, int]:
+    out = {}
+    for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000):
+        sid = (t.data or {}).get("sample_id")
+        if sid:
+            out[sid] = t.id
+    return out
+
+
+def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"sample_id": row.sample_id, "round": int(row.round)}
+    if modality == "image":
+        data["image"] = f"/data/local-files/?d={man_row['path']}"
+    else:
+        data["text"] = man_row["text"]
+    item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold)}}
+    if isinstance(row.prediction, str) and task == "classification":
+        to = label_config.to_name(modality)
+        item["predictions"] = [{"model_version": str(row.model_version),
+                                "score": float(row.score) if pd.notna(row.score) else 0.0,
+                                "result": [{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
+                                            "value": {"choices": [row.prediction]}}]}]
+    return item
+
+
+def push(project: Project) -> dict[str, Any]:
+    from labeling.backend import batch_to_push
+
+    batch = batch_to_push(project)
+    man = store.read_table(project.data, "manifest").set_index("sample_id")
+    modality = man["modality"].iloc[0]
+    ls, url = client(project)
+    proj = ensure_project(ls, url, project, modality)
+    with explained(url, f"listing tasks of project {proj.id}"):
+        there = existing_sample_ids(ls, proj.id)
+    todo = batch[~batch["sample_id"].isin(there)]
+    sent = 0
+    chunks = [todo.iloc[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+    for chunk in console.track(chunks, total=len(chunks), description="push to Label Studio"):
+        items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in chunk.itertuples()]
+        with explained(url, f"importing {len(items)} tasks into project {proj.id}"):
+            ls.projects.import_tasks(id=proj.id, request=items, return_task_ids=True, request_options=NO_RETRY)
+        sent += len(items)
+    return {"backend": "studio", "project_id": proj.id, "pushed": sent, "gold": int(todo["gold"].sum()),
+            "already_there": int(len(batch) - len(todo)), "url": url}
+
+
+# ------------------------------------------------------------------ pull
+def result_to_label(result: list[dict], task: str) -> str | None:
+    """Label Studio result -> our label: the class name, or a JSON list of pixel boxes."""
+    if not result:
+        return None
+    if task == "classification":
+        for r in result:
+            ch = (r.get("value") or {}).get("choices")
+            if ch:
+                return str(ch[0])
+        return None
+    boxes = []
+    for r in result:
+        v = r.get("value") or {}
+        if "rectanglelabels" not in v:
+            continue
+        W, H = float(r.get("original_width") or 0), float(r.get("original_height") or 0)
+        x, y, w, h = (float(v.get(k, 0)) for k in ("x", "y", "width", "height"))
+        boxes.append({"label": (v["rectanglelabels"] or [None])[0], "x_min": round(x / 100 * W, 2),
+                      "y_min": round(y / 100 * H, 2), "x_max": round((x + w) / 100 * W, 2),
+                      "y_max": round((y + h) / 100 * H, 2)})
+    return json.dumps(boxes)
+
+
+def _ts(v) -> pd.Timestamp:
+    return pd.Timestamp(v).tz_convert("UTC") if pd.Timestamp(v).tzinfo else pd.Timestamp(v, tz="UTC")
+
+
+def _filter_after(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    return json.dumps({"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": cursor}]}})
+
+
+def pull(project: Project) -> dict[str, Any]:
+    data = project.data
+    state_path = data / "pull_state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    ls, url = client(project)
+    title = project.cfg.label.project_title
+    with explained(url, f"finding project {title!r}"):
+        proj = find_project(ls, title)
+    if proj is None:
+        raise UserError(f"Label Studio at {url} has no project {title!r}: was it deleted, or nothing pushed yet? "
+                        "check label.project_title; `dataprep label push` creates it")
+    cursor = state.get("cursor") if state.get("project_id") == proj.id else None
+    with explained(url, f"reading tasks of project {proj.id}"):
+        users = {u.id: (u.email or u.username or str(u.id)) for u in ls.users.list()}
+        q = _filter_after(cursor)
+        kw = {"query": q} if q else {}
+        tasks = list(ls.tasks.list(project=proj.id, fields="all", page_size=500, **kw))
+    task_rows, ann_rows = [], []
+    old_ann = store.current_annotations(store.read_table(data, "annotations"))
+    new_cursor = cursor
+    for t in tasks:
+        d = t.data or {}
+        sid = d.get("sample_id")
+        if not sid:
+            continue
+        rnd = int(d.get("round", 0))
+        pred = None
+        for p in (t.predictions or []):
+            res = p.get("result") if isinstance(p, dict) else getattr(p, "result", None)
+            pred = result_to_label(res or [], "classification")
+        task_rows.append({"sample_id": sid, "task_id": int(t.id), "created_at": _ts(t.created_at),
+                          "gold": bool((t.meta or {}).get("dataprep_gold", False)), "prediction": pred, "round": rnd})
+        seen = set()
+        for a in (t.annotations or []):
+            a = a if isinstance(a, dict) else a.model_dump()
+            seen.add(int(a["id"]))
+            ann_rows.append({
+                "annotation_id": int(a["id"]), "sample_id": sid, "task_id": int(t.id),
+                "annotator": users.get(a.get("completed_by"), str(a.get("completed_by"))),
+                "created_by": users.get(a.get("updated_by"), None) if a.get("updated_by") else None,
+                "label": result_to_label(a.get("result") or [], project.cfg.project.task),
+                "lead_time_s": float(a["lead_time"]) if a.get("lead_time") is not None else np.nan,
+                "created_at": _ts(a["created_at"]), "updated_at": _ts(a["updated_at"]), "round": rnd,
+                "status": "cancelled" if a.get("was_cancelled") else "active"})
+        # annotations we mirrored that the server no longer has: deleted, recorded, never dropped
+        mine = (old_ann["task_id"] == int(t.id)) & (old_ann["sample_id"] == sid)
+        for gone in old_ann[mine & ~old_ann["annotation_id"].isin(seen)].itertuples():
+            ann_rows.append({**{c: getattr(gone, c) for c in store.SCHEMAS["annotations"]},
+                             "updated_at": _ts(t.updated_at), "status": "deleted"})
+        stamp = _ts(t.updated_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        new_cursor = max(new_cursor or stamp, stamp)
+    from labeling.backend import mirror
+    tasks_df = pd.DataFrame(task_rows, columns=list(store.SCHEMAS["tasks"]))
+    ann_df = pd.DataFrame(ann_rows, columns=list(store.SCHEMAS["annotations"]))
+    out = mirror(project, tasks_df, ann_df)
+    if new_cursor != cursor or not state_path.exists():
+        write_json(state_path, {"project_id": proj.id, "cursor": new_cursor})
+    return out | {"backend": "studio", "fetched_tasks": len(tasks), "incremental": cursor is not None}

@@ -1,0 +1,176 @@
+"""`dataprep studio start|stop|status`: a local Label Studio for one-machine use.
+
+SQLite and all server data live under the project's git-ignored work folder
+(`.dataprep/studio/`). On first start an admin user, a random password and a
+legacy API token are created (env vars read by Label Studio at organisation
+creation) and kept in `.dataprep/studio/credentials.json`, mode 0600, never in
+a tracked file. The server runs offline and closed: no version check, no
+analytics, no sign-up without an invite link. Images are served from the
+dataset folder itself through Label Studio's local-files storage (no copies).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from dataprep.atomic import write_json
+from dataprep.errors import UserError
+from dataprep.project import Project
+
+ADMIN = "admin@dataprep.local"
+
+
+def studio_dir(project: Project) -> Path:
+    return project.work / "studio"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def label_studio_bin() -> str:
+    """The `label-studio` executable: $DATAPREP_LABEL_STUDIO_BIN, the Makefile's .venv-studio, or PATH."""
+    env = os.environ.get("DATAPREP_LABEL_STUDIO_BIN")
+    if env:
+        return env
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        cand = base / ".venv-studio" / "bin" / "label-studio"
+        if cand.exists():
+            return str(cand)
+    found = shutil.which("label-studio")
+    if not found:
+        raise UserError("label-studio not found: run `make studio-venv` (or pip install label-studio==1.23.2) "
+                        "or set DATAPREP_LABEL_STUDIO_BIN")
+    return found
+
+
+def credentials(folder: Path) -> dict[str, str]:
+    """The local server's admin credentials (created once, 0600)."""
+    path = folder / "credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    creds = {"username": ADMIN, "password": secrets.token_urlsafe(16), "token": secrets.token_hex(20)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(creds, fh)
+    return creds
+
+
+def server_env(document_root: Path, creds: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
+        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root.resolve()),
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+        "LABEL_STUDIO_USERNAME": creds["username"], "LABEL_STUDIO_PASSWORD": creds["password"],
+        "LABEL_STUDIO_USER_TOKEN": creds["token"],
+        "DJANGO_DB": "sqlite", "PYTHONUNBUFFERED": "1",
+    })
+    env.pop("LABEL_STUDIO_API_KEY", None)
+    return env
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def start_server(data_dir: Path, document_root: Path, port: int | None = None, wait_s: float = 300) -> dict[str, Any]:
+    """Start `label-studio` in the background; return {url, pid, port, log} once /health answers."""
+    creds = credentials(data_dir)
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = data_dir / "server.log"
+    cmd = [label_studio_bin(), "start", "--no-browser", "--port", str(port), "--internal-host", "127.0.0.1",
+           "--data-dir", str(data_dir / "data"), "--host", url]
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(document_root, creds),
+                                start_new_session=True, cwd=data_dir)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise UserError(f"label-studio exited with code {proc.returncode}; see {log}:\n" + "\n".join(tail))
+        if healthy(url):
+            return {"url": url, "pid": proc.pid, "port": port, "log": str(log)}
+        time.sleep(1.0)
+    stop_pid(proc.pid)
+    raise UserError(f"label-studio did not answer {url}/health within {wait_s:.0f}s; see {log}")
+
+
+def stop_pid(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def start(project: Project) -> dict[str, Any]:
+    folder = studio_dir(project)
+    state = status(project)
+    if state["running"]:
+        return state | {"already_running": True}
+    folder.mkdir(parents=True, exist_ok=True)
+    info = start_server(folder, project.data)
+    write_json(folder / "server.json", info)
+    return info | {"running": True, "username": ADMIN, "credentials": str(folder / "credentials.json")}
+
+
+def status(project: Project) -> dict[str, Any]:
+    path = studio_dir(project) / "server.json"
+    if not path.exists():
+        return {"running": False}
+    info = json.loads(path.read_text())
+    return info | {"running": healthy(info["url"])}
+
+
+def stop(project: Project) -> dict[str, Any]:
+    path = studio_dir(project) / "server.json"
+    if not path.exists():
+        return {"stopped": False, "note": "no local server was started here"}
+    info = json.loads(path.read_text())
+    stop_pid(int(info["pid"]))
+    path.unlink()
+    return {"stopped": True, "url": info["url"]}
+
+
+def local_connection(project: Project) -> tuple[str, str] | None:
+    """(url, token) of this project's running local server, if any."""
+    st = status(project)
+    if not st.get("running"):
+        return None
+    return st["url"], credentials(studio_dir(project))["token"]
+
+
+if __name__ == "__main__":     # manual check: python -m labeling.studio_server DATA_DIR DOC_ROOT
+    print(start_server(Path(sys.argv[1]), Path(sys.argv[2])))

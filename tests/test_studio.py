@@ -1,0 +1,210 @@
+"""Label Studio round trip against a real server (started once per test session).
+
+If the server cannot start, these tests fail and say why; nothing is skipped.
+"""
+
+import json
+import os
+import shutil
+import urllib.request
+
+import pandas as pd
+import pytest
+import yaml
+from label_studio_sdk import LabelStudio
+from typer.testing import CliRunner
+
+from dataprep import store
+from dataprep.acquire import acquire
+from dataprep.cli import app
+from dataprep.config import default_params_yaml
+from dataprep.project import open_project
+from labeling import label_config
+from labeling.studio_backend import push, pull, result_to_label
+from labeling.studio_server import credentials, start_server, stop_pid
+from labeling.studio_users import annotator_token
+
+runner = CliRunner()
+ANNOTATORS = ["ann.a@example.org", "ann.b@example.org", "ann.c@example.org"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studio")
+    proj = root / "proj"
+    proj.mkdir()
+    raw = yaml.safe_load(default_params_yaml())
+    raw["label"].update({"backend": "studio", "project_title": "dataprep-test", "gold_share": 0.1})
+    raw["select"]["batch_size"] = 12
+    (proj / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = open_project(proj / "params.yaml")
+    acquire(p)
+    info = start_server(root / "server", p.data)
+    token = credentials(root / "server")["token"]
+    old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
+    yield {"url": info["url"], "token": token, "project": p}
+    stop_pid(info["pid"])
+    for k, v in old.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _result(obj):
+    return obj["result"] if isinstance(obj, dict) else obj.result
+
+
+def _annotate(server, label_of=lambda task, i: None):
+    """Each annotator (own account, own token) answers every task they have not answered."""
+    url = server["url"]
+    done = 0
+    for i, email in enumerate(ANNOTATORS):
+        ls = LabelStudio(base_url=url, api_key=annotator_token(url, server["token"], email, "pw-Annot8tor!"))
+        admin = LabelStudio(base_url=url, api_key=server["token"])
+        proj = [x for x in admin.projects.list() if x.title == "dataprep-test"][0]
+        me = ls.users.whoami().id
+        for t in admin.tasks.list(project=proj.id, fields="all"):
+            if any((a["completed_by"] if isinstance(a, dict) else a.completed_by) == me for a in t.annotations or []):
+                continue
+            pred = result_to_label(_result(t.predictions[0]), "classification") if t.predictions else None
+            choice = label_of(t, i) or pred or "0"
+            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                                    "value": {"choices": [choice]}}], lead_time=3.0 + i)
+            done += 1
+    return done
+
+
+def test_round_trip_push_annotate_pull(server):
+    from active_learning.round import run_round
+
+    p = server["project"]
+    run_round(p)
+    sel = store.read_table(p.data, "selection")
+    res = push(p)
+    assert res["pushed"] == len(sel) and res["gold"] == (sel["strategy"] == "gold").sum() > 0
+    n = _annotate(server)
+    assert n == 3 * len(sel)
+    s = pull(p)
+    assert s["new_annotations"] == n and s["new_tasks"] == len(sel)
+    tasks, ann = store.read_table(p.data, "tasks"), store.read_table(p.data, "annotations")
+    assert set(tasks["sample_id"]) == set(sel["sample_id"])
+    assert tasks.set_index("sample_id")["gold"].to_dict() == (sel.set_index("sample_id")["strategy"] == "gold").to_dict()
+    assert set(ann["annotator"]) == set(ANNOTATORS) and (ann.groupby("sample_id").size() == 3).all()
+    assert (ann["created_by"] == ann["annotator"]).all()          # each wrote their own
+    assert sorted(ann["lead_time_s"].unique()) == [3.0, 4.0, 5.0]
+    # the image an annotator sees is served from the dataset itself
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    path = man.loc[tasks["sample_id"].iloc[0], "path"]
+    req = urllib.request.Request(f"{server['url']}/data/local-files/?d={path}",
+                                 headers={"Authorization": f"Token {server['token']}"})
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200 and r.read() == (p.data / path).read_bytes()
+    assert pull(p)["new_annotations"] == 0
+
+
+def test_push_is_idempotent_even_after_a_crash(server):
+    from labeling.backend import batch_to_push
+    from labeling.studio_backend import ensure_project, task_payload
+
+    p = server["project"]
+    assert push(p)["pushed"] == 0                      # same selection again: nothing new
+    pull(p)
+    from active_learning.round import run_round
+    from labeling.validate import validate
+    validate(p)
+    assert run_round(p)["round"] == 2                  # a new batch...
+    batch = batch_to_push(p)
+    assert len(batch) > 5
+    ls = LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = ensure_project(ls, server["url"], p, "image")
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    half = [task_payload(r, man.loc[r.sample_id], "image", "classification") for r in batch.iloc[:5].itertuples()]
+    ls.projects.import_tasks(id=proj.id, request=half)  # ...of which a killed push got 5 across
+    res = push(p)
+    assert res["already_there"] == 5 and res["pushed"] == len(batch) - 5
+    ids = [t.data["sample_id"] for t in ls.tasks.list(project=proj.id, fields="task_only")]
+    assert len(ids) == len(set(ids))
+
+
+def test_incremental_pull_and_history(server):
+    p = server["project"]
+    pull(p)
+    _annotate(server)
+    assert pull(p)["incremental"] is True
+    ls = LabelStudio(base_url=server["url"], api_key=server["token"])
+    ann = store.read_table(p.data, "annotations")
+    target = ann.iloc[0]
+    ls.annotations.update(id=int(target["annotation_id"]), result=[{"from_name": "label", "to_name": "image",
+                          "type": "choices", "value": {"choices": ["7"]}}])
+    s = pull(p)
+    assert s["fetched_tasks"] == 1 and s["new_annotations"] == 1
+    log = store.read_table(p.data, "annotations")
+    versions = log[log["annotation_id"] == target["annotation_id"]]
+    assert len(versions) == 2                          # the earlier version is kept
+    cur = store.current_annotations(log).set_index("annotation_id")
+    assert cur.loc[target["annotation_id"], "label"] == "7"
+    ls.annotations.delete(id=int(target["annotation_id"]))
+    pull(p)
+    log = store.read_table(p.data, "annotations")
+    assert log[log["annotation_id"] == target["annotation_id"]]["status"].tolist()[-1] == "deleted"
+    assert target["annotation_id"] not in set(store.current_annotations(log)["annotation_id"])
+
+
+def test_unknown_label_is_quarantined(server):
+    from active_learning.round import run_round
+    from labeling.validate import validate
+
+    p = server["project"]
+    pull(p)
+    validate(p)
+    assert "skipped" not in run_round(p)
+    push(p)
+    _annotate(server, label_of=lambda t, i: "banana" if i == 0 else None)
+    pull(p)
+    validate(p)
+    q = store.read_table(p.data, "quarantine")
+    bad = q[q["check"] == "schema"]
+    assert len(bad) > 0 and bad["reason"].str.contains("'banana' is not in the label set").all()
+
+
+def test_bad_token_and_server_down_exit_2_and_change_nothing(server, monkeypatch):
+    p = server["project"]
+    params = str(p.root / "params.yaml")
+    before = {f: (p.data / f).read_bytes() for f in ("tasks.parquet", "annotations.parquet")}
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
+    res = runner.invoke(app, ["--params", params, "label", "pull"])
+    assert res.exit_code == 2 and "LABEL_STUDIO_API_KEY" in res.output, res.output
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    res = runner.invoke(app, ["--params", params, "label", "pull"])
+    assert res.exit_code == 2 and "cannot reach Label Studio" in res.output, res.output
+    res = runner.invoke(app, ["--params", params, "label", "push"])
+    assert res.exit_code == 2
+    assert before == {f: (p.data / f).read_bytes() for f in before}
+
+
+def test_detection_boxes_round_trip_in_pixels(server):
+    """A RectangleLabels project: a box drawn in percent comes back in pixels."""
+    ls = LabelStudio(base_url=server["url"], api_key=server["token"])
+    xml = label_config.generate("detection", "image", ["car", "boat"])
+    proj = ls.projects.create(title="dataprep-detection", label_config=xml)
+    man = store.read_table(server["project"].data, "manifest")
+    path = man["path"].iloc[0]
+    ls.import_storage.local.create(project=proj.id, path=str((server["project"].data / "raw").resolve()))
+    ids = ls.projects.import_tasks(id=proj.id, request=[{"data": {"image": f"/data/local-files/?d={path}"}}],
+                                   return_task_ids=True).task_ids
+    box = {"x": 25.0, "y": 12.5, "width": 50.0, "height": 25.0, "rectanglelabels": ["boat"]}
+    ls.annotations.create(id=ids[0], result=[{"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                                              "original_width": 64, "original_height": 64, "value": box}])
+    t = ls.tasks.get(id=ids[0])
+    a = t.annotations[0]
+    label = json.loads(result_to_label(_result(a), "detection"))
+    assert label == [{"label": "boat", "x_min": 16.0, "y_min": 8.0, "x_max": 48.0, "y_max": 24.0}]
+
+
+def test_label_config_checks_user_xml(tmp_path):
+    from dataprep.errors import UserError
+
+    good = tmp_path / "good.xml"
+    good.write_text(label_config.generate("classification", "image", ["cat", "dog"]))
+    assert "cat" in label_config.check_user_config(good, ["cat", "dog"], "classification")
+    with pytest.raises(UserError, match=r"missing \['bird'\]"):
+        label_config.check_user_config(good, ["cat", "dog", "bird"], "classification")
