@@ -123,9 +123,9 @@ def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> 
     old_ann = store.read_table(data, "annotations")
     key = ["annotation_id", "updated_at", "status"]
     seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
-    fresh = annotations[[tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()]] if len(annotations) else annotations
+    fresh = annotations[np.array([tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()], dtype=bool)]
     known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))
-    new_tasks = tasks[[k not in known for k in zip(tasks["task_id"], tasks["sample_id"])]]
+    new_tasks = tasks[np.array([k not in known for k in zip(tasks["task_id"], tasks["sample_id"])], dtype=bool)]
     if len(new_tasks) or not store.exists(data, "tasks"):
         store.write_table(data, "tasks", pd.concat([old_tasks, new_tasks], ignore_index=True) if len(old_tasks) else new_tasks)
     if len(fresh) or not store.exists(data, "annotations"):
