@@ -7,7 +7,7 @@ persisted) so the loop closes across rounds without a cycle in the graph:
 
     acquire -> features ------------------------------+
     pull (always_changed) -> validate -> select -> push
-                              validate -> export
+                              validate -> augment -> export
 
 Outputs that carry history across rounds (the annotation mirror, the
 selection log, the learning curve) are `persist: true` so `dvc repro` never
@@ -74,9 +74,16 @@ def dvc_stages(cfg: Config) -> dict:
             "params": ["label"],
             "outs": [{f"{r}/push.json": nocache()}],
         },
+        "augment": {
+            "cmd": "dataprep augment",
+            "deps": [f"{d}/manifest.parquet", f"{d}/labels.parquet"],
+            "params": ["project", "augment"],
+            "outs": [f"{d}/augmented", f"{d}/augmented.parquet"],
+        },
         "export": {
             "cmd": "dataprep export",
-            "deps": [f"{d}/labels.parquet", f"{d}/quarantine.parquet", f"{d}/selection.parquet"],
+            "deps": [f"{d}/labels.parquet", f"{d}/quarantine.parquet", f"{d}/selection.parquet",
+                     f"{d}/augmented.parquet"],
             "params": ["export"],
             "outs": ["export"],
         },

@@ -97,6 +97,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "label": pa.string(),
         "transform": pa.string(),       # JSON replay of the applied albumentations params
         "seed": pa.int64(),
+        "copy": pa.int64(),
     },
 }
 

@@ -80,7 +80,10 @@ def test_lineage_resolves(looped):
     path, _ = looped
     lin = pd.read_parquet(path / "export" / "lineage.parquet")
     ann = store.read_table(path / "data", "annotations")
-    assert len(lin) == len(store.read_table(path / "data", "labels"))
+    labels = store.read_table(path / "data", "labels")
+    originals, copies = lin[lin["parent_id"].isna()], lin[lin["parent_id"].notna()]
+    assert len(originals) == len(labels) and len(copies) > 0          # augmented copies ride along
+    assert set(copies["parent_id"]) <= set(labels["sample_id"])
     for row in lin.itertuples():
         assert (path / "data" / row.raw_path).exists() and (path / "export" / row.export_path).exists()
         ids = json.loads(row.annotation_ids)

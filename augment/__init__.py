@@ -1,0 +1,1 @@
+"""Augmentation: reproducible, bbox-aware albumentations pipelines with lineage."""

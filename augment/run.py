@@ -1,0 +1,195 @@
+"""The augment stage: accepted, training-split images -> `augmented/` + `augmented.parquet`.
+
+Every augmented file is a pure function of (parent image, pipeline, seed,
+copy index): the per-copy seed is a hash of those, passed to
+`Compose.set_random_seed` (albumentations 2.x ignores the global `random` and
+`numpy` seeds). So a rerun writes byte-identical files, and changing the
+pipeline changes exactly the outputs it touches. The applied parameters
+(`save_applied_params`) are stored per row as the replay.
+
+Boxes travel with the image (`pascal_voc` pixels, `clip=True` so float drift
+never raises "x_min outside [0, 1]"); boxes pushed out of the image are
+dropped and counted. Work is spread over joblib workers in batches, holding
+one batch of images in memory at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from PIL import Image
+
+from augment.pipelines import A, fingerprint, load
+from dataprep import console, store
+from dataprep.acquire import content_id
+from dataprep.project import Project
+
+BATCH = 64
+
+
+def seed_for(parent_id: str, fp: str, seed: int, copy: int) -> int:
+    h = hashlib.blake2b(f"{parent_id}:{fp}:{seed}:{copy}".encode(), digest_size=4).digest()
+    return int.from_bytes(h, "little") & 0x7FFFFFFF
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return v.round(6).tolist()
+    if isinstance(v, (np.floating, float)):
+        return round(float(v), 6)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def compose(pipeline_doc: dict, detection: bool, min_visibility: float) -> A.Compose:
+    base = A.from_dict(pipeline_doc)
+    bbox = A.BboxParams(format="pascal_voc", clip=True, min_visibility=min_visibility,
+                        label_fields=["labels"]) if detection else None
+    return A.Compose(base.transforms, bbox_params=bbox, save_applied_params=True)
+
+
+def augment_one(comp: A.Compose, img: np.ndarray, label: str, detection: bool, seed: int) -> tuple[np.ndarray, str, Any, int]:
+    """One augmented copy: (image, label, replay, boxes dropped)."""
+    comp.set_random_seed(seed)
+    if detection:
+        boxes = json.loads(label)
+        r = comp(image=img, bboxes=np.array([[b["x_min"], b["y_min"], b["x_max"], b["y_max"]] for b in boxes],
+                                            dtype=np.float32).reshape(-1, 4), labels=[b["label"] for b in boxes])
+        out = [{"label": lab, "x_min": round(float(b[0]), 2), "y_min": round(float(b[1]), 2),
+                "x_max": round(float(b[2]), 2), "y_max": round(float(b[3]), 2)} for b, lab in zip(r["bboxes"], r["labels"])]
+        return r["image"], json.dumps(out), r["applied_transforms"], len(boxes) - len(out)
+    r = comp(image=img)
+    return r["image"], label, r["applied_transforms"], 0
+
+
+def _png_bytes(arr: np.ndarray, mode: str) -> bytes:
+    im = Image.fromarray(arr)
+    if mode == "L" and im.mode != "L":
+        im = im.convert("L")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detection: bool, mv: float) -> tuple[list[dict], int]:
+    comp = compose(doc, detection, mv)
+    rows, dropped = [], 0
+    for it in items:
+        with Image.open(it["path"]) as im:
+            mode = im.mode
+            img = np.asarray(im.convert("RGB"))
+        for c in range(it["copies"]):
+            s = seed_for(it["sample_id"], fp, seed, c)
+            out, label, replay, d = augment_one(comp, img, it["label"], detection, s)
+            if out.shape == img.shape and np.array_equal(out, img):
+                continue        # every transform skipped by its p: a copy of the parent adds nothing
+            dropped += d
+            data = _png_bytes(out, mode)
+            sid = content_id(data)
+            dest = Path(out_dir) / f"{sid}.png"
+            if not dest.exists():
+                tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, dest)
+            rows.append({"sample_id": sid, "parent_id": it["sample_id"], "path": f"augmented/{sid}.png",
+                         "label": label, "transform": json.dumps(_jsonable(replay)), "seed": s, "copy": c})
+    return rows, dropped
+
+
+def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, copies: int,
+                  copies_per_class: dict[str, int] | None = None, seed: int = 0, n_jobs: int = 2,
+                  detection: bool = False, min_visibility: float = 0.3) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Augment `items` (sample_id, path relative to data_dir, label). Returns the rows and a summary."""
+    comp = load(pipeline)
+    doc, fp = A.to_dict(comp), fingerprint(comp)
+    out_dir = data_dir / "augmented"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per = copies_per_class or {}
+    work = [{"sample_id": r.sample_id, "path": str(data_dir / r.path), "label": r.label,
+             "copies": int(per.get(str(r.label), copies))} for r in items.itertuples()]
+    work = [w for w in work if w["copies"] > 0]
+    batches = [work[i:i + BATCH] for i in range(0, len(work), BATCH)]
+    runner = Parallel(n_jobs=min(n_jobs, max(1, len(batches))), return_as="generator")
+    jobs = (delayed(_batch)(b, doc, fp, seed, str(out_dir), detection, min_visibility) for b in batches)
+    rows, dropped = [], 0
+    for part, d in console.track(runner(jobs), total=len(batches), description="augment"):
+        rows += part
+        dropped += d
+    df = pd.DataFrame(rows, columns=["sample_id", "parent_id", "path", "label", "transform", "seed", "copy"])
+    n_all = len(df)
+    df = df.drop_duplicates("sample_id").reset_index(drop=True)   # two copies that came out identical
+    keep = set(df["path"].map(lambda p: Path(p).name))
+    for f in out_dir.iterdir():               # files of an older pipeline: not ours any more
+        if f.name not in keep:
+            f.unlink()
+    return df, {"parents": len(work), "augmented": int(len(df)), "identical_copies_dropped": int(n_all - len(df)),
+                "boxes_dropped": int(dropped), "pipeline": fp}
+
+
+def augment(project: Project) -> dict[str, Any]:
+    """The stage: accepted labels of the training (pool) split only; the test split never."""
+    cfg = project.cfg.augment
+    data = project.data
+    man = store.read_table(data, "manifest")
+    labels = store.read_table(data, "labels")
+    items = labels.merge(man[["sample_id", "path", "split", "modality"]], on="sample_id")
+    items = items[(items["split"] == "pool") & (items["modality"] == "image")].sort_values("sample_id")
+    df, summary = augment_items(items[["sample_id", "path", "label"]], data, cfg.pipeline, cfg.copies,
+                                cfg.copies_per_class, cfg.seed, cfg.n_jobs,
+                                project.cfg.project.task == "detection", cfg.min_visibility)
+    store.write_table(data, "augmented", df)
+    if len(df):
+        preview(data, df, project.reports / "augment_preview.png", project.cfg.project.task == "detection")
+    if items.empty and len(man) and man["modality"].iloc[0] != "image":
+        summary["note"] = "augmentation applies to images; nothing to do for this dataset"
+    return summary
+
+
+def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parents: int = 6, per: int = 3) -> Path:
+    """Originals beside their augmentations (boxes drawn for detection)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    man = store.read_table(data_dir, "manifest").set_index("sample_id")
+    labels = store.read_table(data_dir, "labels").set_index("sample_id")["label"] if store.exists(data_dir, "labels") else pd.Series(dtype=str)
+    chosen = list(dict.fromkeys(df["parent_id"]))[:parents]
+    fig, axes = plt.subplots(len(chosen), per + 1, figsize=(1.8 * (per + 1), 1.8 * len(chosen)), squeeze=False)
+
+    def show(ax, path, label, title):
+        with Image.open(path) as im:
+            ax.imshow(np.asarray(im.convert("RGB")))
+        if detection and isinstance(label, str):
+            for b in json.loads(label):
+                ax.add_patch(Rectangle((b["x_min"], b["y_min"]), b["x_max"] - b["x_min"], b["y_max"] - b["y_min"],
+                                       fill=False, color="red", lw=1))
+        ax.set_title(title, fontsize=7)
+        ax.axis("off")
+
+    for row, pid in zip(axes, chosen):
+        kids = df[df["parent_id"] == pid].head(per)
+        parent_path = data_dir / man.loc[pid, "path"] if pid in man.index else data_dir / kids["path"].iloc[0]
+        show(row[0], parent_path, labels.get(pid), f"original {str(labels.get(pid, ''))[:12]}")
+        for ax, k in zip(row[1:], kids.itertuples()):
+            show(ax, data_dir / k.path, k.label, f"copy {k.copy}")
+        for ax in row[1 + len(kids):]:
+            ax.axis("off")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
