@@ -101,13 +101,7 @@ def _mount() -> None:
     import importlib
 
     for mod in ("active_learning.cli", "labeling.cli", "augment.cli", "dataprep.loop_cli"):
-        try:
-            sub = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
-            continue
-        app.add_typer(sub.app)
+        app.add_typer(importlib.import_module(mod).app)
 
 
 _mount()
