@@ -111,9 +111,16 @@ class Augment(_Section):
 
 
 class Triage(_Section):
-    near_dup_threshold: float = Field(0.1, ge=0.0)
-    outlier_contamination: float = Field(0.01, gt=0.0, lt=0.5)
+    near_dup_threshold: float = Field(0.015, ge=0.0, le=1.0)
+    outlier_iqr: float = Field(3.0, gt=0.0)
+    n_neighbors: int = Field(10, ge=2)
     n_clusters: int = Field(20, ge=1)
+    min_size: int = Field(8, ge=1)
+    min_std: float = Field(4.0, ge=0.0)
+    dark: float = Field(12.0, ge=0.0)
+    bright: float = Field(250.0, le=255.0)
+    min_sharpness: float = Field(0.0, ge=0.0)
+    min_text_chars: int = Field(3, ge=0)
     keep: list[str] = Field(default_factory=list, description="sample ids to keep whatever triage says")
 
 
@@ -200,9 +207,16 @@ acquire:
   n_jobs: 2                 # parallel hashing and image checks
 
 triage:
-  near_dup_threshold: 0.1   # max normalised feature distance to call two samples near-duplicates
-  outlier_contamination: 0.01
+  near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates
+  outlier_iqr: 3.0          # outlier: k-NN distance above Q3 + this x IQR of the dataset's own distances
+  n_neighbors: 10
   n_clusters: 20
+  min_size: 8               # images smaller than this (px, either side) are junk
+  min_std: 4.0              # grey-level std below this: blank / near-constant
+  dark: 12.0                # mean grey below this: too dark
+  bright: 250.0             # mean grey above this: too bright
+  min_sharpness: 0.0        # variance of the Laplacian below this: too blurry (0 = off)
+  min_text_chars: 3         # texts shorter than this are junk
   keep: []                  # sample ids to keep whatever triage says
 
 features:

@@ -51,3 +51,14 @@ def demo(
 
     s = run_demo(folder, rounds, studio)
     console.result(s, s["headline"], f"report: {s['report']}")
+
+
+@app.command()
+def triage(ctx: typer.Context) -> None:
+    """Near-duplicates, junk and outliers: a keep / redundant / harmful verdict per sample."""
+    from dataprep.triage import triage as run
+
+    s = run(project_from(ctx))
+    v = s["verdicts"]
+    console.result(s, f"triage of {s['samples']} samples: {v.get('keep', 0)} keep, {v.get('redundant', 0)} redundant "
+                      f"({s['duplicate_groups']} groups), {v.get('harmful', 0)} harmful")

@@ -5,7 +5,7 @@ same text for the bundled digits project (a test keeps them equal). One
 `dvc repro` is one round: `pull` runs first (always changed, outputs
 persisted) so the loop closes across rounds without a cycle in the graph:
 
-    acquire -> features ------------------------------+
+    acquire -> features -> triage --------------------+
     pull (always_changed) -> validate -> select -> push
                               validate -> augment -> export
 
@@ -45,6 +45,13 @@ def dvc_stages(cfg: Config) -> dict:
             "params": ["features"],
             "outs": [f"{d}/features.npy", f"{d}/features.index.json"],
         },
+        "triage": {
+            "cmd": "dataprep triage",
+            "deps": [f"{d}/manifest.parquet", f"{d}/features.npy"],
+            "params": ["triage"],
+            "outs": [f"{d}/triage.parquet"],
+            "metrics": [{f"{r}/triage.json": nocache()}],
+        },
         "pull": {
             "cmd": "dataprep label pull",
             "always_changed": True,
@@ -62,8 +69,8 @@ def dvc_stages(cfg: Config) -> dict:
         "select": {
             "cmd": "dataprep select",
             "deps": [f"{d}/manifest.parquet", f"{d}/features.npy", f"{d}/tasks.parquet",
-                     f"{d}/labels.parquet", f"{d}/quarantine.parquet"],
-            "params": ["select"],
+                     f"{d}/labels.parquet", f"{d}/quarantine.parquet", f"{d}/triage.parquet"],
+            "params": ["select", "triage.keep"],
             "outs": [{f"{d}/selection.parquet": persist()}, {f"{d}/al_state.json": persist()},
                      {f"{r}/learning_curve.csv": persist(cache=False)}],
             "metrics": [{f"{r}/al_metrics.json": nocache()}],

@@ -153,7 +153,21 @@ def build(project: Project) -> dict[str, Any]:
     # ---- triage
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage")
-        parts.append("<h2>Triage</h2>" + _table(tri.groupby(["triage", "reason"]).size().rename("n").reset_index()))
+        man = store.read_table(data, "manifest").set_index("sample_id")
+        counts = tri.assign(kind=tri["reason"].str.split(" \\(| of ", regex=True).str[0])
+        html_t = _table(counts.groupby(["triage", "kind"]).size().rename("n").reset_index())
+
+        def pic(sid):
+            path = man["path"].get(sid)
+            return _img_file(data / path, 64) if isinstance(path, str) and man["modality"].get(sid) == "image" \
+                else html.escape(str(man["text"].get(sid, ""))[:80])
+        dups = tri[tri["dup_of"].notna()].head(12)
+        cells = [f"<div class='g'>{pic(d)} {pic(r)}<br/><small>near-duplicate</small></div>"
+                 for d, r in zip(dups["sample_id"], dups["dup_of"])]
+        worst = tri.sort_values("outlier_score", ascending=False).head(12)
+        cells += [f"<div class='g'>{pic(sid)}<br/><small>{html.escape(r or f'outlier score {o:.1f}')}</small></div>"
+                  for sid, r, o in zip(worst["sample_id"], worst["reason"], worst["outlier_score"])]
+        parts.append("<h2>Triage</h2>" + html_t + "<div>" + "".join(cells) + "</div>")
     # ---- class balance
     labels = store.read_table(data, "labels")
     if len(labels):

@@ -1,0 +1,68 @@
+import io
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageEnhance, ImageFilter
+
+from dataprep import store
+from dataprep.acquire import acquire
+from dataprep.project import open_project
+from dataprep.triage import triage
+
+
+def _scene(seed, size=96):
+    """A smooth random picture (blurred noise with a few shapes): photo-like, all different."""
+    rng = np.random.default_rng(seed)
+    base = Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).resize((size, size), Image.BICUBIC)
+    return base.filter(ImageFilter.GaussianBlur(2))
+
+
+def _save(img, path, fmt="PNG", **kw):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, format=fmt, **kw)
+
+
+def test_injected_cases(project, tmp_path):
+    src = tmp_path / "imgs"
+    for i in range(40):
+        _save(_scene(i), src / f"scene{i:02d}.png")
+    orig = _scene(0)
+    _save(orig.resize((70, 70), Image.BILINEAR), src / "dup_resized.png")
+    _save(orig, src / "dup_jpeg.jpg", fmt="JPEG", quality=60)
+    w, h = orig.size
+    _save(orig.crop((5, 5, w - 5, h - 5)), src / "dup_cropped.png")          # ~5% per side
+    _save(ImageEnhance.Brightness(orig).enhance(1.15), src / "dup_brighter.png")
+    _save(Image.new("RGB", (96, 96), (128, 128, 128)), src / "blank.png")
+    _save(Image.fromarray(np.random.default_rng(9).integers(0, 255, (96, 96, 3), dtype=np.uint8)), src / "noise.png")
+    root = project(acquire={"source": "imgs"})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    triage(p)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    t = store.read_table(p.data, "triage")
+    t["name"] = t["sample_id"].map(man["source"]).str.split("/").str[-1]
+    t = t.set_index("name")
+    orig_id = man.index[man["source"].str.endswith("scene00.png")][0]
+    for dup in ("dup_resized.png", "dup_jpeg.jpg", "dup_cropped.png", "dup_brighter.png"):
+        assert t.loc[dup, "triage"] == "redundant" and t.loc[dup, "dup_of"] == orig_id, (dup, t.loc[dup].to_dict())
+    assert t.loc["scene00.png", "triage"] == "keep"
+    assert t.loc["blank.png", "triage"] == "harmful" and "blank" in t.loc["blank.png", "reason"]
+    assert t.loc["noise.png", "triage"] == "harmful" and "out of distribution" in t.loc["noise.png", "reason"]
+    normal = t.loc[[f"scene{i:02d}.png" for i in range(1, 40)], "triage"]
+    assert (normal == "keep").mean() >= 0.95
+
+
+def test_texts_differing_by_punctuation_are_duplicates(project, tmp_path):
+    texts = ["The movie was great!", "the movie was great", "The movie, was great.", "A dull, slow film.",
+             "Loved the soundtrack and the cast", "", "ok"] + [f"review number {i} about plot {i * 7}" for i in range(20)]
+    pd.DataFrame({"text": texts}).to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    triage(p)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    t = store.read_table(p.data, "triage")
+    t["text"] = t["sample_id"].map(man["text"])
+    great = t[t["text"].str.lower().str.contains("movie")]
+    assert (great["triage"] == "redundant").sum() == 2 and great["dup_of"].dropna().nunique() == 1
+    assert t.set_index("text").loc["ok", "triage"] == "harmful"
