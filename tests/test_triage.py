@@ -22,6 +22,15 @@ def _save(img, path, fmt="PNG", **kw):
     img.save(path, format=fmt, **kw)
 
 
+def _triaged(project, source):
+    """Acquire `source` and triage it; return (manifest by id, triage table)."""
+    root = project(acquire={"source": source})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    triage(p)
+    return store.read_table(p.data, "manifest").set_index("sample_id"), store.read_table(p.data, "triage")
+
+
 def test_injected_cases(project, tmp_path):
     src = tmp_path / "imgs"
     for i in range(40):
@@ -34,12 +43,7 @@ def test_injected_cases(project, tmp_path):
     _save(ImageEnhance.Brightness(orig).enhance(1.15), src / "dup_brighter.png")
     _save(Image.new("RGB", (96, 96), (128, 128, 128)), src / "blank.png")
     _save(Image.fromarray(np.random.default_rng(9).integers(0, 255, (96, 96, 3), dtype=np.uint8)), src / "noise.png")
-    root = project(acquire={"source": "imgs"})
-    p = open_project(root / "params.yaml")
-    acquire(p)
-    triage(p)
-    man = store.read_table(p.data, "manifest").set_index("sample_id")
-    t = store.read_table(p.data, "triage")
+    man, t = _triaged(project, "imgs")
     t["name"] = t["sample_id"].map(man["source"]).str.split("/").str[-1]
     t = t.set_index("name")
     orig_id = man.index[man["source"].str.endswith("scene00.png")][0]
@@ -56,12 +60,7 @@ def test_texts_differing_by_punctuation_are_duplicates(project, tmp_path):
     texts = ["The movie was great!", "the movie was great", "The movie, was great.", "A dull, slow film.",
              "Loved the soundtrack and the cast", "", "ok"] + [f"review number {i} about plot {i * 7}" for i in range(20)]
     pd.DataFrame({"text": texts}).to_csv(tmp_path / "t.csv", index=False)
-    root = project(acquire={"source": "t.csv"})
-    p = open_project(root / "params.yaml")
-    acquire(p)
-    triage(p)
-    man = store.read_table(p.data, "manifest").set_index("sample_id")
-    t = store.read_table(p.data, "triage")
+    man, t = _triaged(project, "t.csv")
     t["text"] = t["sample_id"].map(man["text"])
     great = t[t["text"].str.lower().str.contains("movie")]
     assert (great["triage"] == "redundant").sum() == 2 and great["dup_of"].dropna().nunique() == 1
