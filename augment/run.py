@@ -41,8 +41,10 @@ def seed_for(parent_id: str, fp: str, seed: int, copy: int) -> int:
 
 
 def _jsonable(v):
+    """The replay as JSON: parameters and small matrices; large arrays (a noise map is one
+    value per pixel) are summarised by shape, since (parent, pipeline, seed) regenerates them."""
     if isinstance(v, np.ndarray):
-        return v.round(6).tolist()
+        return v.round(6).tolist() if v.size <= 64 else {"array_shape": list(v.shape), "dtype": str(v.dtype)}
     if isinstance(v, (np.floating, float)):
         return round(float(v), 6)
     if isinstance(v, np.integer):
