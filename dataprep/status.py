@@ -25,8 +25,29 @@ def status(project: Project) -> dict[str, Any]:
     }
     if store.exists(data, "triage"):
         info["triage"] = store.read_table(data, "triage")["triage"].value_counts().to_dict()
+    info["notes"] = notes(project)
     info["next"] = next_step(project, states)
     return info
+
+
+def notes(project: Project) -> list[str]:
+    """What the last validation and selection said that a person should see."""
+    import json
+
+    out = []
+    lq, al = project.reports / "label_quality.json", project.reports / "al_metrics.json"
+    if lq.exists():
+        q = json.loads(lq.read_text())
+        if q.get("annotations"):
+            out.append(f"validation: {q['accepted']} accepted, {q['quarantined_samples']} samples quarantined; "
+                       f"blocked annotators: {', '.join(q.get('blocked_annotators', [])) or 'none'}; "
+                       f"gate {'passed' if q['gate']['passed'] else 'FAILED'}")
+    if al.exists():
+        m = json.loads(al.read_text())
+        if "stop_agreement" in m:
+            out.append(f"stopping: consecutive models agree on {m['stop_agreement']:.1%} of the stop set"
+                       + (" -> predictions have stabilised; more labels are unlikely to help" if m.get("should_stop") else ""))
+    return out
 
 
 def next_step(project: Project, states: dict[str, int]) -> str:

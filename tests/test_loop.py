@@ -109,3 +109,16 @@ def test_strict_gate_stops_the_round(tmp_path):
     assert code != 0 and "validation gate failed" in out
     assert len(store.read_table(path / "data", "labels")) == 0
     assert json.loads((path / "reports" / "label_quality.json").read_text())["gate"]["passed"] is False
+
+
+def test_status_reports_states_validation_and_stopping(looped):
+    from typer.testing import CliRunner
+
+    from dataprep.cli import app
+
+    path, _ = looped
+    res = CliRunner().invoke(app, ["--params", str(path / "params.yaml"), "--json", "status"])
+    info = json.loads(res.output)
+    assert info["states"]["accepted"] > 0 and "triage" in info
+    assert any(n.startswith("validation:") and "blocked annotators:" in n for n in info["notes"])
+    assert any(n.startswith("stopping:") for n in info["notes"])
