@@ -35,18 +35,23 @@ def notes(project: Project) -> list[str]:
     import json
 
     out = []
-    lq, al = project.reports / "label_quality.json", project.reports / "al_metrics.json"
+    lq = project.reports / "label_quality.json"
     if lq.exists():
         q = json.loads(lq.read_text())
         if q.get("annotations"):
             out.append(f"validation: {q['accepted']} accepted, {q['quarantined_samples']} samples quarantined; "
                        f"blocked annotators: {', '.join(q.get('blocked_annotators', [])) or 'none'}; "
                        f"gate {'passed' if q['gate']['passed'] else 'FAILED'}")
-    if al.exists():
-        m = json.loads(al.read_text())
-        if "stop_agreement" in m:
-            out.append(f"stopping: consecutive models agree on {m['stop_agreement']:.1%} of the stop set"
-                       + (" -> predictions have stabilised; more labels are unlikely to help" if m.get("should_stop") else ""))
+    state = project.data / "al_state.json"       # persisted by select: the last two models' stop-set predictions
+    if state.exists():
+        st = json.loads(state.read_text())
+        prev, cur = st.get("previous"), st.get("current")
+        if prev and cur and prev.get("ids") == cur.get("ids"):
+            agree = sum(a == b for a, b in zip(prev["pred"], cur["pred"])) / max(1, len(cur["pred"]))
+            stable = agree >= project.cfg.select.stop_agreement
+            out.append(f"stopping: consecutive models agree on {agree:.1%} of the stop set"
+                       + (" -> predictions have stabilised; more labels are unlikely to help" if stable else
+                          f" (stop at {project.cfg.select.stop_agreement:.0%})"))
     return out
 
 
