@@ -13,7 +13,6 @@ Prints a table per dataset and batch size and writes benchmarks/out/al_efficienc
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings

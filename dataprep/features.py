@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from pathlib import Path
 from typing import Callable
 
 import numpy as np

@@ -1,8 +1,6 @@
 """The whole loop through real `dvc repro` in temp git repos, simulated annotators."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest

@@ -5,10 +5,8 @@ If the server cannot start, these tests fail and say why; nothing is skipped.
 
 import json
 import os
-import shutil
 import urllib.request
 
-import pandas as pd
 import pytest
 import yaml
 from label_studio_sdk import LabelStudio
