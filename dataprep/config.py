@@ -114,6 +114,7 @@ class Triage(_Section):
     near_dup_threshold: float = Field(0.015, ge=0.0, le=1.0)
     outlier_iqr: float = Field(3.0, gt=0.0)
     n_neighbors: int = Field(10, ge=2)
+    outlier_reference: int = Field(500, ge=10)
     n_clusters: int = Field(20, ge=1)
     min_size: int = Field(8, ge=1)
     min_std: float = Field(4.0, ge=0.0)
@@ -210,6 +211,7 @@ triage:
   near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates
   outlier_iqr: 3.0          # outlier: k-NN distance above Q3 + this x IQR of the dataset's own distances
   n_neighbors: 10
+  outlier_reference: 500    # outlier distances are to this many random samples: a clump under n_neighbors/outlier_reference of the data (2%) cannot hide itself
   n_clusters: 20
   min_size: 8               # images smaller than this (px, either side) are junk
   min_std: 4.0              # grey-level std below this: blank / near-constant

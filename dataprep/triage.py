@@ -10,8 +10,9 @@
   indexed with slightly cropped variants too, so a 5%-cropped copy still matches.
 - Junk. Images that are tiny, blank or near-constant, too dark or bright, or
   too blurry; texts that are empty or too short. Each flag carries a reason.
-- Out of distribution. The mean distance to the k nearest neighbours in
-  feature space, scaled by the dataset's median; above Q3 + `outlier_iqr` x IQR
+- Out of distribution. The mean distance to the k nearest of a random
+  reference sample in feature space (so a clump of similar outliers cannot
+  hide itself), scaled by the dataset's median; above Q3 + `outlier_iqr` x IQR
   of the dataset's own scores the sample is `harmful`. The threshold adapts to
   each dataset instead of flagging a fixed share.
 - Clusters. Mini-batch k-means over the features, for browsing and cold start.
@@ -63,60 +64,86 @@ def image_stats(path: str) -> dict[str, Any]:
             "std": float(arr.std()), "sharpness": float(lap.var())}
 
 
-def _stats_batch(paths: list[str]) -> list[dict[str, Any]]:
-    return [image_stats(p) for p in paths]
+def _stats_batch(paths: list[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Thumbnails stacked (one array crosses the process boundary, not one per image) and stats."""
+    stats = [image_stats(p) for p in paths]
+    return np.stack([s.pop("thumbs") for s in stats]), stats
 
 
-def _neighbours(V: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest neighbours (excluding self) by L2 on rows of V, via faiss HNSW."""
+def _index(dim: int, n: int):
+    """Exact search for small sets, HNSW (about N log N) above that."""
     import faiss
 
-    V = np.ascontiguousarray(V, dtype=np.float32)
-    k = min(k, len(V) - 1)
-    if k < 1:
-        return np.zeros((len(V), 0), np.float32), np.zeros((len(V), 0), np.int64)
-    if len(V) <= 5000:
-        index = faiss.IndexFlatL2(V.shape[1])         # small: exact is as fast
-    else:
-        index = faiss.IndexHNSWFlat(V.shape[1], 32)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = max(64, 2 * k)
-    index.add(V)
-    d, i = index.search(V, k + 1)
-    # drop self (it may not be first when exact duplicates tie)
-    self_mask = i == np.arange(len(V))[:, None]
-    keep = ~self_mask
-    keep[self_mask.sum(1) == 0, -1] = False
-    return np.sqrt(np.maximum(d[keep].reshape(len(V), k), 0)), i[keep].reshape(len(V), k)
+    if n <= 5000:
+        return faiss.IndexFlatL2(dim)
+    index = faiss.IndexHNSWFlat(dim, 32)
+    index.hnsw.efConstruction = 64
+    index.hnsw.efSearch = 64
+    return index
 
 
-def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8) -> np.ndarray:
-    """(i, j) pairs within `threshold` cosine distance. V: (n, variants, d) unit vectors; each
-    item's first variant is searched against every variant of the others (crop variants)."""
+def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8, seed: int = 0) -> np.ndarray:
+    """(i, j) pairs within `threshold` cosine distance. V: (n, variants, d) unit vectors, variant 0
+    the whole item, the others crops of it: every variant of each item is searched against the
+    whole items of the others, so a slightly cropped copy still matches its original.
+
+    Candidates come from a search in a PCA projection (a projection only shrinks distances, so
+    a true pair stays within reach; it is 5-10x cheaper than searching the full vectors), then
+    every candidate is checked on the full vectors."""
     n, m, dim = V.shape
-    import faiss
-
-    flat = np.ascontiguousarray(V.reshape(n * m, dim), dtype=np.float32)
-    index = faiss.IndexFlatL2(dim) if n * m <= 20000 else faiss.IndexHNSWFlat(dim, 32)
-    if hasattr(index, "hnsw"):
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
-    index.add(flat)
-    d, i = index.search(np.ascontiguousarray(V[:, 0, :]), min(k * m, n * m))
-    item = i // m
-    ok = (i >= 0) & (d / 2 <= threshold) & (item != np.arange(n)[:, None])
-    rows, cols = np.nonzero(ok)
-    pairs = np.c_[rows, item[rows, cols]]
-    return np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else pairs.reshape(0, 2)
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    base = np.ascontiguousarray(V[:, 0, :], dtype=np.float32)
+    queries = np.ascontiguousarray(V.reshape(n * m, dim), dtype=np.float32)
+    P = None
+    if dim > 48 and n > 5000:
+        from sklearn.decomposition import PCA
+        rng = np.random.default_rng(seed)
+        P = PCA(48, random_state=seed).fit(base[rng.choice(n, min(n, 10000), replace=False)])
+    proj = (lambda a: np.ascontiguousarray(P.transform(a), dtype=np.float32)) if P is not None else (lambda a: a)
+    index = _index(base.shape[1] if P is None else 48, n)
+    index.add(proj(base))
+    k = min(k, n)
+    _, found = index.search(proj(queries), k)
+    q = np.repeat(np.arange(n * m), k)
+    r = found.ravel()
+    ok = (r >= 0) & (r != q // m)
+    q, r = q[ok], r[ok]
+    keep = np.concatenate([1.0 - np.einsum("ij,ij->i", queries[q[c:c + 65536]], base[r[c:c + 65536]]) <= threshold
+                           for c in range(0, len(q), 65536)] or [np.zeros(0, bool)])
+    pairs = np.c_[q[keep] // m, r[keep]]
+    return np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else np.zeros((0, 2), np.int64)
 
 
 def normalise_text(t: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", t.lower())).strip()
 
 
-def outlier_scores(X: np.ndarray, k: int) -> np.ndarray:
-    d, _ = _neighbours(X, k)
-    s = d.mean(1) if d.shape[1] else np.zeros(len(X))
+def outlier_scores(X: np.ndarray, k: int, reference: int = 500, seed: int = 0) -> np.ndarray:
+    """Mean distance to the k nearest of a random reference sample, over the median score.
+
+    Why a sample and not the whole set: out-of-domain data tends to come in clumps (a folder of
+    photos, a batch of scans), and in the whole set each clump's members are one another's
+    nearest neighbours, so none looks far. Among `reference` random samples a clump holding
+    under k/reference of the data has fewer than k members, so its points reach into the bulk
+    (IsolationForest subsamples for the same reason)."""
+    import faiss
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = len(X)
+    if n < 2:
+        return np.ones(n)
+    ref = np.sort(np.random.default_rng(seed).choice(n, min(n, reference), replace=False))
+    k = min(k, len(ref) - 1)
+    index = faiss.IndexFlatL2(X.shape[1])
+    index.add(X[ref])
+    d, i = index.search(X, k + 1)
+    d = np.sqrt(np.maximum(d, 0))
+    is_self = ref[np.maximum(i, 0)] == np.arange(n)[:, None]
+    drop = np.where(is_self.any(1), is_self.argmax(1), k)       # itself if it is in the sample, else the farthest
+    keep = np.ones_like(d, bool)
+    keep[np.arange(n), drop] = False
+    s = d[keep].reshape(n, k).mean(1)
     return s / (np.median(s) + 1e-9)
 
 
@@ -130,21 +157,24 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         paths = [str(data_dir / p) for p in man["path"]]
         batches = [paths[i:i + 512] for i in range(0, n, 512)]
         runner = Parallel(n_jobs=min(n_jobs, len(batches)) or 1, return_as="generator")
-        stats = [s for part in console.track(runner(delayed(_stats_batch)(b) for b in batches),
-                                             total=len(batches), description="triage images") for s in part]
-        st = pd.DataFrame([{k: v for k, v in s.items() if k != "thumbs"} for s in stats])
-        for j, s in st.iterrows():
-            if min(s["width"], s["height"]) < cfg.min_size:
-                flags[j].append(f"tiny ({int(s['width'])}x{int(s['height'])})")
-            if s["std"] < cfg.min_std:
-                flags[j].append(f"blank or near-constant (grey std {s['std']:.1f})")
-            elif s["mean"] < cfg.dark:
-                flags[j].append(f"too dark (mean {s['mean']:.0f})")
-            elif s["mean"] > cfg.bright:
-                flags[j].append(f"too bright (mean {s['mean']:.0f})")
-            if cfg.min_sharpness and s["sharpness"] < cfg.min_sharpness:
-                flags[j].append(f"too blurry (Laplacian variance {s['sharpness']:.1f})")
-        pairs = near_duplicate_pairs(np.stack([s["thumbs"] for s in stats]), cfg.near_dup_threshold)
+        thumbs = np.empty((n, len(CROPS), THUMB * THUMB), np.float32)
+        rows: list[dict[str, Any]] = []
+        for t, part in console.track(runner(delayed(_stats_batch)(b) for b in batches),
+                                     total=len(batches), description="triage images"):
+            thumbs[len(rows):len(rows) + len(part)] = t
+            rows.extend(part)
+        st = pd.DataFrame(rows)
+        w, h, mean, std, sharp = (st[c].to_numpy() for c in ("width", "height", "mean", "std", "sharpness"))
+        checks = [(np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
+                  (std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
+                  ((std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
+                  ((std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
+                  (sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
+        for mask, why in checks:
+            for j in np.flatnonzero(mask):
+                flags[j].append(why(j))
+        pairs = near_duplicate_pairs(thumbs, cfg.near_dup_threshold, seed=seed)
+        del thumbs
     else:
         from sklearn.preprocessing import normalize
         Vn = normalize(np.asarray(X, dtype=np.float32))
@@ -157,7 +187,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
             for j, t in enumerate(norm):
                 if len(t) < cfg.min_text_chars:
                     flags[j].append("empty text" if not t else f"text too short ({len(t)} chars)")
-    score = outlier_scores(np.asarray(X, dtype=np.float32), cfg.n_neighbors)
+    score = outlier_scores(np.asarray(X, dtype=np.float32), cfg.n_neighbors, cfg.outlier_reference, seed)
     q1, q3 = np.percentile(score, [25, 75])
     cut = q3 + cfg.outlier_iqr * (q3 - q1)
     for j in np.flatnonzero(score > cut):

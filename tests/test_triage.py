@@ -64,3 +64,22 @@ def test_texts_differing_by_punctuation_are_duplicates(project, tmp_path):
     great = t[t["text"].str.lower().str.contains("movie")]
     assert (great["triage"] == "redundant").sum() == 2 and great["dup_of"].dropna().nunique() == 1
     assert t.set_index("text").loc["ok", "triage"] == "harmful"
+
+
+def test_a_clump_of_similar_outliers_cannot_hide_in_itself():
+    """30 near-identical out-of-domain rows are one another's nearest neighbours; they must still
+    be flagged, and the bulk must not be."""
+    from dataprep.config import Triage
+    from dataprep.triage import triage_frame
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, (5, 16))
+    bulk = centres[rng.integers(5, size=3000)] + rng.normal(0, 1, (3000, 16))
+    clump = rng.normal(0, 0.3, (30, 16)) + 25.0
+    X = np.r_[bulk, clump].astype(np.float32)
+    man = pd.DataFrame({"sample_id": [f"s{i:05d}" for i in range(len(X))], "modality": "tabular",
+                        "width": np.nan, "height": np.nan})
+    out = triage_frame(man, X, Triage(), None)
+    ood = out["flags"].str.contains("out of distribution").to_numpy()
+    assert ood[3000:].all()
+    assert ood[:3000].mean() < 0.01
