@@ -121,6 +121,14 @@ def test_push_is_idempotent_even_after_a_crash(server):
     assert res["already_there"] == 5 and res["pushed"] == len(batch) - 5
     ids = [t.data["sample_id"] for t in ls.tasks.list(project=proj.id, fields="task_only")]
     assert len(ids) == len(set(ids))
+    # a killed push whose last import the server finished after the re-run had listed the project:
+    # the marker says the push was interrupted, and the re-run removes the orphan's duplicate
+    ls.projects.import_tasks(id=proj.id, request=half[:1])
+    (p.work / "push_in_progress.json").write_text("{}")
+    res = push(p)
+    assert res["duplicates_removed"] == 1 and not (p.work / "push_in_progress.json").exists()
+    ids = [t.data["sample_id"] for t in ls.tasks.list(project=proj.id, fields="task_only")]
+    assert len(ids) == len(set(ids))
 
 
 def test_incremental_pull_and_history(server):

@@ -1,0 +1,175 @@
+"""Label Studio sync: dataprep's push and pull against the naive SDK calls, side by side, one server.
+
+    python benchmarks/studio_sync.py [--n 10000] [--changed 100]
+
+Starts its own Label Studio (the `.venv-studio` one, or DATAPREP_LABEL_STUDIO_BIN)
+on a free loopback port with a temporary data folder, then measures:
+- push of N text tasks, each with one pre-annotation: one inline
+  `projects.import_tasks` call (naive) vs `labeling.studio_backend.push_items`;
+- full read of N annotated tasks: `tasks.list(fields="all")` and the synchronous
+  JSON export (naive) vs dataprep's pull fetch (snapshot export) + mirror rows;
+- incremental pull after `--changed` annotations were updated;
+- a push killed half way (SIGKILL) and re-run: tasks on the server, duplicates.
+Prints a table and writes benchmarks/out/studio_sync.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path(__file__).parent / "out"
+sys.path.insert(0, str(ROOT))
+
+XML = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
+       '<Choice value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>')
+
+
+def _choice(v: str) -> list[dict]:
+    return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [v]}}]
+
+
+def items(n: int, annotator: int | None = None) -> list[dict]:
+    out = []
+    for i in range(n):
+        it = {"data": {"sample_id": f"s{i:06d}", "round": 1, "text": f"sample text number {i}, a few words long"},
+              "predictions": [{"model_version": "bench", "score": 0.7, "result": _choice("abc"[i % 3])}]}
+        if annotator is not None:
+            it["annotations"] = [{"completed_by": annotator, "lead_time": 4.0, "result": _choice("abc"[(i + 1) % 3])}]
+        out.append(it)
+    return out
+
+
+def new_project(ls, name: str) -> int:
+    return ls.projects.create(title=f"{name}-{time.time_ns()}", label_config=XML).id
+
+
+def count_tasks(ls, pid: int) -> tuple[int, int]:
+    sids = [(t.data or {}).get("sample_id") for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000)]
+    return len(sids), len(set(sids))
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def child_push(url: str, token: str, pid: int, n: int, marker: str) -> None:
+    """Run push_items in its own process (the parent kills it half way)."""
+    from label_studio_sdk import LabelStudio
+    from labeling.studio_backend import push_items
+
+    ls = LabelStudio(base_url=url, api_key=token, timeout=600)
+    push_items(ls, url, pid, items(n), Path(marker))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--changed", type=int, default=100)
+    ap.add_argument("--child", nargs=5)
+    a = ap.parse_args()
+    if a.child:
+        child_push(a.child[0], a.child[1], int(a.child[2]), int(a.child[3]), a.child[4])
+        return
+    os.environ.setdefault("DATAPREP_LABEL_STUDIO_BIN", str(ROOT / ".venv-studio" / "bin" / "label-studio"))
+    from label_studio_sdk import LabelStudio
+    from labeling.studio_backend import NO_RETRY, fetch_tasks, mirror_rows, push_items, _filter_after
+    from labeling.studio_server import credentials, start_server, stop_pid
+    from dataprep import store
+
+    OUT.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="studio-sync-"))
+    t_start, info = timed(lambda: start_server(tmp / "server", tmp))
+    token = credentials(tmp / "server")["token"]
+    url = info["url"]
+    ls = LabelStudio(base_url=url, api_key=token, timeout=600)
+    print(f"server up in {t_start:.0f} s at {url}", file=sys.stderr)
+    rows = []
+
+    def row(what, method, secs, **kw):
+        rows.append({"what": what, "method": method, "secs": round(secs, 2), **kw})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+
+    try:
+        n = a.n
+        # ---- push
+        pid = new_project(ls, "naive-push")
+        secs, _ = timed(lambda: ls.projects.import_tasks(id=pid, request=items(n), request_options=NO_RETRY))
+        row("push N tasks with pre-annotations", "one inline import_tasks (naive)", secs, tasks=count_tasks(ls, pid)[0])
+        pid = new_project(ls, "ours-push")
+        secs, res = timed(lambda: push_items(ls, url, pid, items(n), tmp / "marker.json"))
+        row("push N tasks with pre-annotations", "dataprep push_items", secs, tasks=count_tasks(ls, pid)[0])
+        secs, res = timed(lambda: push_items(ls, url, pid, items(n), tmp / "marker.json"))
+        row("push again (nothing new)", "dataprep push_items", secs, pushed=res["pushed"])
+
+        # ---- pull
+        me = ls.users.whoami().id
+        pid = new_project(ls, "annotated")
+        ls.projects.import_tasks(id=pid, request=items(n, annotator=me), request_options=NO_RETRY)
+        users = {u.id: u.email or u.username for u in ls.users.list()}
+        empty = pd.DataFrame(columns=list(store.SCHEMAS["annotations"]))
+        secs, got = timed(lambda: list(ls.tasks.list(project=pid, fields="all", page_size=500)))
+        row("full pull of N annotated tasks", "tasks.list(fields='all') (naive)", secs, tasks=len(got))
+        secs, got = timed(lambda: json.loads(b"".join(ls.projects.exports.download_sync(
+            pid, export_type="JSON", download_all_tasks=True))))
+        row("full pull of N annotated tasks", "synchronous JSON export (naive)", secs, tasks=len(got))
+
+        def ours_full():
+            tasks = fetch_tasks(ls, pid, None)
+            return mirror_rows(tasks, users, "classification", empty, None)
+        secs, (tdf, adf, cursor) = timed(ours_full)
+        row("full pull of N annotated tasks", "dataprep fetch_tasks (snapshot) + mirror_rows", secs,
+            tasks=len(tdf), annotations=len(adf))
+
+        # ---- incremental: update some annotations, then pull from the cursor
+        changed = [t for t in ls.tasks.list(project=pid, fields="all", page_size=a.changed)][:a.changed]
+        for t in changed:
+            ann = t.annotations[0]
+            ann_id = ann["id"] if isinstance(ann, dict) else ann.id
+            ls.annotations.update(id=ann_id, result=_choice("c"), lead_time=5.0)
+
+        def ours_incremental():
+            tasks = fetch_tasks(ls, pid, cursor)
+            return mirror_rows(tasks, users, "classification", adf, cursor)
+        secs, (tdf2, adf2, _) = timed(ours_incremental)
+        row(f"incremental pull, {a.changed} changed of N", "dataprep fetch_tasks (cursor) + mirror_rows", secs,
+            tasks=len(tdf2), annotations=len(adf2))
+        secs, _ = timed(lambda: list(ls.tasks.list(project=pid, fields="all", page_size=500, query=_filter_after(cursor))))
+        row(f"incremental pull, {a.changed} changed of N", "tasks.list(fields='all') with the filter", secs)
+
+        # ---- killed push
+        pid = new_project(ls, "killed-push")
+        marker = tmp / "killed-marker.json"
+        p = subprocess.Popen([sys.executable, __file__, "--child", url, token, str(pid), str(n), str(marker)],
+                             start_new_session=True)
+        while count_tasks(ls, pid)[0] < n // 2 and p.poll() is None:
+            time.sleep(0.5)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        at_kill = count_tasks(ls, pid)[0]
+        secs, res = timed(lambda: push_items(ls, url, pid, items(n), marker))
+        total, distinct = count_tasks(ls, pid)
+        row("push killed half way, then re-run", "dataprep push_items", secs, tasks_at_kill=at_kill,
+            tasks=total, duplicates=total - distinct, duplicates_removed=res["duplicates_removed"])
+    finally:
+        stop_pid(info["pid"])
+    df = pd.DataFrame(rows)
+    df.to_csv(OUT / "studio_sync.csv", index=False)
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_colwidth", 60):
+        print(df.fillna("").to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
