@@ -266,7 +266,7 @@ simulate:                   # the simulated annotators (backend: simulated)
 validate:
   min_confidence: 0.8       # accepted labels below this are quarantined
   max_quarantined_share: 0.3  # gate: fail the round if more of the batch is quarantined
-  min_agreement: 0.4        # gate: minimum Krippendorff's alpha of the batch
+  min_agreement: 0.4        # gate: fail when Krippendorff's alpha is below this beyond sampling noise (top of its 90% bootstrap interval)
   block_accuracy: 0.6       # annotators estimated below this are blocked
   watch_accuracy: 0.8       # ... and below this are watched
   blocked_annotators: []

@@ -74,6 +74,10 @@ def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.D
     return pd.DataFrame(rows)
 
 
+def _interval(pair) -> str:
+    return f"{pair[0]:.2f}-{pair[1]:.2f}" if pair else "-"
+
+
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -125,6 +129,7 @@ def build(project: Project) -> dict[str, Any]:
         verdict = "passed" if gate.get("passed") else "FAILED: " + "; ".join(gate.get("reasons", []))
         keep = {k: v for k, v in lq.items() if not isinstance(v, dict) and not isinstance(v, list)}
         parts.append(f"<h2>Label quality</h2><p>Gate {html.escape(verdict)} (alpha {gate.get('alpha', float('nan')):.3f}, "
+                     f"90% interval {_interval(gate.get('alpha_interval'))}, "
                      f"{gate.get('quarantined_share', 0):.0%} of round {gate.get('round', '-')} quarantined).</p>"
                      + _table(pd.DataFrame([keep])))
     if (rep / "annotators.csv").exists():

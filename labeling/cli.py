@@ -26,7 +26,7 @@ def validate(ctx: typer.Context) -> None:
              f"{s['by_check']}",
              f"blocked annotators: {', '.join(s['blocked_annotators']) or 'none'}; "
              f"watch: {', '.join(s['watch_annotators']) or 'none'}",
-             f"gate passed: alpha {g['alpha']:.3f}, {g['quarantined_share']:.0%} of round {g['round']} quarantined"]
+             f"gate passed: alpha {g['alpha']:.3f} (90% interval {g['alpha_interval'][0]:.2f}-{g['alpha_interval'][1]:.2f}), {g['quarantined_share']:.0%} of round {g['round']} quarantined"]
     console.result(s, *lines)
 
 

@@ -189,15 +189,19 @@ def validate(project: Project) -> dict[str, Any]:
     latest = int(ann["round"].max())
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
     q_share = len(batch & set(sample_q["sample_id"])) / max(1, len(batch))
-    agree = checks.agreement(kept) if not kept.empty else {"alpha": float("nan"), "alpha_per_class": {}}
-    alpha = agree["alpha"]
+    nan = float("nan")
+    agree = checks.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
+                                                           "alpha_per_class": {}}
+    alpha, (alpha_lo, alpha_hi) = agree["alpha"], agree["alpha_interval"]
     reasons = []
     if q_share > cfg.max_quarantined_share:
         reasons.append(f"{q_share:.0%} of round {latest}'s {len(batch)} samples quarantined (max {cfg.max_quarantined_share:.0%})")
-    if not np.isnan(alpha) and alpha < cfg.min_agreement:
-        reasons.append(f"Krippendorff's alpha {alpha:.2f} < {cfg.min_agreement}")
+    if not np.isnan(alpha_hi) and alpha_hi < cfg.min_agreement:   # below the bar beyond sampling noise
+        reasons.append(f"Krippendorff's alpha {alpha:.2f} (90% interval {alpha_lo:.2f}-{alpha_hi:.2f}) "
+                       f"< {cfg.min_agreement}")
     gate = {"passed": not reasons, "reasons": reasons, "round": latest, "batch_samples": len(batch),
             "quarantined_share": round(q_share, 4), "alpha": alpha,
+            "alpha_interval": [alpha_lo, alpha_hi],
             "thresholds": {"max_quarantined_share": cfg.max_quarantined_share, "min_agreement": cfg.min_agreement}}
     summary = {
         "annotations": int(len(ann)), "samples_annotated": int(ann["sample_id"].nunique()),

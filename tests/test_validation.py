@@ -128,3 +128,16 @@ def test_krippendorff_alpha_by_hand():
     assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "b", "b"])) == 1.0
     # (a,a) and (a,b): D_o = 0.5, D_e = 0.5 -> alpha 0
     assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "a", "b"])) == pytest.approx(0.0)
+
+
+def test_alpha_interval_separates_a_noisy_crowd_from_spam():
+    """20 tasks x 3 labels: a crowd right 75% of the time has an interval reaching above 0.4;
+    random labels have one well below it."""
+    rng = np.random.default_rng(1)
+    items = np.repeat(np.arange(20), 3)
+    truth = rng.integers(10, size=20)[items]
+    crowd = np.where(rng.random(60) < 0.75, truth, rng.integers(10, size=60)).astype(str)
+    spam = rng.integers(10, size=60).astype(str)
+    lo, hi = checks.alpha_interval(items, crowd)
+    assert lo < checks.krippendorff_alpha(items, crowd) < hi and hi > 0.4
+    assert checks.alpha_interval(items, spam)[1] < 0.3
