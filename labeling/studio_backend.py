@@ -183,10 +183,6 @@ def result_to_label(result: list[dict], task: str) -> str | None:
     return json.dumps(boxes)
 
 
-def _ts(v) -> pd.Timestamp:
-    return pd.Timestamp(v).tz_convert("UTC") if pd.Timestamp(v).tzinfo else pd.Timestamp(v, tz="UTC")
-
-
 def _filter_after(cursor: str | None) -> str | None:
     if not cursor:
         return None
@@ -228,13 +224,16 @@ def fetch_tasks(ls, pid: int, cursor: str | None) -> list[dict]:
     return [t.model_dump() for t in ls.tasks.list(project=pid, fields="all", page_size=500, query=_filter_after(cursor))]
 
 
+def _utc(values) -> pd.Series:
+    """ISO strings from the server (any offset) -> UTC timestamps, in one pass."""
+    return pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+
+
 def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_ann: pd.DataFrame,
                 cursor: str | None) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     """Label Studio tasks (dicts) -> rows of tasks.parquet and annotations.parquet, and the new cursor.
     Annotations we mirrored that a fetched task no longer has are recorded as deleted."""
-    task_rows, ann_rows = [], []
-    old_by_task = dict(tuple(old_ann.groupby("task_id"))) if len(old_ann) else {}
-    new_cursor = cursor
+    task_rows, ann_rows, task_updated = [], [], []
     for t in tasks:
         d = t.get("data") or {}
         sid = d.get("sample_id")
@@ -245,30 +244,41 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
         for p in (t.get("predictions") or []):
             pred = result_to_label((p.get("result") if isinstance(p, dict) else None) or [], "classification")
         tid = int(t["id"])
-        task_rows.append({"sample_id": sid, "task_id": tid, "created_at": _ts(t["created_at"]),
+        task_rows.append({"sample_id": sid, "task_id": tid, "created_at": t["created_at"],
                           "gold": bool((t.get("meta") or {}).get("dataprep_gold", False)), "prediction": pred,
                           "round": rnd})
-        seen = set()
+        task_updated.append(t["updated_at"])
         for a in (t.get("annotations") or []):
-            seen.add(int(a["id"]))
+            who = _user_id(a.get("completed_by"))
             ann_rows.append({
                 "annotation_id": int(a["id"]), "sample_id": sid, "task_id": tid,
-                "annotator": users.get(_user_id(a.get("completed_by")), str(_user_id(a.get("completed_by")))),
+                "annotator": users.get(who, str(who)),
                 "created_by": users.get(_user_id(a.get("updated_by"))) if a.get("updated_by") else None,
                 "label": result_to_label(a.get("result") or [], task_type),
                 "lead_time_s": float(a["lead_time"]) if a.get("lead_time") is not None else np.nan,
-                "created_at": _ts(a["created_at"]), "updated_at": _ts(a["updated_at"]), "round": rnd,
+                "created_at": a["created_at"], "updated_at": a["updated_at"], "round": rnd,
                 "status": "cancelled" if a.get("was_cancelled") else "active"})
-        # annotations we mirrored that the server no longer has: deleted, recorded, never dropped
-        mine = old_by_task.get(tid, old_ann.iloc[:0])
-        mine = mine[mine["sample_id"] == sid]
-        for gone in mine[~mine["annotation_id"].isin(seen)].itertuples():
-            ann_rows.append({**{c: getattr(gone, c) for c in store.SCHEMAS["annotations"]},
-                             "updated_at": _ts(t["updated_at"]), "status": "deleted"})
-        stamp = _ts(t["updated_at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        new_cursor = max(new_cursor or stamp, stamp)
-    return (pd.DataFrame(task_rows, columns=list(store.SCHEMAS["tasks"])),
-            pd.DataFrame(ann_rows, columns=list(store.SCHEMAS["annotations"])), new_cursor)
+    task_df = pd.DataFrame(task_rows, columns=list(store.SCHEMAS["tasks"]))
+    ann_df = pd.DataFrame(ann_rows, columns=list(store.SCHEMAS["annotations"]))
+    task_df["created_at"] = _utc(task_df["created_at"])
+    for c in ("created_at", "updated_at"):
+        ann_df[c] = _utc(ann_df[c])
+    updated = _utc(task_updated)
+    # annotations we mirrored on a fetched task that the server no longer has: deleted, recorded, never dropped
+    if len(old_ann) and len(task_df):
+        fetched = pd.Series(updated.array, index=pd.MultiIndex.from_frame(task_df[["task_id", "sample_id"]]))
+        fetched = fetched[~fetched.index.duplicated()]
+        on_fetched = pd.MultiIndex.from_frame(old_ann[["task_id", "sample_id"]]).isin(fetched.index)
+        gone = old_ann[on_fetched & ~old_ann["annotation_id"].isin(ann_df["annotation_id"])].copy()
+        if len(gone):
+            gone["updated_at"] = fetched.reindex(pd.MultiIndex.from_frame(gone[["task_id", "sample_id"]])).array
+            gone["status"] = "deleted"
+            gone = gone[list(store.SCHEMAS["annotations"])]
+            ann_df = pd.concat([ann_df, gone], ignore_index=True) if len(ann_df) else gone.reset_index(drop=True)
+    if len(updated):
+        stamp = updated.max().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cursor = max(cursor or stamp, stamp)
+    return task_df, ann_df, cursor
 
 
 def pull(project: Project) -> dict[str, Any]:
@@ -279,6 +289,10 @@ def pull(project: Project) -> dict[str, Any]:
     title = project.cfg.label.project_title
     with explained(url, f"finding project {title!r}"):
         proj = find_project(ls, title)
+    if proj is None and store.read_table(data, "tasks").empty:     # first round: nothing pushed yet
+        from labeling.backend import mirror
+        return mirror(project, store.empty("tasks"), store.empty("annotations")) | {
+            "backend": "studio", "fetched_tasks": 0, "incremental": False}
     if proj is None:
         raise UserError(f"Label Studio at {url} has no project {title!r}: was it deleted, or nothing pushed yet? "
                         "check label.project_title; `dataprep label push` creates it")
