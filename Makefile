@@ -32,5 +32,14 @@ test: $(VENV)/.installed $(STUDIO_VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
 		$(VENV)/bin/python -m pytest -q
 
+# What annotators see: a two-round demo through a local Label Studio, then headless
+# Chromium logs in and screenshots a task's labeling page with its pre-annotation.
+ui-check: $(VENV)/.installed $(STUDIO_VENV)/.installed
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(echo "installing Debian's chromium"; apt-get install -y -q chromium || sudo apt-get install -y -q chromium)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[ui]'
+	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
+		$(VENV)/bin/python -m labeling.ui_check --out reports/ui-check.png --dir ui-check-project
+
 clean:
-	rm -rf $(VENV) $(STUDIO_VENV) demo-project .pytest_cache
+	rm -rf $(VENV) $(STUDIO_VENV) demo-project ui-check-project .pytest_cache

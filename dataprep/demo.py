@@ -9,13 +9,14 @@ pipeline a user runs, with a smaller batch so rounds are quick.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from dataprep import console
 from dataprep.errors import UserError
@@ -37,36 +38,84 @@ def repro(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=folder, env=env, capture_output=True, text=True)
 
 
-def run_demo(folder: Path, rounds: int, studio: bool = False) -> dict[str, Any]:
+def _fresh_folder(folder: Path, params_text: str) -> Path:
+    """(Re)create the demo folder as its own git + DVC repo; inside another checkout (this one,
+    say) DVC would refuse a git-ignored subdir."""
     from dataprep.init import init_project
     from dataprep.project import open_project
-    from dataprep.report import build
 
-    if studio:
-        raise UserError("--studio: the Label Studio backend is not wired into the demo yet; run without --studio")
-    folder = folder.resolve()
     if folder.exists():
         if not (folder / MARK).exists():
             raise UserError(f"{folder} exists and was not made by `dataprep demo`; pass --dir to another folder")
+        if (folder / "params.yaml").exists():          # a server left running by an earlier --studio demo
+            from labeling.studio_server import stop
+            stop(open_project(folder / "params.yaml"))
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARK).write_text("made by `dataprep demo`; safe to delete\n")
-    params = folder / "params.yaml"
-    from dataprep.config import default_params_yaml
-    params.write_text(default_params_yaml().replace("  batch_size: 50", "  batch_size: 40"))
+    (folder / "params.yaml").write_text(params_text)
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
     init_project(folder)
+    return folder / "params.yaml"
+
+
+@contextlib.contextmanager
+def _own_server_only(env: dict[str, str]) -> Iterator[None]:
+    """The --studio demo talks to its own local server, whatever LABEL_STUDIO_URL says."""
+    keys = ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
+    saved = {k: os.environ.pop(k) for k in keys if k in os.environ}
+    for k in keys:
+        env.pop(k, None)
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _say_round(folder: Path, r: int) -> None:
+    m = json.loads((folder / "reports" / "al_metrics.json").read_text())
+    q = json.loads((folder / "reports" / "label_quality.json").read_text())
+    acc = f", test accuracy {m['accuracy']:.3f}" if "accuracy" in m else ""
+    blocked = ", ".join(q.get("blocked_annotators", [])) or "none"
+    console.say(f"round {r}: {m['n_labels']} accepted labels{acc}; blocked annotators: {blocked}; "
+                + (m["skipped"] if m.get("skipped") else f"selected {m['selected']} with {m['strategy']}"))
+
+
+def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool = True) -> dict[str, Any]:
+    """N rounds of `dvc repro` in a fresh project. With `studio`, each round's batch goes to a local
+    Label Studio and the simulated annotators answer there between rounds (not after the last
+    round when `answer_last` is false: its tasks wait for a person, as `make ui-check` needs)."""
+    from dataprep.config import default_params_yaml
+    from dataprep.project import open_project
+    from dataprep.report import build
+
+    folder = folder.resolve()
+    text = default_params_yaml().replace("  batch_size: 50", "  batch_size: 40")
+    if studio:
+        text = text.replace("  backend: simulated", "  backend: studio").replace(
+            "  project_title: dataprep", "  project_title: dataprep-demo")
+    params = _fresh_folder(folder, text)
+    project = open_project(params)
     env = dvc_env()
     console.say(f"demo project: {folder}")
-    for r in range(1, rounds + 1):
-        res = repro(folder, env)
-        if res.returncode != 0:
-            tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-8:])
-            raise UserError(f"round {r}: `dvc repro` failed in {folder}:\n{tail}")
-        m = json.loads((folder / "reports" / "al_metrics.json").read_text())
-        q = json.loads((folder / "reports" / "label_quality.json").read_text())
-        acc = f", test accuracy {m['accuracy']:.3f}" if "accuracy" in m else ""
-        blocked = ", ".join(q.get("blocked_annotators", [])) or "none"
-        console.say(f"round {r}: {m['n_labels']} accepted labels{acc}; blocked annotators: {blocked}; "
-                    + (m["skipped"] if m.get("skipped") else f"selected {m['selected']} with {m['strategy']}"))
-    info = build(open_project(params))
-    return {"headline": info["headline"], "report": info["path"], "rounds": rounds, "folder": str(folder)}
+    out: dict[str, Any] = {"rounds": rounds, "folder": str(folder)}
+    with _own_server_only(env) if studio else contextlib.nullcontext():
+        if studio:
+            from labeling.studio_server import start
+            server = start(project)
+            console.say(f"Label Studio is up at {server['url']} (log in as {server['username']}; "
+                        f"password in {server['credentials']})")
+            out["studio"] = {"url": server["url"], "credentials": server["credentials"],
+                             "stop": f"dataprep --params {params} studio stop"}
+        for r in range(1, rounds + 1):
+            res = repro(folder, env)
+            if res.returncode != 0:
+                tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-8:])
+                raise UserError(f"round {r}: `dvc repro` failed in {folder}:\n{tail}")
+            _say_round(folder, r)
+            if studio and (answer_last or r < rounds):   # the team works between rounds
+                from labeling.studio_sim import answer_in_studio
+                a = answer_in_studio(project)
+                console.say(f"round {r}: {a['answered']} annotations made in Label Studio on {a['tasks']} tasks")
+    info = build(project)
+    return out | {"headline": info["headline"], "report": info["path"]}

@@ -46,11 +46,14 @@ def demo(
     folder: Annotated[Path, typer.Option("--dir", help="demo project folder (recreated)")] = Path("demo-project"),
     studio: Annotated[bool, typer.Option(help="label through a local Label Studio instead of offline")] = False,
 ) -> None:
-    """Run the whole loop offline on the bundled digits data with simulated annotators."""
+    """Run the whole loop offline on the bundled digits data with simulated annotators
+    (with --studio: through a local Label Studio, where the run can be browsed)."""
     from dataprep.demo import run_demo
 
     s = run_demo(folder, rounds, studio)
-    console.result(s, s["headline"], f"report: {s['report']}")
+    extra = ([f"Label Studio: {s['studio']['url']} (admin password in {s['studio']['credentials']}); "
+              f"stop it with `{s['studio']['stop']}`"] if studio else [])
+    console.result(s, s["headline"], f"report: {s['report']}", *extra)
 
 
 @app.command()

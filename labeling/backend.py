@@ -66,16 +66,12 @@ def push(project: Project) -> dict[str, Any]:
     return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum())}
 
 
-def _sim_answer(project: Project) -> int:
-    """Let the simulated annotators answer every task they have not answered yet."""
+def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd.DataFrame:
+    """What the simulated annotators (params `simulate`) answer on `todo` (sample_id, task_id,
+    prediction, round): rows of the annotation schema. Used by both backends: the simulated one
+    keeps them, `dataprep demo --studio` posts them to Label Studio as each annotator."""
     from labeling.simulate import annotate, similarity_confusion
 
-    d = _sim_dir(project)
-    tasks = _sim_tasks(project)
-    done = store.read_table(d, "annotations")
-    todo = tasks[~tasks["task_id"].isin(done["task_id"])]
-    if todo.empty or not project.cfg.simulate.active:
-        return 0
     man = store.read_table(project.data, "manifest")
     truth = man.set_index("sample_id")["source_label"]
     if truth.loc[todo["sample_id"]].isna().any():
@@ -84,11 +80,21 @@ def _sim_answer(project: Project) -> int:
     classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())
     conf = similarity_confusion(classes, _class_centroids(project, man, classes))
     sim = project.cfg.simulate
-    start = int(done["annotation_id"].max()) + 1 if len(done) else 1
     rnd = int(todo["round"].max())
-    ann = annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
-                   random_state=sim.seed * 1000 + rnd, start_id=start,
-                   start_time=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=rnd, hours=1), round_=rnd)
+    return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
+                    random_state=sim.seed * 1000 + rnd, start_id=start_id,
+                    start_time=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=rnd, hours=1), round_=rnd)
+
+
+def _sim_answer(project: Project) -> int:
+    """Let the simulated annotators answer every task they have not answered yet."""
+    d = _sim_dir(project)
+    tasks = _sim_tasks(project)
+    done = store.read_table(d, "annotations")
+    todo = tasks[~tasks["task_id"].isin(done["task_id"])]
+    if todo.empty or not project.cfg.simulate.active:
+        return 0
+    ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1)
     store.append_table(d, "annotations", ann)
     return len(ann)
 

@@ -1,0 +1,80 @@
+"""Simulated annotators answering through a real Label Studio, each as their own user.
+
+For `dataprep demo --studio` and `make ui-check`: the same answers the simulated
+backend would give (`labeling.backend.simulated_answers`), posted with each
+annotator's own token, so the run shows up in the UI exactly as a team's would
+and `dataprep label pull` mirrors it like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pandas as pd
+
+from dataprep import console, store
+from dataprep.errors import UserError
+from dataprep.project import Project
+from labeling import label_config
+from labeling.studio_client import NO_RETRY, client, connection, explained
+
+
+def annotator_email(name: str) -> str:
+    return f"{name}@dataprep.local"
+
+
+def annotator_password(admin_token: str, name: str) -> str:
+    """Derived from the admin token, never stored: only whoever holds the token can log in as them."""
+    return hashlib.blake2b(f"{name}:{admin_token}".encode(), digest_size=12).hexdigest() + "-Aa1"
+
+
+def unanswered(ls, pid: int) -> pd.DataFrame:
+    """Tasks nobody has annotated yet: sample_id, task_id, prediction, round."""
+    from labeling.studio_backend import result_to_label
+
+    rows = []
+    for t in ls.tasks.list(project=pid, fields="all", page_size=500):
+        if t.total_annotations or not (t.data or {}).get("sample_id"):
+            continue
+        preds = [p["result"] if isinstance(p, dict) else p.result for p in (t.predictions or [])]
+        rows.append({"sample_id": t.data["sample_id"], "task_id": int(t.id), "round": int(t.data.get("round", 0)),
+                     "prediction": result_to_label(preds[-1], "classification") if preds else None})
+    return pd.DataFrame(rows, columns=["sample_id", "task_id", "round", "prediction"])
+
+
+def answer_in_studio(project: Project) -> dict[str, Any]:
+    """Every unanswered task of the project gets `label.overlap` simulated annotations."""
+    from label_studio_sdk import LabelStudio
+
+    from labeling.backend import simulated_answers
+    from labeling.studio_backend import find_project
+    from labeling.studio_users import annotator_token
+
+    if project.cfg.project.task != "classification":
+        raise UserError("simulated annotators in Label Studio answer classification tasks only")
+    ls, url = client(project)
+    admin_token = connection(project)[1]
+    title = project.cfg.label.project_title
+    with explained(url, f"finding project {title!r}"):
+        proj = find_project(ls, title)
+        if proj is None:
+            return {"answered": 0, "tasks": 0}
+        todo = unanswered(ls, proj.id)
+    if todo.empty or not project.cfg.simulate.active:
+        return {"answered": 0, "tasks": 0}
+    ann = simulated_answers(project, todo, start_id=1)
+    modality = store.read_table(project.data, "manifest", ["modality"])["modality"].iloc[0]
+    to = label_config.to_name(modality)
+    clients: dict[str, Any] = {}
+    for row in console.track(list(ann.itertuples()), total=len(ann), description="simulated annotators"):
+        if row.annotator not in clients:
+            tok = annotator_token(url, admin_token, annotator_email(row.annotator),
+                                  annotator_password(admin_token, row.annotator))
+            clients[row.annotator] = LabelStudio(base_url=url, api_key=tok, timeout=60)
+        result = [{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
+                   "value": {"choices": [row.label]}}]
+        with explained(url, f"annotating task {row.task_id} as {row.annotator}"):
+            clients[row.annotator].annotations.create(id=int(row.task_id), result=result,
+                                                      lead_time=float(row.lead_time_s), request_options=NO_RETRY)
+    return {"answered": int(len(ann)), "tasks": int(len(todo)), "annotators": sorted(clients)}

@@ -1,0 +1,119 @@
+"""`make ui-check`: what an annotator sees, proven by a browser.
+
+Runs a two-round `dataprep demo --studio` (round 2 pushes tasks carrying the
+model's pre-annotation), then a headless Chromium (the Debian package, driven by
+Playwright) logs in through the login form, opens the labeling page of one
+round-2 image task and saves a screenshot. It fails, naming what is missing,
+unless the image was served (HTTP 200) and rendered, and the model's guess is
+shown pre-selected.
+
+    python -m labeling.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from dataprep.errors import UserError
+
+BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise UserError("no Chromium found: install the Debian package (`apt-get install -y chromium`)")
+
+
+def pick_task(ls, pid: int) -> tuple[int, str, str]:
+    """An unanswered task with a model pre-annotation: (task id, predicted class, image URL path)."""
+    from labeling.studio_backend import result_to_label
+
+    for t in ls.tasks.list(project=pid, fields="all", page_size=100):
+        if t.predictions and not t.total_annotations:
+            p = t.predictions[-1]
+            return (int(t.id), result_to_label(p["result"] if isinstance(p, dict) else p.result, "classification"),
+                    t.data["image"])
+    raise UserError(f"project {pid} has no unanswered task with a pre-annotation: did round 2 push?")
+
+
+def screenshot(url: str, email: str, password: str, pid: int, task_id: int, expect: str, image: str, out: Path,
+               timeout_s: float = 60) -> dict[str, Any]:
+    """Log in, open the task in the labeling editor, check its image and pre-annotation, take the picture."""
+    from playwright.sync_api import sync_playwright
+
+    served: list[tuple[str, int]] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), headless=True, args=BROWSER_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(timeout_s * 1000)
+            page.on("response", lambda r: served.append((r.url, r.status)) if "/data/local-files/" in r.url else None)
+            page.goto(f"{url}/user/login/")
+            page.fill("input[name=email]", email)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda u: "/user/login" not in u)
+            page.goto(f"{url}/projects/{pid}/data?task={task_id}")
+            img = page.locator(".lsf-main-view img[alt=image]").first      # the editor's image, not a thumbnail
+            img.wait_for(state="attached")
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+            page.wait_for_selector("label:has(input:checked)")
+            checked = page.eval_on_selector_all(
+                "label:has(input:checked)", "els => els.map(e => e.innerText.replace(/\\[.*?\\]/g, '').trim())")
+            time.sleep(0.5)                     # let the last layout pass settle before the picture
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out))
+        finally:
+            browser.close()
+    ok_images = [u for u, s in served if s == 200 and u.endswith(image)]
+    if not ok_images:
+        raise UserError(f"the task's image {image} was not served with HTTP 200 (saw {served[:5]}); "
+                        "check LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT and the project's local storage")
+    if expect not in checked:
+        raise UserError(f"the pre-annotation {expect!r} is not shown selected on task {task_id} (selected: {checked}); see {out}")
+    return {"screenshot": str(out), "task_id": task_id, "pre_annotation": expect, "images_served": len(ok_images)}
+
+
+def ui_check(folder: Path, out: Path) -> dict[str, Any]:
+    from dataprep.demo import run_demo
+    from dataprep.project import open_project
+    from labeling.studio_backend import find_project
+    from labeling.studio_client import client
+    from labeling.studio_server import credentials, stop, studio_dir
+
+    chromium()                                    # fail before two rounds of work, not after
+    run_demo(folder, rounds=2, studio=True, answer_last=False)   # round 2's tasks wait for a person
+    project = open_project(folder / "params.yaml")
+    try:
+        ls, url = client(project)
+        proj = find_project(ls, project.cfg.label.project_title)
+        task_id, expect, image = pick_task(ls, proj.id)
+        creds = credentials(studio_dir(project))
+        return screenshot(url, creds["username"], creds["password"], proj.id, task_id, expect, image, out)
+    finally:
+        stop(project)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("reports/ui-check.png"))
+    ap.add_argument("--dir", type=Path, default=Path("ui-check-project"))
+    a = ap.parse_args()
+    try:
+        info = ui_check(a.dir, a.out.resolve())
+    except UserError as exc:
+        raise SystemExit(f"ui-check failed: {exc}") from None
+    print(f"ui-check: task {info['task_id']} shows the image and the pre-annotation {info['pre_annotation']!r}; "
+          f"screenshot: {info['screenshot']}")
+
+
+if __name__ == "__main__":
+    main()

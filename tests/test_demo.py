@@ -1,0 +1,40 @@
+"""`dataprep demo --studio`: the loop through a real local Label Studio, annotators answering as
+themselves through its API, mirrored back by the pull stage."""
+
+from collections import Counter
+
+from dataprep import store
+from dataprep.demo import run_demo
+from dataprep.project import open_project
+from labeling.studio_backend import find_project
+from labeling.studio_client import client
+from labeling.studio_server import stop
+from labeling.studio_sim import annotator_email
+
+
+def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")       # a team server the demo must not touch
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-this-one")
+    out = run_demo(tmp_path / "demo", rounds=2, studio=True)
+    p = open_project(tmp_path / "demo" / "params.yaml")
+    try:
+        monkeypatch.delenv("LABEL_STUDIO_URL")
+        monkeypatch.delenv("LABEL_STUDIO_API_KEY")
+        ls, url = client(p)
+        assert url == out["studio"]["url"]
+        proj = find_project(ls, "dataprep-demo")
+        remote = list(ls.tasks.list(project=proj.id, fields="all"))
+        sel = store.read_table(p.data, "selection")
+        assert sorted(t.data["sample_id"] for t in remote) == sorted(sel["sample_id"])      # both rounds, once each
+        overlap = p.cfg.label.overlap
+        assert all(t.total_annotations == overlap for t in remote)
+        # the pull of round 2 mirrored round 1's answers, each by the simulated annotator who gave it
+        ann = store.read_table(p.data, "annotations")
+        names = {annotator_email(a.name) for a in p.cfg.simulate.annotators}
+        assert len(ann) == overlap * (sel["round"] == 1).sum() and set(ann["annotator"]) <= names
+        assert (ann["created_by"] == ann["annotator"]).all()
+        assert max(Counter(zip(ann["sample_id"], ann["annotator"])).values()) == 1
+        assert len(store.read_table(p.data, "labels")) > 0
+        assert (tmp_path / "demo" / "reports" / "report.html").exists()
+    finally:
+        stop(p)
