@@ -1,7 +1,9 @@
 """`dataprep export`: the training set, and a lineage table that traces every row back.
 
 Images: `export/images/<label>/<sample_id>.<ext>` (a folder per class, the
-layout every image-classification loader reads); text and tabular: one
+layout every image-classification loader reads); detection: `export/images/`
+and a COCO `export/annotations.json` (boxes `[x, y, width, height]` in pixels,
+category ids from `project.labels`, each image carrying its `sample_id`); text and tabular: one
 `export/train.csv` or `train.parquet`. Augmented copies (when the augment
 stage ran) are included with their parent's lineage. `export/lineage.parquet`
 has one row per exported row: the raw file and its sources, every annotation
@@ -19,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from dataprep import store
+from dataprep.errors import UserError
 from dataprep.project import Project
 
 
@@ -64,8 +67,13 @@ def export(project: Project) -> dict[str, Any]:
     tmp = project.root / ".export.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    if lin.empty:
+    detection = project.cfg.project.task == "detection"
+    if project.cfg.export.format == "coco" and not detection:
+        raise UserError("export.format: coco is for project.task: detection; use auto or folders for classification")
+    if lin.empty and not detection:
         pass        # first round of a loop: an empty training set, written like any other
+    elif detection:
+        lin["export_path"] = write_coco(lin, data, tmp, list(project.cfg.project.labels))
     elif modality == "image":
         paths = []
         for sid, label, raw in zip(lin["sample_id"], lin["label"], lin["raw_path"]):
@@ -99,6 +107,32 @@ def export(project: Project) -> dict[str, Any]:
     counts = lin["label"].value_counts().sort_index()
     return {"rows": int(len(lin)), "augmented": int(lin["parent_id"].notna().sum()), "path": str(dest),
             "classes": {str(k): int(v) for k, v in counts.items()}}
+
+
+def write_coco(lin: pd.DataFrame, data: Path, dest: Path, classes: list[str]) -> list[str]:
+    """Copy the images to `dest/images/` and write `dest/annotations.json` (COCO); return the paths."""
+    from PIL import Image
+
+    boxes = [json.loads(label) if isinstance(label, str) and label else [] for label in lin["label"]]
+    names = classes + sorted({b["label"] for bs in boxes for b in bs} - set(classes))
+    cats = {name: i for i, name in enumerate(names, start=1)}
+    images, anns, paths = [], [], []
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    for image_id, (sid, raw, bs) in enumerate(zip(lin["sample_id"], lin["raw_path"], boxes), start=1):
+        rel = Path("images") / f"{sid}{Path(raw).suffix}"
+        shutil.copyfile(data / raw, dest / rel)
+        with Image.open(dest / rel) as im:
+            width, height = im.size
+        images.append({"id": image_id, "file_name": rel.name, "width": width, "height": height, "sample_id": sid})
+        for b in bs:
+            w, h = b["x_max"] - b["x_min"], b["y_max"] - b["y_min"]
+            anns.append({"id": len(anns) + 1, "image_id": image_id, "category_id": cats[b["label"]],
+                         "bbox": [b["x_min"], b["y_min"], w, h], "area": w * h, "iscrowd": 0})
+        paths.append(str(rel))
+    coco = {"images": images, "annotations": anns,
+            "categories": [{"id": i, "name": n, "supercategory": "none"} for n, i in cats.items()]}
+    (dest / "annotations.json").write_text(json.dumps(coco, indent=1))
+    return paths
 
 
 def _safe(label: str) -> str:

@@ -115,3 +115,38 @@ def test_bad_transform_exits_2(project):
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "augment"])
     assert res.exit_code == 2 and "augment.pipeline.transforms[0].prob" in res.output
+
+
+def test_detection_exports_coco_with_augmented_boxes(project, tmp_path):
+    from dataprep.export import export
+
+    src = tmp_path / "src"
+    items = _detection_set(src, n=8)
+    root = project(project={"task": "detection", "labels": ["box"]}, acquire={"source": str(src / "imgs")},
+                   augment={"pipeline": "detection", "copies": 1, "n_jobs": 1})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    man = store.read_table(p.data, "manifest")
+    truth = items.assign(name=items["path"].map(lambda s: s.split("/")[-1])).set_index("name")["label"]
+    pool = man[man["split"] == "pool"]
+    labels = pool["source"].map(lambda s: truth[s.split("/")[-1]])
+    store.write_table(p.data, "labels", pd.DataFrame({"sample_id": pool["sample_id"], "label": labels.to_numpy(),
+                      "confidence": 1.0, "method": "single", "n_annotations": 1}))
+    augment(p)
+    s = export(p)
+    coco = json.loads((p.root / "export" / "annotations.json").read_text())
+    assert s["rows"] == len(coco["images"]) == len(pool) + s["augmented"] and s["augmented"] > 0
+    assert coco["categories"] == [{"id": 1, "name": "box", "supercategory": "none"}]
+    by_sid = {im["sample_id"]: im for im in coco["images"]}
+    for sid, label in zip(pool["sample_id"], labels):          # originals: the labelled box, as [x, y, w, h]
+        im = by_sid[sid]
+        (b,) = json.loads(label)
+        (a,) = [a for a in coco["annotations"] if a["image_id"] == im["id"]]
+        assert a["bbox"] == [b["x_min"], b["y_min"], b["x_max"] - b["x_min"], b["y_max"] - b["y_min"]]
+        assert (p.root / "export" / "images" / im["file_name"]).exists()
+    for a in coco["annotations"]:                               # every box inside its image
+        im = coco["images"][a["image_id"] - 1]
+        x, y, w, h = a["bbox"]
+        assert 0 <= x and 0 <= y and x + w <= im["width"] + 1e-6 and y + h <= im["height"] + 1e-6
+    lin = pd.read_parquet(p.root / "export" / "lineage.parquet")
+    assert all((p.root / "export" / e).exists() for e in lin["export_path"])
