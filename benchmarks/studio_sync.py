@@ -55,7 +55,8 @@ def new_project(ls, name: str) -> int:
 
 
 def count_tasks(ls, pid: int) -> tuple[int, int]:
-    sids = [(t.data or {}).get("sample_id") for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000)]
+    sids = [(t.data or {}).get("sample_id") for t in ls.tasks.list(project=pid, fields="task_only", include="id,data",
+                                                                page_size=1000)]
     return len(sids), len(set(sids))
 
 

@@ -74,8 +74,10 @@ def ensure_project(ls, url: str, project: Project, modality: str):
 
 
 def existing_sample_ids(ls, pid: int) -> dict[str, int]:
+    """sample_id -> task id. Asking for only these fields is ~4x faster than `task_only`, which
+    still computes every Data Manager column (29 s vs 7 s for 10,000 tasks)."""
     out = {}
-    for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000):
+    for t in ls.tasks.list(project=pid, fields="task_only", include="id,data", page_size=1000):
         sid = (t.data or {}).get("sample_id")
         if sid:
             out[sid] = t.id
@@ -103,7 +105,7 @@ def remove_duplicates(ls, pid: int) -> int:
     only after an interrupted push: the server may finish an import whose client was killed after
     the re-run listed the project."""
     by_sid: dict[str, list] = {}
-    for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000):
+    for t in ls.tasks.list(project=pid, fields="task_only", include="id,data,total_annotations", page_size=1000):
         sid = (t.data or {}).get("sample_id")
         if sid:
             by_sid.setdefault(sid, []).append(t)

@@ -129,6 +129,13 @@ def test_push_is_idempotent_even_after_a_crash(server):
     assert res["duplicates_removed"] == 1 and not (p.work / "push_in_progress.json").exists()
     ids = [t.data["sample_id"] for t in ls.tasks.list(project=proj.id, fields="task_only")]
     assert len(ids) == len(set(ids))
+    # ...but a duplicate someone already annotated is work: it is kept, never deleted
+    dup = ls.projects.import_tasks(id=proj.id, request=half[:1], return_task_ids=True).task_ids[0]
+    ls.annotations.create(id=dup, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                           "value": {"choices": ["1"]}}])
+    (p.work / "push_in_progress.json").write_text("{}")
+    assert push(p)["duplicates_removed"] == 0
+    ls.tasks.delete(dup)
 
 
 def test_incremental_pull_and_history(server):
