@@ -1,6 +1,6 @@
 """Label Studio sync: dataprep's push and pull against the naive SDK calls, side by side, one server.
 
-    python benchmarks/studio_sync.py [--n 10000] [--changed 100]
+    python benchmarks/studio_sync.py [--n 10000] [--changed 100] [--repeats 3]
 
 Starts its own Label Studio (the `.venv-studio` one, or DATAPREP_LABEL_STUDIO_BIN)
 on a free loopback port with a temporary data folder, then measures:
@@ -79,6 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--changed", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each push and full-pull method")
     ap.add_argument("--child", nargs=5)
     a = ap.parse_args()
     if a.child:
@@ -105,13 +106,16 @@ def main() -> None:
 
     try:
         n = a.n
-        # ---- push
-        pid = new_project(ls, "naive-push")
-        secs, _ = timed(lambda: ls.projects.import_tasks(id=pid, request=items(n), request_options=NO_RETRY))
-        row("push N tasks with pre-annotations", "one inline import_tasks (naive)", secs, tasks=count_tasks(ls, pid)[0])
-        pid = new_project(ls, "ours-push")
-        secs, res = timed(lambda: push_items(ls, url, pid, items(n), tmp / "marker.json"))
-        row("push N tasks with pre-annotations", "dataprep push_items", secs, tasks=count_tasks(ls, pid)[0])
+        # ---- push: alternate naive and ours, `repeats` times each, on fresh projects (the machine's
+        # speed drifts; medians of interleaved runs compare like with like)
+        for rep in range(a.repeats):
+            pid = new_project(ls, "naive-push")
+            secs, _ = timed(lambda: ls.projects.import_tasks(id=pid, request=items(n), request_options=NO_RETRY))
+            row("push N tasks with pre-annotations", "one inline import_tasks (naive)", secs,
+                tasks=count_tasks(ls, pid)[0], rep=rep)
+            pid = new_project(ls, "ours-push")
+            secs, res = timed(lambda: push_items(ls, url, pid, items(n), tmp / "marker.json"))
+            row("push N tasks with pre-annotations", "dataprep push_items", secs, tasks=count_tasks(ls, pid)[0], rep=rep)
         secs, res = timed(lambda: push_items(ls, url, pid, items(n), tmp / "marker.json"))
         row("push again (nothing new)", "dataprep push_items", secs, pushed=res["pushed"])
 
@@ -121,18 +125,18 @@ def main() -> None:
         ls.projects.import_tasks(id=pid, request=items(n, annotator=me), request_options=NO_RETRY)
         users = {u.id: u.email or u.username for u in ls.users.list()}
         empty = pd.DataFrame(columns=list(store.SCHEMAS["annotations"]))
-        secs, got = timed(lambda: list(ls.tasks.list(project=pid, fields="all", page_size=500)))
-        row("full pull of N annotated tasks", "tasks.list(fields='all') (naive)", secs, tasks=len(got))
-        secs, got = timed(lambda: json.loads(b"".join(ls.projects.exports.download_sync(
-            pid, export_type="JSON", download_all_tasks=True))))
-        row("full pull of N annotated tasks", "synchronous JSON export (naive)", secs, tasks=len(got))
-
         def ours_full():
             tasks = fetch_tasks(ls, pid, None)
             return mirror_rows(tasks, users, "classification", empty, None)
-        secs, (tdf, adf, cursor) = timed(ours_full)
-        row("full pull of N annotated tasks", "dataprep fetch_tasks (snapshot) + mirror_rows", secs,
-            tasks=len(tdf), annotations=len(adf))
+        for rep in range(a.repeats):
+            secs, got = timed(lambda: list(ls.tasks.list(project=pid, fields="all", page_size=500)))
+            row("full pull of N annotated tasks", "tasks.list(fields='all') (naive)", secs, tasks=len(got), rep=rep)
+            secs, got = timed(lambda: json.loads(b"".join(ls.projects.exports.download_sync(
+                pid, export_type="JSON", download_all_tasks=True))))
+            row("full pull of N annotated tasks", "synchronous JSON export (naive)", secs, tasks=len(got), rep=rep)
+            secs, (tdf, adf, cursor) = timed(ours_full)
+            row("full pull of N annotated tasks", "dataprep fetch_tasks (snapshot) + mirror_rows", secs,
+                tasks=len(tdf), annotations=len(adf), rep=rep)
 
         # ---- incremental: update some annotations, then pull from the cursor
         changed = [t for t in ls.tasks.list(project=pid, fields="all", page_size=a.changed)][:a.changed]
@@ -168,8 +172,12 @@ def main() -> None:
         stop_pid(info["pid"])
     df = pd.DataFrame(rows)
     df.to_csv(OUT / "studio_sync.csv", index=False)
+    summary = df.groupby(["what", "method"], sort=False).agg(median_secs=("secs", "median"), runs=("secs", "size"),
+                                                             all_secs=("secs", lambda s: " ".join(map(str, s))))
     with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_colwidth", 60):
         print(df.astype(object).fillna("").to_string(index=False))
+        print()
+        print(summary.to_string())
 
 
 if __name__ == "__main__":

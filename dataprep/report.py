@@ -166,9 +166,9 @@ def build(project: Project) -> dict[str, Any]:
             path = man["path"].get(sid)
             return _img_file(data / path, 64) if isinstance(path, str) and man["modality"].get(sid) == "image" \
                 else html.escape(str(man["text"].get(sid, ""))[:80])
-        dups = tri[tri["dup_of"].notna()].head(12)
-        cells = [f"<div class='g'>{pic(d)} {pic(r)}<br/><small>near-duplicate</small></div>"
-                 for d, r in zip(dups["sample_id"], dups["dup_of"])]
+        groups = tri[tri["dup_of"].notna()].groupby("dup_of", sort=False)["sample_id"].apply(list).head(12)
+        cells = [f"<div class='g'>{pic(rep_id)} {' '.join(pic(d) for d in members[:5])}<br/>"
+                 f"<small>kept, and {len(members)} near-duplicate(s)</small></div>" for rep_id, members in groups.items()]
         worst = tri.sort_values("outlier_score", ascending=False).head(12)
         cells += [f"<div class='g'>{pic(sid)}<br/><small>{html.escape(r or f'outlier score {o:.1f}')}</small></div>"
                   for sid, r, o in zip(worst["sample_id"], worst["reason"], worst["outlier_score"])]
