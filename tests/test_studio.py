@@ -194,6 +194,27 @@ def test_bad_token_and_server_down_exit_2_and_change_nothing(server, monkeypatch
     assert before == {f: (p.data / f).read_bytes() for f in before}
 
 
+def test_personal_access_token_is_accepted_and_never_written(server, monkeypatch):
+    """A PAT (a JWT refresh token: the SDK exchanges it for access tokens and sends Bearer) works
+    like the legacy token, and neither token lands in any file of the project."""
+    p = server["project"]
+    admin = LabelStudio(base_url=server["url"], api_key=server["token"])
+    settings = admin.jwt_settings.get()
+    if not settings.api_tokens_enabled:
+        admin.jwt_settings.update(api_token_ttl_days=settings.api_token_ttl_days or 30, api_tokens_enabled=True)
+    pat = admin.tokens.create().token
+    assert pat.count(".") == 2                               # a JWT, not a legacy token
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", pat)
+    res = runner.invoke(app, ["--params", str(p.root / "params.yaml"), "label", "pull"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["--params", str(p.root / "params.yaml"), "--json", "label", "push"])
+    assert res.exit_code == 0, res.output                  # the selection is already there: nothing new, no error
+    for f in p.root.rglob("*"):
+        if f.is_file():
+            body = f.read_bytes()
+            assert pat.encode() not in body and server["token"].encode() not in body, f
+
+
 def test_detection_boxes_round_trip_in_pixels(server):
     """A RectangleLabels project: a box drawn in percent comes back in pixels."""
     ls = LabelStudio(base_url=server["url"], api_key=server["token"])
