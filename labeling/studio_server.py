@@ -75,6 +75,7 @@ def server_env(document_root: Path, creds: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",         # no error reports (with request data) to a third party
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root.resolve()),

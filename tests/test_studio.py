@@ -19,7 +19,7 @@ from dataprep.config import default_params_yaml
 from dataprep.project import open_project
 from labeling import label_config
 from labeling.studio_backend import push, pull, result_to_label
-from labeling.studio_server import credentials, start_server, stop_pid
+from labeling.studio_server import credentials, server_env, start_server, stop_pid
 from labeling.studio_users import annotator_token
 
 runner = CliRunner()
@@ -213,6 +213,17 @@ def test_personal_access_token_is_accepted_and_never_written(server, monkeypatch
         if f.is_file():
             body = f.read_bytes()
             assert pat.encode() not in body and server["token"].encode() not in body, f
+
+
+def test_local_server_keeps_to_itself(tmp_path, monkeypatch):
+    """The local server calls no one (no version check, analytics or error reports), lets no one sign up
+    without an invite link, and never sees the user's token for a team server."""
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "team-server-token")
+    env = server_env(tmp_path, {"username": "a@b.c", "password": "p", "token": "t"})
+    assert env["LATEST_VERSION_CHECK"] == env["COLLECT_ANALYTICS"] == "false"
+    assert env["SENTRY_DSN"] == env["FRONTEND_SENTRY_DSN"] == ""
+    assert env["LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"] == "true"
+    assert "LABEL_STUDIO_API_KEY" not in env
 
 
 def test_detection_boxes_round_trip_in_pixels(server):
