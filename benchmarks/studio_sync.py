@@ -95,7 +95,8 @@ def main() -> None:
         return
     os.environ.setdefault("DATAPREP_LABEL_STUDIO_BIN", str(ROOT / ".venv-studio" / "bin" / "label-studio"))
     from label_studio_sdk import LabelStudio
-    from labeling.studio_backend import NO_RETRY, fetch_tasks, mirror_rows, push_items, _filter_after
+    from labeling.studio_backend import fetch_tasks, mirror_rows, push_items, _filter_after
+    from labeling.studio_client import NO_RETRY, field
     from labeling.studio_server import credentials, start_server, stop_pid
     from dataprep import store
 
@@ -150,7 +151,7 @@ def main() -> None:
         changed = [t for t in ls.tasks.list(project=pid, fields="all", page_size=a.changed)][:a.changed]
         for t in changed:
             ann = t.annotations[0]
-            ann_id = ann["id"] if isinstance(ann, dict) else ann.id
+            ann_id = field(ann, "id")
             ls.annotations.update(id=ann_id, result=_choice("c"), lead_time=5.0)
 
         def ours_incremental():

@@ -38,6 +38,16 @@ def repro(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=folder, env=env, capture_output=True, text=True)
 
 
+def _edit(params_text: str, changes: dict[str, str]) -> str:
+    """Change lines of the commented default params.yaml (its comments are the user's documentation,
+    so no YAML round trip); a line that is not there is a bug here, not a silent no-op."""
+    for old, new in changes.items():
+        if old not in params_text:
+            raise AssertionError(f"default params.yaml has no line {old.strip()!r}")
+        params_text = params_text.replace(old, new, 1)
+    return params_text
+
+
 def _fresh_folder(folder: Path, params_text: str) -> Path:
     """(Re)create the demo folder as its own git + DVC repo; inside another checkout (this one,
     say) DVC would refuse a git-ignored subdir."""
@@ -90,10 +100,10 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
     from dataprep.report import build
 
     folder = folder.resolve()
-    text = default_params_yaml().replace("  batch_size: 50", "  batch_size: 40")
+    text = _edit(default_params_yaml(), {"  batch_size: 50": "  batch_size: 40"})
     if studio:
-        text = text.replace("  backend: simulated", "  backend: studio").replace(
-            "  project_title: dataprep", "  project_title: dataprep-demo")
+        text = _edit(text, {"  backend: simulated": "  backend: studio",
+                            "  project_title: dataprep": "  project_title: dataprep-demo"})
     params = _fresh_folder(folder, text)
     project = open_project(params)
     env = dvc_env()

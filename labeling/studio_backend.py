@@ -27,7 +27,7 @@ from dataprep.atomic import write_json
 from dataprep.errors import UserError
 from dataprep.project import Project
 from labeling import label_config
-from labeling.studio_client import NO_RETRY, client, explained
+from labeling.studio_client import NO_RETRY, client, explained, field
 
 BATCH = 1000     # tasks per import request: larger requests amortise the server's per-request work
 
@@ -244,7 +244,7 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
         rnd = int(d.get("round", 0))
         pred = None
         for p in (t.get("predictions") or []):
-            pred = result_to_label((p.get("result") if isinstance(p, dict) else None) or [], "classification")
+            pred = result_to_label(field(p, "result") or [], "classification")
         tid = int(t["id"])
         task_rows.append({"sample_id": sid, "task_id": tid, "created_at": t["created_at"],
                           "gold": bool((t.get("meta") or {}).get("dataprep_gold", False)), "prediction": pred,

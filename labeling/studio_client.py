@@ -21,6 +21,12 @@ from dataprep.project import Project
 NO_RETRY = {"max_retries": 0}     # for POSTs that must not run twice (imports)
 
 
+def field(obj, name: str):
+    """A field of an SDK object: nested parts (a task's annotations, predictions) arrive as plain
+    dicts or as models depending on the endpoint and SDK version."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
 def connection(project: Project) -> tuple[str, str]:
     url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
     if url and key:

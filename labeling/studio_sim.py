@@ -17,7 +17,7 @@ from dataprep import console, store
 from dataprep.errors import UserError
 from dataprep.project import Project
 from labeling import label_config
-from labeling.studio_client import NO_RETRY, client, connection, explained
+from labeling.studio_client import NO_RETRY, client, connection, explained, field
 
 
 def annotator_email(name: str) -> str:
@@ -37,7 +37,7 @@ def unanswered(ls, pid: int) -> pd.DataFrame:
     for t in ls.tasks.list(project=pid, fields="all", page_size=500):
         if t.total_annotations or not (t.data or {}).get("sample_id"):
             continue
-        preds = [p["result"] if isinstance(p, dict) else p.result for p in (t.predictions or [])]
+        preds = [field(p, "result") for p in (t.predictions or [])]
         rows.append({"sample_id": t.data["sample_id"], "task_id": int(t.id), "round": int(t.data.get("round", 0)),
                      "prediction": result_to_label(preds[-1], "classification") if preds else None})
     return pd.DataFrame(rows, columns=["sample_id", "task_id", "round", "prediction"])
@@ -51,8 +51,11 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
     from labeling.studio_backend import find_project
     from labeling.studio_users import annotator_token
 
+    if not project.cfg.simulate.active:
+        return {"answered": 0, "tasks": 0}
     if project.cfg.project.task != "classification":
-        raise UserError("simulated annotators in Label Studio answer classification tasks only")
+        raise UserError("project.task: simulated annotators in Label Studio answer classification tasks only; "
+                        "use label.backend: simulated for other tasks")
     ls, url = client(project)
     admin_token = connection(project)[1]
     title = project.cfg.label.project_title
@@ -61,7 +64,7 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
         if proj is None:
             return {"answered": 0, "tasks": 0}
         todo = unanswered(ls, proj.id)
-    if todo.empty or not project.cfg.simulate.active:
+    if todo.empty:
         return {"answered": 0, "tasks": 0}
     ann = simulated_answers(project, todo, start_id=1)
     modality = store.read_table(project.data, "manifest", ["modality"])["modality"].iloc[0]

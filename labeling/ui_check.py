@@ -34,14 +34,13 @@ def chromium() -> str:
 
 def pick_task(ls, pid: int) -> tuple[int, str, str]:
     """An unanswered task with a model pre-annotation: (task id, predicted class, image URL path)."""
-    from labeling.studio_backend import result_to_label
+    from labeling.studio_sim import unanswered
 
-    for t in ls.tasks.list(project=pid, fields="all", page_size=100):
-        if t.predictions and not t.total_annotations:
-            p = t.predictions[-1]
-            return (int(t.id), result_to_label(p["result"] if isinstance(p, dict) else p.result, "classification"),
-                    t.data["image"])
-    raise UserError(f"project {pid} has no unanswered task with a pre-annotation: did round 2 push?")
+    todo = unanswered(ls, pid).dropna(subset=["prediction"])
+    if todo.empty:
+        raise UserError(f"project {pid} has no unanswered task with a pre-annotation: did round 2 push?")
+    task_id = int(todo["task_id"].iloc[0])
+    return task_id, str(todo["prediction"].iloc[0]), ls.tasks.get(id=task_id).data["image"]
 
 
 def screenshot(url: str, email: str, password: str, pid: int, task_id: int, expect: str, image: str, out: Path,

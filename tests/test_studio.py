@@ -19,6 +19,7 @@ from dataprep.config import default_params_yaml
 from dataprep.project import open_project
 from labeling import label_config
 from labeling.studio_backend import push, pull, result_to_label
+from labeling.studio_client import field
 from labeling.studio_server import credentials, server_env, start_server, stop_pid
 from labeling.studio_users import annotator_token
 
@@ -47,10 +48,6 @@ def server(tmp_path_factory):
         os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
-def _result(obj):
-    return obj["result"] if isinstance(obj, dict) else obj.result
-
-
 def _annotate(server, label_of=lambda task, i: None):
     """Each annotator (own account, own token) answers every task they have not answered."""
     url = server["url"]
@@ -61,9 +58,9 @@ def _annotate(server, label_of=lambda task, i: None):
         proj = [x for x in admin.projects.list() if x.title == "dataprep-test"][0]
         me = ls.users.whoami().id
         for t in admin.tasks.list(project=proj.id, fields="all"):
-            if any((a["completed_by"] if isinstance(a, dict) else a.completed_by) == me for a in t.annotations or []):
+            if any(field(a, "completed_by") == me for a in t.annotations or []):
                 continue
-            pred = result_to_label(_result(t.predictions[0]), "classification") if t.predictions else None
+            pred = result_to_label(field(t.predictions[0], "result"), "classification") if t.predictions else None
             choice = label_of(t, i) or pred or "0"
             ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
                                                     "value": {"choices": [choice]}}], lead_time=3.0 + i)
@@ -241,7 +238,7 @@ def test_detection_boxes_round_trip_in_pixels(server):
                                               "original_width": 64, "original_height": 64, "value": box}])
     t = ls.tasks.get(id=ids[0])
     a = t.annotations[0]
-    label = json.loads(result_to_label(_result(a), "detection"))
+    label = json.loads(result_to_label(field(a, "result"), "detection"))
     assert label == [{"label": "boat", "x_min": 16.0, "y_min": 8.0, "x_max": 48.0, "y_max": 24.0}]
 
 
