@@ -30,6 +30,7 @@ from PIL import Image
 from augment.pipelines import A, fingerprint, load
 from dataprep import console, store
 from dataprep.acquire import content_id
+from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.project import Project
 
 BATCH = 64
@@ -77,29 +78,42 @@ def augment_one(comp: A.Compose, img: np.ndarray, label: str, detection: bool, s
     return r["image"], label, r["applied_transforms"], 0
 
 
-def _png_bytes(arr: np.ndarray, mode: str) -> bytes:
+def _png_bytes(arr: np.ndarray, grey: bool) -> bytes:
     im = Image.fromarray(arr)
-    if mode == "L" and im.mode != "L":
+    if grey and im.mode != "L":
         im = im.convert("L")
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
 
 
-def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detection: bool, mv: float) -> tuple[list[dict], int]:
+def _scale_boxes(label: str, factor: float) -> str:
+    """Pixel boxes of the image as displayed -> the same boxes on a copy `factor` times its size."""
+    return json.dumps([{**b, **{k: round(b[k] * factor, 2) for k in ("x_min", "y_min", "x_max", "y_max")}}
+                       for b in json.loads(label)])
+
+
+def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detection: bool, mv: float,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[list[dict], int]:
     comp = compose(doc, detection, mv)
     rows, dropped = [], 0
     for it in items:
-        with Image.open(it["path"]) as im:
-            mode = im.mode
-            img = np.asarray(im.convert("RGB"))
+        # as displayed (transparency, EXIF, deep and huge images: dataprep.images); a file over the
+        # pixel budget is augmented shrunk, its boxes scaled with it
+        im = load_rgb(it["path"], max_pixels=max_pixels)
+        img = np.asarray(im)
+        grey = bool((img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all())
+        parent_label = it["label"]
+        width = image_size(it["path"])[0]
+        if detection and isinstance(parent_label, str) and im.width != width:
+            parent_label = _scale_boxes(parent_label, im.width / width)
         for c in range(it["copies"]):
             s = seed_for(it["sample_id"], fp, seed, c)
-            out, label, replay, d = augment_one(comp, img, it["label"], detection, s)
+            out, label, replay, d = augment_one(comp, img, parent_label, detection, s)
             if out.shape == img.shape and np.array_equal(out, img):
                 continue        # every transform skipped by its p: a copy of the parent adds nothing
             dropped += d
-            data = _png_bytes(out, mode)
+            data = _png_bytes(out, grey)
             sid = content_id(data)
             dest = Path(out_dir) / f"{sid}.png"
             if not dest.exists():
@@ -113,7 +127,8 @@ def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detec
 
 def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, copies: int,
                   copies_per_class: dict[str, int] | None = None, seed: int = 0, n_jobs: int = 2,
-                  detection: bool = False, min_visibility: float = 0.3) -> tuple[pd.DataFrame, dict[str, Any]]:
+                  detection: bool = False, min_visibility: float = 0.3,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Augment `items` (sample_id, path relative to data_dir, label). Returns the rows and a summary."""
     comp = load(pipeline)
     doc, fp = A.to_dict(comp), fingerprint(comp)
@@ -125,7 +140,7 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
     work = [w for w in work if w["copies"] > 0]
     batches = [work[i:i + BATCH] for i in range(0, len(work), BATCH)]
     runner = Parallel(n_jobs=min(n_jobs, max(1, len(batches))), return_as="generator")
-    jobs = (delayed(_batch)(b, doc, fp, seed, str(out_dir), detection, min_visibility) for b in batches)
+    jobs = (delayed(_batch)(b, doc, fp, seed, str(out_dir), detection, min_visibility, max_pixels) for b in batches)
     rows, dropped = [], 0
     for part, d in console.track(runner(jobs), total=len(batches), description="augment"):
         rows += part
@@ -151,7 +166,8 @@ def augment(project: Project) -> dict[str, Any]:
     items = items[(items["split"] == "pool") & (items["modality"] == "image")].sort_values("sample_id")
     df, summary = augment_items(items[["sample_id", "path", "label"]], data, cfg.pipeline, cfg.copies,
                                 cfg.copies_per_class, cfg.seed, cfg.n_jobs,
-                                project.cfg.project.task == "detection", cfg.min_visibility)
+                                project.cfg.project.task == "detection", cfg.min_visibility,
+                                project.cfg.acquire.max_pixels)
     store.write_table(data, "augmented", df)
     if len(df):
         preview(data, df, project.reports / "augment_preview.png", project.cfg.project.task == "detection")
@@ -173,8 +189,8 @@ def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parent
     fig, axes = plt.subplots(len(chosen), per + 1, figsize=(1.8 * (per + 1), 1.8 * len(chosen)), squeeze=False)
 
     def show(ax, path, label, title):
-        with Image.open(path) as im:
-            ax.imshow(np.asarray(im.convert("RGB")))
+        width, height = image_size(path)
+        ax.imshow(np.asarray(load_rgb(path, max_side=256)), extent=(0, width, height, 0))
         if detection and isinstance(label, str):
             for b in json.loads(label):
                 ax.add_patch(Rectangle((b["x_min"], b["y_min"]), b["x_max"] - b["x_min"], b["y_max"] - b["y_min"],

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from PIL import Image
 
 from dataprep import console, store
 from dataprep.atomic import atomic_path, write_json
 from dataprep.errors import UserError
+from dataprep.images import check_image
 from dataprep.project import Project
 from dataprep.sources import write_digits
 
@@ -46,18 +46,8 @@ def now_utc() -> pd.Timestamp:
 
 
 # ---------------------------------------------------------------- images
-def _check_image(path: Path, data: bytes) -> tuple[str, int, int]:
-    """Decode fully (verify() misses truncation); return (format, width, height)."""
-    import io
-
-    with Image.open(io.BytesIO(data)) as im:
-        im.verify()
-    with Image.open(io.BytesIO(data)) as im:
-        im.load()
-        return (im.format or path.suffix.lstrip(".")).lower(), im.width, im.height
-
-
-def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_root: str, raw_dir: str) -> list[dict]:
+def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_root: str, raw_dir: str,
+                 max_pixels: int) -> list[dict]:
     """Hash, check and store a batch of images (runs in a worker process)."""
     out = []
     for rel, label in files:
@@ -65,7 +55,7 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
         shown = str(Path(shown_root) / rel)
         try:
             data = path.read_bytes()
-            fmt, w, h = _check_image(path, data)
+            fmt, w, h = check_image(path, max_pixels)
         except Exception as exc:  # any decoder error means the file is unusable
             out.append({"error": f"{type(exc).__name__}: {exc}".strip(), "source": shown})
             continue
@@ -93,14 +83,15 @@ def list_images(folder: Path) -> list[tuple[str, str | None]]:
     return files
 
 
-def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int) -> tuple[list[dict], list[dict]]:
+def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int,
+                    max_pixels: int) -> tuple[list[dict], list[dict]]:
     files = list_images(folder)
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
     raw_dir.mkdir(parents=True, exist_ok=True)
     size = max(64, min(1000, len(files) // (n_jobs * 4) or 1))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
-    jobs = (delayed(_image_batch)(b, str(folder), shown, str(raw_dir)) for b in batches)
+    jobs = (delayed(_image_batch)(b, str(folder), shown, str(raw_dir), max_pixels) for b in batches)
     runner = Parallel(n_jobs=n_jobs if len(batches) > 1 else 1, return_as="generator")
     rows: list[dict] = []
     for part in console.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
@@ -251,7 +242,7 @@ def acquire(project: Project) -> dict[str, Any]:
     # Sources under the project are recorded relative to it, so manifests match across clones.
     shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
     if kind == "images":
-        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs)
+        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels)
     else:
         df = read_source_table(src)
         if kind == "text":

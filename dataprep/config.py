@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dataprep.errors import UserError
+from dataprep.images import DEFAULT_MAX_PIXELS
 
 
 class _Section(BaseModel):
@@ -36,6 +37,8 @@ class Acquire(_Section):
     feature_columns: list[str] = Field(default_factory=list)
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     n_jobs: int = Field(2, ge=1)
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
+                            description="decode budget: larger images are read shrunk (JPEG scale, libvips)")
 
 
 class Features(_Section):
@@ -206,6 +209,7 @@ acquire:
   feature_columns: []       # tabular: feature columns (empty = every numeric column)
   test_fraction: 0.3        # stratified held-out test split sampled at acquisition
   n_jobs: 2                 # parallel hashing and image checks
+  max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
 
 triage:
   near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates

@@ -111,7 +111,7 @@ def export(project: Project) -> dict[str, Any]:
 
 def write_coco(lin: pd.DataFrame, data: Path, dest: Path, classes: list[str]) -> list[str]:
     """Copy the images to `dest/images/` and write `dest/annotations.json` (COCO); return the paths."""
-    from PIL import Image
+    from dataprep.images import image_size
 
     boxes = [json.loads(label) if isinstance(label, str) and label else [] for label in lin["label"]]
     names = classes + sorted({b["label"] for bs in boxes for b in bs} - set(classes))
@@ -121,8 +121,7 @@ def write_coco(lin: pd.DataFrame, data: Path, dest: Path, classes: list[str]) ->
     for image_id, (sid, raw, bs) in enumerate(zip(lin["sample_id"], lin["raw_path"], boxes), start=1):
         rel = Path("images") / f"{sid}{Path(raw).suffix}"
         shutil.copyfile(data / raw, dest / rel)
-        with Image.open(dest / rel) as im:
-            width, height = im.size
+        width, height = image_size(dest / rel)
         images.append({"id": image_id, "file_name": rel.name, "width": width, "height": height, "sample_id": sid})
         for b in bs:
             w, h = b["x_max"] - b["x_min"], b["y_max"] - b["y_min"]

@@ -28,6 +28,7 @@ from PIL import Image
 from dataprep import console, store
 from dataprep.atomic import atomic_path, write_json
 from dataprep.errors import UserError
+from dataprep.images import DEFAULT_MAX_PIXELS, load_rgb
 from dataprep.project import Project
 
 _EMBEDDERS: dict[str, Callable[[list[str]], np.ndarray]] = {}
@@ -53,18 +54,20 @@ def hog(gray: np.ndarray, cells: int = 4, bins: int = 8) -> np.ndarray:
     return hist / (np.linalg.norm(hist) + 1e-6)
 
 
-def image_vector(path: str, size: int, with_hog: bool) -> np.ndarray:
-    with Image.open(path) as im:
-        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-        gray = np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
+def image_vector(path: str, size: int, with_hog: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Grey pixels at size x size, colour mean and std, HOG: of the image as displayed
+    (`dataprep.images.load_rgb`: transparency composited, EXIF applied, huge files shrunk)."""
+    im = load_rgb(path, max_side=256, max_pixels=max_pixels)
+    rgb = np.asarray(im, dtype=np.float32) / 255.0
+    gray = np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
     parts = [gray.ravel(), rgb.reshape(-1, 3).mean(0), rgb.reshape(-1, 3).std(0)]
     if with_hog:
         parts.append(hog(gray))
     return np.concatenate(parts).astype(np.float32)
 
 
-def _image_batch(paths: list[str], size: int, with_hog: bool) -> np.ndarray:
-    return np.stack([image_vector(p, size, with_hog) for p in paths])
+def _image_batch(paths: list[str], size: int, with_hog: bool, max_pixels: int) -> np.ndarray:
+    return np.stack([image_vector(p, size, with_hog, max_pixels) for p in paths])
 
 
 def _embedder(spec: str) -> Callable[[list[str]], np.ndarray]:
@@ -85,7 +88,7 @@ def image_features(paths: list[str], project: Project) -> np.ndarray:
     batches = [paths[i:i + size] for i in range(0, len(paths), size)]
     n_jobs = min(project.cfg.acquire.n_jobs, len(batches)) or 1
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    parts = runner(delayed(_image_batch)(b, f.image_size, f.hog) for b in batches)
+    parts = runner(delayed(_image_batch)(b, f.image_size, f.hog, project.cfg.acquire.max_pixels) for b in batches)
     return np.concatenate(list(console.track(parts, total=len(batches), description="image features")))
 
 

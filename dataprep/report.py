@@ -25,6 +25,7 @@ import pandas as pd
 
 from dataprep import store
 from dataprep.atomic import write_text
+from dataprep.images import load_rgb
 from dataprep.project import Project
 
 
@@ -38,8 +39,10 @@ def _png(fig) -> str:
 
 
 def _img_file(path: Path, width: int = 96) -> str:
-    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-    return f'<img width="{width}" src="data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"/>'
+    """A thumbnail of the image as the stages see it (transparency composited, EXIF applied)."""
+    buf = io.BytesIO()
+    load_rgb(path, max_side=2 * width).save(buf, format="PNG")
+    return f'<img width="{width}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
 def _table(df: pd.DataFrame) -> str:

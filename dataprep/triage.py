@@ -34,6 +34,7 @@ from dataprep import console, store
 from dataprep.atomic import write_json
 from dataprep.config import Triage
 from dataprep.features import load_features, rows_of
+from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.project import Project
 
 THUMB = 16
@@ -49,24 +50,20 @@ def _thumb(g: Image.Image, f: float) -> np.ndarray:
     return t / n if n > 1e-6 else t
 
 
-def image_stats(path: str) -> dict[str, Any]:
-    """Thumbnail descriptor and quality numbers of one image."""
-    with Image.open(path) as im:
-        w, h = im.size
-        im.draft("L", (256, 256))
-        g = im.convert("L")
-        if max(g.size) > 256:
-            g.thumbnail((256, 256))
-        arr = np.asarray(g, dtype=np.float32)
-        thumbs = np.stack([_thumb(g, f) for f in CROPS])
+def image_stats(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
+    """Thumbnail descriptor and quality numbers of one image (as displayed: see `dataprep.images`)."""
+    w, h = image_size(path)
+    g = load_rgb(path, max_side=256, max_pixels=max_pixels).convert("L")
+    arr = np.asarray(g, dtype=np.float32)
+    thumbs = np.stack([_thumb(g, f) for f in CROPS])
     lap = arr[1:-1, 1:-1] * 4 - arr[:-2, 1:-1] - arr[2:, 1:-1] - arr[1:-1, :-2] - arr[1:-1, 2:] if min(arr.shape) > 2 else arr
     return {"thumbs": thumbs, "width": w, "height": h, "mean": float(arr.mean()),
             "std": float(arr.std()), "sharpness": float(lap.var())}
 
 
-def _stats_batch(paths: list[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _stats_batch(paths: list[str], max_pixels: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Thumbnails stacked (one array crosses the process boundary, not one per image) and stats."""
-    stats = [image_stats(p) for p in paths]
+    stats = [image_stats(p, max_pixels) for p in paths]
     return np.stack([s.pop("thumbs") for s in stats]), stats
 
 
@@ -148,7 +145,7 @@ def outlier_scores(X: np.ndarray, k: int, reference: int = 500, seed: int = 0) -
 
 
 def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: int = 0,
-                 n_jobs: int = 2) -> pd.DataFrame:
+                 n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> pd.DataFrame:
     """The stage's logic on a manifest and its feature rows (same order)."""
     n = len(man)
     flags: list[list[str]] = [[] for _ in range(n)]
@@ -159,7 +156,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         runner = Parallel(n_jobs=min(n_jobs, len(batches)) or 1, return_as="generator")
         thumbs = np.empty((n, len(CROPS), THUMB * THUMB), np.float32)
         rows: list[dict[str, Any]] = []
-        for t, part in console.track(runner(delayed(_stats_batch)(b) for b in batches),
+        for t, part in console.track(runner(delayed(_stats_batch)(b, max_pixels) for b in batches),
                                      total=len(batches), description="triage images"):
             thumbs[len(rows):len(rows) + len(part)] = t
             rows.extend(part)
@@ -243,7 +240,8 @@ def triage(project: Project) -> dict[str, Any]:
     man = store.read_table(project.data, "manifest")
     X, index = load_features(project, man)
     Xm = np.asarray(X[rows_of(index, man["sample_id"])])
-    out = triage_frame(man, Xm, project.cfg.triage, project.data, project.cfg.project.seed, project.cfg.acquire.n_jobs)
+    out = triage_frame(man, Xm, project.cfg.triage, project.data, project.cfg.project.seed, project.cfg.acquire.n_jobs,
+                       project.cfg.acquire.max_pixels)
     store.write_table(project.data, "triage", out)
     summary = {"samples": int(len(out)), "verdicts": out["triage"].value_counts().to_dict(),
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),

@@ -1,0 +1,170 @@
+"""Generated datasets of every modality dataprep claims, as people have them.
+
+Nothing is downloaded; every generator is seeded, so a fixture is the same
+bytes on every machine. Used by the tests and by `benchmarks/al_efficiency.py`.
+
+Images carry their class as a shape (ring, square, triangle, cross, bar) drawn
+in one of the ways real files hide it:
+
+- `alpha`: RGBA PNG whose colour channels are one flat colour; the shape is
+  only in the alpha channel (icons, logos, cut-outs);
+- `exif`: JPEG stored rotated, with the EXIF orientation that turns it back;
+- `palette`: palette GIF with a transparent index, some animated (2 frames);
+- `deep`: 16-bit grey PNG using 12 bits of range;
+- `cmyk`: CMYK JPEG;
+- `huge`: one 150-megapixel PNG (`huge_png`), a few hundred KB on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SHAPES = ("ring", "square", "triangle", "cross", "bar")
+KINDS = ("alpha", "exif", "palette", "deep", "cmyk")
+
+
+def shape_mask(shape: str, size: int, rng: np.random.Generator) -> Image.Image:
+    """A white-on-black 'L' mask of `shape`, jittered in place, size and stroke."""
+    m = Image.new("L", (size, size), 0)
+    d = ImageDraw.Draw(m)
+    s = size * rng.uniform(0.28, 0.4)
+    cx, cy = size / 2 + rng.uniform(-0.1, 0.1) * size, size / 2 + rng.uniform(-0.1, 0.1) * size
+    w = max(2, int(size * rng.uniform(0.06, 0.1)))
+    if shape == "ring":
+        d.ellipse([cx - s, cy - s, cx + s, cy + s], outline=255, width=w)
+    elif shape == "square":
+        d.rectangle([cx - s, cy - s, cx + s, cy + s], outline=255, width=w)
+    elif shape == "triangle":
+        d.polygon([(cx, cy - s), (cx - s, cy + s), (cx + s, cy + s)], outline=255, width=w)
+    elif shape == "cross":
+        d.line([(cx - s, cy - s), (cx + s, cy + s)], fill=255, width=w)
+        d.line([(cx - s, cy + s), (cx + s, cy - s)], fill=255, width=w)
+    else:
+        d.rectangle([cx - s, cy - w, cx + s, cy + w], fill=255)
+    return m
+
+
+def _flat(size: int, rng: np.random.Generator) -> tuple[int, int, int]:
+    return tuple(int(v) for v in rng.integers(0, 256, 3))
+
+
+def write_image(path: Path, shape: str, kind: str, rng: np.random.Generator, size: int = 48) -> Path:
+    """One image of `shape` stored the `kind` way (see module docstring)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mask = shape_mask(shape, size, rng)
+    if kind == "alpha":
+        # colour channels: one flat colour everywhere (transparent pixels too); shape only in alpha
+        im = Image.new("RGBA", (size, size), _flat(size, rng) + (0,))
+        im.putalpha(mask)
+        im.save(path, "PNG")
+    elif kind == "exif":
+        fg, bg = np.array(_flat(size, rng)), np.array(_flat(size, rng))
+        lum = np.array([0.299, 0.587, 0.114])
+        if abs(float(fg @ lum) - float(bg @ lum)) < 80:
+            bg = np.where(fg @ lum < 128, 235, 20) * np.ones(3)
+        m = np.asarray(mask, np.float32)[..., None] / 255
+        shown = Image.fromarray((fg * m + bg * (1 - m)).astype(np.uint8), "RGB")
+        # stored turned 90 degrees counter-clockwise, tagged 6 ("rotate 90 clockwise to display")
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        shown.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", quality=92, exif=exif)
+    elif kind == "palette":
+        frame = Image.new("P", (size, size), 0)
+        frame.putpalette([0, 0, 0] + list(_flat(size, rng)) + [0, 0, 0] * 254)
+        frame.paste(1, mask=mask.point(lambda v: 255 if v > 127 else 0))
+        if rng.random() < 0.5:
+            second = Image.new("P", (size, size), 0)
+            second.putpalette(frame.getpalette())
+            frame.save(path, "GIF", transparency=0, save_all=True, append_images=[second], duration=200)
+        else:
+            frame.save(path, "GIF", transparency=0)
+    elif kind == "deep":
+        lo, hi = int(rng.integers(100, 600)), int(rng.integers(2500, 4095))     # 12 bits used of 16
+        arr = (lo + (np.asarray(mask, np.float64) / 255) * (hi - lo)).astype(np.uint16)
+        Image.fromarray(arr).save(path, "PNG")
+    elif kind == "cmyk":
+        m = np.asarray(mask, np.float32)[..., None] / 255
+        fg = np.array([0, 0, 0, 230], np.float32)
+        bg = np.array([rng.integers(0, 60), rng.integers(0, 60), rng.integers(0, 60), 0], np.float32)
+        Image.fromarray((fg * m + bg * (1 - m)).astype(np.uint8), "CMYK").save(path, "JPEG", quality=92)
+    else:
+        raise ValueError(kind)
+    return path
+
+
+def image_folder(root: Path, n_per_class: int = 24, kinds=KINDS, shapes=SHAPES[:3], seed: int = 0) -> Path:
+    """`root/<shape>/<kind>_<i>.<ext>`: n_per_class images per class, the kinds in turn."""
+    rng = np.random.default_rng(seed)
+    ext = {"alpha": "png", "exif": "jpg", "palette": "gif", "deep": "png", "cmyk": "jpg"}
+    for shape in shapes:
+        for i in range(n_per_class):
+            kind = kinds[i % len(kinds)]
+            write_image(root / shape / f"{kind}_{i:03d}.{ext[kind]}", shape, kind, rng)
+    return root
+
+
+def huge_png(path: Path, megapixels: float = 150.0, shape: str = "ring") -> Path:
+    """An RGB PNG of `megapixels`, the shape drawn large; small on disk (flat regions)."""
+    import pyvips
+
+    side = int(np.sqrt(megapixels * 1e6))
+    mask = shape_mask(shape, 512, np.random.default_rng(1))
+    small = pyvips.Image.new_from_array(np.asarray(mask)).cast("uchar")
+    big = small.resize(side / 512, kernel="nearest")
+    rgb = big.bandjoin([big, big]).linear([0.8, 0.1, 0.1], [20, 20, 200]).cast("uchar")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb.pngsave(str(path), compression=1)
+    return path
+
+
+# ------------------------------------------------------------------ text and tabular
+TOPICS = {
+    "sport": "match goal team season coach league player score win stadium referee cup".split(),
+    "science": "atom cell experiment theory energy particle lab molecule data physics gene orbit".split(),
+    "cooking": "oven recipe flour butter garlic simmer sauce bake salt pepper onion dough".split(),
+    "finance": "stock market bank loan interest rate bond fund price share inflation budget".split(),
+}
+COMMON = "the a of and to in is was for on with as by at from it this that we they said about".split()
+
+
+def text_csv(path: Path, n_per_class: int = 60, seed: int = 0, label_column: str = "label") -> Path:
+    """A topic-classification CSV (`text`, `label`), topic words diluted with common words
+    and other topics' words so the task is learnable but not trivial."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = list(TOPICS)
+    rows = []
+    for c in names:
+        for i in range(n_per_class):
+            words = []
+            for _ in range(int(rng.integers(12, 30))):
+                r = rng.random()
+                pool = TOPICS[c] if r < 0.3 else TOPICS[names[rng.integers(len(names))]] if r < 0.45 else COMMON
+                words.append(pool[rng.integers(len(pool))])
+            rows.append({"text": " ".join(words) + f" #{i}", label_column: c})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).sample(frac=1.0, random_state=seed).to_csv(path, index=False)
+    return path
+
+
+def tabular_csv(path: Path, n_per_class: int = 80, n_features: int = 6, seed: int = 0) -> Path:
+    """Three Gaussian classes in `n_features` numeric columns (some values missing) and a label."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.6, (3, n_features))
+    frames = []
+    for k, c in enumerate(centres):
+        x = c + rng.normal(0, 1.0, (n_per_class, n_features))
+        df = pd.DataFrame(x, columns=[f"f{j}" for j in range(n_features)])
+        df["label"] = f"class_{k}"
+        frames.append(df)
+    df = pd.concat(frames).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    df.loc[rng.random(len(df)) < 0.03, "f0"] = np.nan
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return path
