@@ -2,7 +2,9 @@
 
 Default `logistic`: standardised features + multinomial logistic regression,
 which trains in well under a second on thousands of rows and gives
-probabilities calibrated enough for margin-based selection.
+probabilities calibrated enough for margin-based selection. Sparse input (text
+TF-IDF, whose rows are already L2-normalised) is passed through unscaled:
+centring would densify it and per-column scaling would blow up rare n-grams.
 """
 
 from __future__ import annotations
@@ -14,11 +16,25 @@ import json
 from typing import Any
 
 import pandas as pd
-from sklearn.base import BaseEstimator
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import StandardScaler
 
 from dataprep.errors import UserError
 
 MODELS = ("logistic", "random_forest")
+
+
+class DenseScaler(TransformerMixin, BaseEstimator):
+    """StandardScaler for dense input; sparse input passes through as it is."""
+
+    def fit(self, X, y=None):
+        self.sparse_ = sp.issparse(X)
+        self.scaler_ = None if self.sparse_ else StandardScaler().fit(X)
+        return self
+
+    def transform(self, X):
+        return X if self.scaler_ is None or sp.issparse(X) else self.scaler_.transform(X)
 
 
 def make_model(name: str, params: dict[str, Any] | None = None, random_state: int | None = 0) -> BaseEstimator:
@@ -26,13 +42,12 @@ def make_model(name: str, params: dict[str, Any] | None = None, random_state: in
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     params = dict(params or {})
     try:
         if name == "logistic":
             kw = {"C": 0.5, "max_iter": 2000, **params}
-            return make_pipeline(StandardScaler(), LogisticRegression(random_state=random_state, **kw))
+            return make_pipeline(DenseScaler(), LogisticRegression(random_state=random_state, **kw))
         if name == "random_forest":
             kw = {"n_estimators": 200, "n_jobs": 2, **params}
             return RandomForestClassifier(random_state=random_state, **kw)

@@ -22,7 +22,7 @@ from active_learning.strategies import STRATEGIES, cold_start
 from dataprep import store
 from dataprep.atomic import write_json, write_text
 from dataprep.errors import UserError
-from dataprep.features import load_features, rows_of
+from dataprep.features import load_features, model_features, rows_of, take
 from dataprep.project import Project
 
 CURVE_COLUMNS = ["round", "n_labels", "accuracy", "macro_f1", "strategy", "model_version", "stop_agreement"]
@@ -48,7 +48,7 @@ def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, 
     key = candidates.iloc[pos].map(lambda s: hashlib.blake2b(f"gold{project.cfg.project.seed}:{s}".encode(),
                                                             digest_size=8).hexdigest())
     pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
-    pred = model.predict(np.asarray(Xc[pos])).astype(str) if model is not None else None
+    pred = model.predict(take(Xc, pos)).astype(str) if model is not None else None
     return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
                          "rank": np.arange(len(picked) + 1, len(picked) + len(pos) + 1), "strategy": "gold",
                          "model_version": version, "round": rnd, "prediction": pred})
@@ -95,7 +95,7 @@ def reserve_rare(model, X, picked: np.ndarray, n_rare: int) -> np.ndarray:
     as the classes the model predicts least often (to find more of them)."""
     if n_rare <= 0:
         return picked
-    proba = model.predict_proba(np.asarray(X))
+    proba = model.predict_proba(take(X, slice(None)))
     counts = np.bincount(proba.argmax(1), minlength=proba.shape[1])
     rare = np.argsort(counts, kind="stable")[: max(1, proba.shape[1] // 3)]
     score = proba[:, rare].max(1)
@@ -117,7 +117,7 @@ def _evaluate(model, X, index, manifest) -> dict[str, float] | None:
     test = manifest[(manifest["split"] == "test") & manifest["source_label"].notna()]
     if test.empty or model is None:
         return None
-    pred = model.predict(np.asarray(X[rows_of(index, test["sample_id"])]))
+    pred = model.predict(take(X, rows_of(index, test["sample_id"])))
     y = test["source_label"].astype(str).to_numpy()
     return {"accuracy": float(accuracy_score(y, pred)),
             "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
@@ -129,7 +129,8 @@ def run_round(project: Project) -> dict[str, Any]:
     if cfg.strategy not in STRATEGIES:
         raise UserError(f"select.strategy: unknown strategy {cfg.strategy!r}; use one of {', '.join(STRATEGIES)}")
     manifest = store.read_table(data, "manifest")
-    X, index = load_features(project, manifest)
+    G, index = load_features(project, manifest)        # geometry: diversity, cold start
+    X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
     if cfg.batch_size > len(candidates):
         raise UserError(f"select.batch_size: {cfg.batch_size} is more than the {len(candidates)} selectable pool "
@@ -140,7 +141,7 @@ def run_round(project: Project) -> dict[str, Any]:
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)   # validate the name before any work
     cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
     cand_rows = rows_of(index, candidates)
-    Xc = _Rows(X, cand_rows)
+    Xc, Gc = _Rows(X, cand_rows), _Rows(G, cand_rows)
     version = model_version(cfg.model, cfg.model_params, labels)
     version = f"cold-{version}" if cold else version
     waiting = _waiting_batch(data, version)
@@ -155,19 +156,19 @@ def run_round(project: Project) -> dict[str, Any]:
         return metrics
     if cold:
         model, strategy_name = None, "cold_start"
-        picked = cold_start(None, Xc, cfg.batch_size, random_state=cfg.random_state + rnd)
+        picked = cold_start(None, Gc, cfg.batch_size, random_state=cfg.random_state + rnd)
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
     else:
         lab_rows = rows_of(index, labels.index)
-        model.fit(np.asarray(X[lab_rows]), labels.to_numpy().astype(str))
+        model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
         strategy_name = cfg.strategy
         picked = _call(STRATEGIES[cfg.strategy], model, Xc, cfg.batch_size, chunk_size=cfg.chunk_size,
                        shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
-                       X_labeled=np.asarray(X[lab_rows]))
+                       X_labeled=np.asarray(G[lab_rows]), X_embed=Gc)
         n_rare = int(math.floor(cfg.rare_class_share * cfg.batch_size))
         if n_rare:
             picked = reserve_rare(model, Xc, picked, n_rare)
-        p = model.predict_proba(np.asarray(Xc[picked]))
+        p = model.predict_proba(take(Xc, picked))
         top2 = np.sort(p, axis=1)[:, -2:] if p.shape[1] > 1 else np.c_[np.zeros(len(p)), p]
         scores = 1.0 - (top2[:, 1] - top2[:, 0])      # 1 - margin: higher = more uncertain
     if len(set(picked.tolist())) != len(picked):
@@ -175,7 +176,7 @@ def run_round(project: Project) -> dict[str, Any]:
     sel = pd.DataFrame({"sample_id": candidates.iloc[picked].to_numpy(), "score": scores,
                         "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
                         "model_version": version, "round": rnd})
-    sel["prediction"] = model.predict(np.asarray(Xc[picked])).astype(str) if model is not None else None
+    sel["prediction"] = model.predict(take(Xc, picked)).astype(str) if model is not None else None
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     old = store.read_table(data, "selection")
     history = pd.concat([old[old["round"] != rnd], sel], ignore_index=True) if len(old) else sel
@@ -200,7 +201,7 @@ class _Rows:
         return len(self.rows)
 
     def __getitem__(self, key):
-        return self.X[self.rows[key]]
+        return take(self.X, self.rows[key])
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.X[self.rows], dtype=dtype)
@@ -215,7 +216,7 @@ def _stopping(project, model, X, index, manifest, version) -> dict[str, Any]:
         return {}
     cfg = project.cfg.select
     ids = stop_set(manifest, cfg.stop_set_size, project.cfg.project.seed)
-    pred = model.predict(np.asarray(X[rows_of(index, ids)])).astype(str).tolist()
+    pred = model.predict(take(X, rows_of(index, ids))).astype(str).tolist()
     state = json.loads(path.read_text()) if path.exists() else {}
     prev = state.get("previous") if (state.get("current") or {}).get("model_version") == version else state.get("current")
     out: dict[str, Any] = {}

@@ -29,6 +29,8 @@ from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 
+from dataprep.features import take
+
 DEFAULT_CHUNK = 50_000
 
 # name -> (modAL sampling function, modAL measure, True if a higher measure is more informative)
@@ -44,7 +46,7 @@ def informativeness(model, X, measure: str = "margin", chunk_size: int = DEFAULT
     _, fn, higher = _MODAL[measure]
     out = np.empty(X.shape[0], dtype=np.float64)
     for s in range(0, X.shape[0], chunk_size):
-        v = fn(model, np.asarray(X[s:s + chunk_size]))
+        v = fn(model, take(X, slice(s, s + chunk_size)))
         out[s:s + chunk_size] = v if higher else -v
     return out
 
@@ -66,7 +68,7 @@ def _modal_strategy(measure: str):
 
     def strategy(model, X, n: int, chunk_size: int = DEFAULT_CHUNK, **_) -> np.ndarray:
         if X.shape[0] <= chunk_size:
-            return modal_indices(sampler(model, np.asarray(X), n_instances=min(n, X.shape[0])))
+            return modal_indices(sampler(model, take(X, slice(None)), n_instances=min(n, X.shape[0])))
         return _top(informativeness(model, X, measure, chunk_size), n)
 
     strategy.__name__ = measure
@@ -118,11 +120,12 @@ def _fill(picked: np.ndarray, ranked: np.ndarray, n: int) -> np.ndarray:
 
 
 def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
-                  random_state: int | None = 0, **_) -> np.ndarray:
+                  random_state: int | None = 0, X_embed=None, **_) -> np.ndarray:
+    """`X` is what the model reads; `X_embed` (same rows), if given, the space diversity is measured in."""
     idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
     if len(idx) <= n:
         return idx[np.argsort(-score, kind="stable")]
-    Xs = np.asarray(X[idx], dtype=np.float32)
+    Xs = np.asarray((X if X_embed is None else X_embed)[idx], dtype=np.float32)
     w = score - score.min() + 1e-3            # more uncertain = heavier
     km = _kmeans(Xs, n, random_state, w)
     picked = _nearest_to_centres(Xs, km.cluster_centers_.astype(np.float32), km.labels_)
@@ -131,11 +134,13 @@ def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int 
 
 
 def margin_kcenter(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
-                   X_labeled: np.ndarray | None = None, random_state: int | None = 0, **_) -> np.ndarray:
+                   X_labeled: np.ndarray | None = None, random_state: int | None = 0, X_embed=None,
+                   **_) -> np.ndarray:
+    """`X_embed` and `X_labeled`, if given, are in the space distances are measured in."""
     idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
     if len(idx) <= n:
         return idx[np.argsort(-score, kind="stable")]
-    Xs = np.asarray(X[idx], dtype=np.float32)
+    Xs = np.asarray((X if X_embed is None else X_embed)[idx], dtype=np.float32)
     mind = np.full(len(Xs), np.inf, dtype=np.float32)
     if X_labeled is not None and len(X_labeled):
         for s in range(0, len(X_labeled), 1024):    # shortlist x 1024 at a time

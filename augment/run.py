@@ -30,6 +30,7 @@ from PIL import Image
 from augment.pipelines import A, fingerprint, load
 from dataprep import console, store
 from dataprep.acquire import content_id
+from dataprep.atomic import atomic_path, record_write
 from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.project import Project
 
@@ -120,6 +121,7 @@ def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detec
                 tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
                 tmp.write_bytes(data)
                 os.replace(tmp, dest)
+            record_write(dest)
             rows.append({"sample_id": sid, "parent_id": it["sample_id"], "path": f"augmented/{sid}.png",
                          "label": label, "transform": json.dumps(_jsonable(replay)), "seed": s, "copy": c})
     return rows, dropped
@@ -146,6 +148,8 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
         rows += part
         dropped += d
     df = pd.DataFrame(rows, columns=["sample_id", "parent_id", "path", "label", "transform", "seed", "copy"])
+    for path in df["path"]:             # written in worker processes: record them here
+        record_write(data_dir / path)
     n_all = len(df)
     df = df.drop_duplicates("sample_id").reset_index(drop=True)   # two copies that came out identical
     keep = set(df["path"].map(lambda p: Path(p).name))
@@ -169,19 +173,29 @@ def augment(project: Project) -> dict[str, Any]:
                                 project.cfg.project.task == "detection", cfg.min_visibility,
                                 project.cfg.acquire.max_pixels)
     store.write_table(data, "augmented", df)
-    if len(df):
-        preview(data, df, project.reports / "augment_preview.png", project.cfg.project.task == "detection")
     if items.empty and len(man) and man["modality"].iloc[0] != "image":
         summary["note"] = "augmentation applies to images; nothing to do for this dataset"
+    preview(data, df, project.reports / "augment_preview.png", project.cfg.project.task == "detection",
+            empty_note=summary.get("note", "no augmented copies yet (no accepted image labels)"))
     return summary
 
 
-def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parents: int = 6, per: int = 3) -> Path:
-    """Originals beside their augmentations (boxes drawn for detection)."""
+def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parents: int = 6, per: int = 3,
+            empty_note: str = "no augmented copies") -> Path:
+    """Originals beside their augmentations (boxes drawn for detection); a note when there are none,
+    so the stage's declared output always exists."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    if df.empty:
+        fig = plt.figure(figsize=(4, 0.6))
+        fig.text(0.5, 0.5, empty_note, ha="center", va="center", fontsize=8)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
+        plt.close(fig)
+        return out
 
     man = store.read_table(data_dir, "manifest").set_index("sample_id")
     labels = store.read_table(data_dir, "labels").set_index("sample_id")["label"] if store.exists(data_dir, "labels") else pd.Series(dtype=str)
@@ -207,7 +221,7 @@ def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parent
         for ax in row[1 + len(kids):]:
             ax.axis("off")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)
     return out

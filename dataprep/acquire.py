@@ -22,7 +22,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from dataprep import console, store
-from dataprep.atomic import atomic_path, write_json
+from dataprep.atomic import atomic_path, record_write, write_json
 from dataprep.errors import UserError
 from dataprep.images import check_image
 from dataprep.project import Project
@@ -31,6 +31,7 @@ from dataprep.sources import write_digits
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 TABLE_EXTS = {".csv", ".jsonl", ".json", ".parquet"}
 TABULAR_FILE = "raw/tabular.parquet"
+TEXT_FILE = "raw/text.parquet"
 
 
 def content_id(data: bytes) -> str:
@@ -68,6 +69,7 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
             tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, dest)
+        record_write(dest)
         out.append({"sample_id": sid, "modality": "image", "path": f"raw/{dest.name}", "text": None,
                     "source": shown, "source_label": label, "width": w, "height": h})
     return out
@@ -83,22 +85,51 @@ def list_images(folder: Path) -> list[tuple[str, str | None]]:
     return files
 
 
-def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int,
-                    max_pixels: int) -> tuple[list[dict], list[dict]]:
+def _stat_key(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
+                    cache_file: Path) -> tuple[list[dict], list[dict]]:
+    """Hash and check the images of `folder`. A file whose size and modification time match the
+    stat cache (and whose raw copy exists) is not read again, as DVC does for its own hashes, so
+    the stage can run every round at the cost of listing the folder."""
     files = list_images(folder)
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
     raw_dir.mkdir(parents=True, exist_ok=True)
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    cache = cache.get(str(folder.resolve()), {}) if cache.get("max_pixels") == max_pixels else {}
+    known: list[dict] = []
+    todo: list[tuple[str, str | None]] = []
+    stats = {}
+    for rel, label in files:
+        stats[rel] = _stat_key(folder / rel)
+        hit = cache.get(rel)
+        if hit and hit["stat"] == stats[rel] and hit["row"]["source_label"] == label \
+                and (raw_dir.parent / hit["row"]["path"]).exists():
+            known.append({**hit["row"], "source": str(Path(shown) / rel)})
+        else:
+            todo.append((rel, label))
+    files = todo
     size = max(64, min(1000, len(files) // (n_jobs * 4) or 1))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
     jobs = (delayed(_image_batch)(b, str(folder), shown, str(raw_dir), max_pixels) for b in batches)
     runner = Parallel(n_jobs=n_jobs if len(batches) > 1 else 1, return_as="generator")
     rows: list[dict] = []
-    for part in console.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
-        rows.extend(part)
+    if files:
+        for part in console.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
+            rows.extend(part)
     good = [r for r in rows if "error" not in r]
     bad = [r for r in rows if "error" in r]
-    return good, bad
+    for r in good:                      # written in worker processes: record them here
+        record_write(raw_dir.parent / r["path"])
+    fresh = {rel: {"stat": stats[rel], "row": {k: v for k, v in r.items() if k != "source"}}
+             for (rel, _), r in zip(todo, rows) if "error" not in r}
+    kept = {rel: cache[rel] for rel in stats if rel in cache and rel not in fresh and rel not in dict(todo)}
+    write_json(cache_file, {"max_pixels": max_pixels, str(folder.resolve()): {**kept, **fresh}})
+    return known + good, bad
 
 
 # ---------------------------------------------------------------- tables
@@ -156,11 +187,17 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
     target = data_dir / TABULAR_FILE
     if target.exists():
         table = pd.concat([pd.read_parquet(target), table]).drop_duplicates("sample_id")
+    _write_if_changed(target, table)
+    return good, bad
+
+
+def _write_if_changed(target: Path, table: pd.DataFrame) -> None:
+    """Sorted by sample id; left untouched when equal, so DVC sees no change."""
     table = table.sort_values("sample_id").reset_index(drop=True)
     if not target.exists() or not pd.read_parquet(target).equals(table):
         with atomic_path(target) as tmp:
             table.to_parquet(tmp, index=False)
-    return good, bad
+    record_write(target)
 
 
 # ---------------------------------------------------------------- merge
@@ -242,7 +279,8 @@ def acquire(project: Project) -> dict[str, Any]:
     # Sources under the project are recorded relative to it, so manifests match across clones.
     shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
     if kind == "images":
-        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels)
+        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
+                                    project.work / "acquire_cache.json")
     else:
         df = read_source_table(src)
         if kind == "text":
@@ -255,6 +293,8 @@ def acquire(project: Project) -> dict[str, Any]:
     found = _collapse(good)
     old = store.read_table(data, "manifest")
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed)
+    if kind == "text":   # the raw corpus, like raw/ images and raw/tabular.parquet: data/raw holds every modality
+        _write_if_changed(data / TEXT_FILE, manifest[["sample_id", "text"]].copy())
     changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"])
     if changed:
         store.write_table(data, "manifest", manifest)

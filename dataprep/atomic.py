@@ -13,11 +13,27 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+_written: set[str] | None = None
+
+
+def trace_writes() -> set[str]:
+    """Start recording every path written through this module (see `dataprep.trace`)."""
+    global _written
+    _written = set()
+    return _written
+
+
+def record_write(target: str | os.PathLike) -> None:
+    """Note a write made outside `atomic_path` (content-addressed files, renamed folders)."""
+    if _written is not None:
+        _written.add(str(Path(target).resolve()))
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path beside `target`; on success it replaces `target`."""
     target = Path(target)
+    record_write(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from dataprep import console
+from dataprep import console, trace
 from dataprep.errors import GateFailed, UserError
 from dataprep.project import Project, open_project
 
@@ -108,4 +108,8 @@ _mount()
 
 
 def main() -> None:
-    app()
+    traced = trace.start()
+    try:
+        app()
+    finally:
+        trace.finish(traced)

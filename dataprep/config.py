@@ -17,8 +17,30 @@ from dataprep.errors import UserError
 from dataprep.images import DEFAULT_MAX_PIXELS
 
 
+_reads: set[str] | None = None
+
+
+def trace_reads() -> set[str]:
+    """Start recording every `section.key` read from any config (see `dataprep.trace`)."""
+    global _reads
+    _reads = set()
+    return _reads
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def __getattribute__(self, name: str):
+        if _reads is not None and not name.startswith("_"):
+            cls = type(self)
+            if name in cls.model_fields and cls in _SECTION_NAMES:
+                _reads.add(f"{_SECTION_NAMES[cls]}.{name}")
+        return super().__getattribute__(name)
+
+    def model_dump(self, *args, **kwargs):
+        if _reads is not None and type(self) in _SECTION_NAMES:
+            _reads.update(f"{_SECTION_NAMES[type(self)]}.{k}" for k in type(self).model_fields)
+        return super().model_dump(*args, **kwargs)
 
 
 class Project(_Section):
@@ -44,7 +66,12 @@ class Acquire(_Section):
 class Features(_Section):
     image_size: int = Field(16, ge=4, le=128)
     hog: bool = True
-    embedding: str | None = Field(None, description="'module:function' mapping a list of image paths to an array")
+    embedding: str | None = Field(None, description="embeddings file (.parquet/.npz/.npy), an .onnx encoder, "
+                                                    "or 'module:function' mapping image paths or texts to an array")
+    onnx_input_size: int | None = Field(None, ge=8, description="image side fed to the encoder (None: from the model)")
+    onnx_mean: list[float] = Field(default_factory=lambda: [0.485, 0.456, 0.406])
+    onnx_std: list[float] = Field(default_factory=lambda: [0.229, 0.224, 0.225])
+    batch_size: int = Field(32, ge=1)
     text_max_features: int = Field(20000, ge=10)
     chunk_size: int = Field(20000, ge=100)
 
@@ -152,6 +179,9 @@ class Config(_Section):
         return self.validate_
 
 
+_SECTION_NAMES: dict[type, str] = {f.annotation: (f.alias or name) for name, f in Config.model_fields.items()}
+
+
 def _set_dotted(raw: dict, key: str, value: Any) -> None:
     parts = key.split(".")
     node = raw
@@ -228,7 +258,12 @@ triage:
 features:
   image_size: 16            # images are resized to this square for pixel features
   hog: true                 # add a HOG descriptor
-  embedding: null           # 'module:function' taking image paths, returning an array
+  embedding: null           # your own: embeddings file (.parquet/.npz/.npy keyed by sample id or source path),
+                            # an .onnx image or text encoder, or 'module:function' (image paths or texts -> array)
+  onnx_input_size: null     # image side fed to an .onnx encoder (null: read from the model, else 224)
+  onnx_mean: [0.485, 0.456, 0.406]
+  onnx_std: [0.229, 0.224, 0.225]
+  batch_size: 32            # samples per encoder call
   text_max_features: 20000
   chunk_size: 20000
 

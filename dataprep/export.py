@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from dataprep import store
+from dataprep.atomic import record_write
 from dataprep.errors import UserError
 from dataprep.project import Project
 
@@ -103,6 +104,7 @@ def export(project: Project) -> dict[str, Any]:
     if dest.exists():
         dest.rename(old)
     tmp.rename(dest)
+    record_write(dest)
     shutil.rmtree(old, ignore_errors=True)
     counts = lin["label"].value_counts().sort_index()
     return {"rows": int(len(lin)), "augmented": int(lin["parent_id"].notna().sum()), "path": str(dest),

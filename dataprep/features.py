@@ -1,16 +1,27 @@
-"""Feature matrices per modality, cached by sample id.
+"""Feature matrices per modality, cached by sample id in `data/features/`.
 
-Images: grey pixels resized to a small square plus a HOG descriptor (cheap,
-robust to small shifts) and per-channel colour statistics; a user can register
-an embedding function instead (`features.embedding: module:function`, taking
-a list of image paths and returning an array). Text: TF-IDF reduced by
-truncated SVD to a dense matrix so the same strategies and triage run on
-every modality. Tabular: the numeric columns, median-imputed and standardised.
+- Images: grey pixels resized to a small square plus a HOG descriptor (cheap,
+  robust to small shifts) and per-channel colour statistics, of the image as
+  displayed (`dataprep.images`).
+- Text: sparse TF-IDF (1-2 grams, sublinear tf) is what the model learns from
+  (`model_features`): a dense projection loses accuracy (on a 12-class real
+  text set, 256 SVD dimensions reached 0.659 where sparse TF-IDF + logistic
+  regression reached 0.733). Stages that need geometry (triage's neighbours,
+  diversity in selection, cold start) use the L2-normalised truncated-SVD
+  projection (`load_features`).
+- Tabular: the numeric columns, median-imputed and standardised.
+- The user's own (`features.embedding`): a precomputed embeddings file
+  (`.parquet` with a `sample_id` or `path` key column, `.npz` with `keys` and
+  `embeddings`, or `.npy` with a `<name>.keys.txt` beside it; keys are sample
+  ids or source paths), an ONNX image or text encoder run with onnxruntime in
+  batches (`path/to/model.onnx`), or `module:function` (importable from the
+  project folder) mapping a list of image paths, or texts, to an array.
 
-The cache is `data/features.npy` (float32, one row per sample) plus
-`data/features.index.json` (the sample ids in row order and the settings that
-made them). A round only computes rows for new samples; changing a setting
-recomputes everything.
+The cache is `data/features/dense.npy` (float32, one row per sample),
+`data/features/index.json` (sample ids in row order and the settings that made
+them) and, for text, `data/features/sparse.npz`. A round computes image and
+embedding rows only for new samples; changing a setting (or the embeddings
+file) recomputes everything.
 """
 
 from __future__ import annotations
@@ -18,10 +29,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import sys
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from PIL import Image
 
@@ -31,6 +45,7 @@ from dataprep.errors import UserError
 from dataprep.images import DEFAULT_MAX_PIXELS, load_rgb
 from dataprep.project import Project
 
+FOLDER = "features"
 _EMBEDDERS: dict[str, Callable[[list[str]], np.ndarray]] = {}
 
 
@@ -70,20 +85,135 @@ def _image_batch(paths: list[str], size: int, with_hog: bool, max_pixels: int) -
     return np.stack([image_vector(p, size, with_hog, max_pixels) for p in paths])
 
 
-def _embedder(spec: str) -> Callable[[list[str]], np.ndarray]:
+def _embedder(spec: str, root: Path) -> Callable[[list[str]], np.ndarray]:
     if spec in _EMBEDDERS:
         return _EMBEDDERS[spec]
     mod, _, fn = spec.partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))          # a module in the project folder loads as it is
     try:
         return getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise UserError(f"features.embedding: cannot load {spec!r} ({exc}); use 'module:function'") from exc
+        raise UserError(f"features.embedding: cannot load {spec!r} ({exc}); use 'module:function', "
+                        "an .onnx model or an embeddings file (.parquet, .npz, .npy)") from exc
+
+
+EMBEDDING_FILES = (".parquet", ".npz", ".npy")
+
+
+def _embedding_path(project: Project) -> Path | None:
+    """The file `features.embedding` names (embeddings or an ONNX model), if it names one."""
+    spec = project.cfg.features.embedding
+    if not spec or not spec.lower().endswith(EMBEDDING_FILES + (".onnx",)):
+        return None
+    path = Path(spec) if Path(spec).is_absolute() else project.root / spec
+    if not path.exists():
+        raise UserError(f"features.embedding: {path} does not exist")
+    return path
+
+
+def _read_embeddings(path: Path) -> tuple[list[str], np.ndarray]:
+    """(keys, matrix) of a precomputed embeddings file."""
+    try:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            key = next((c for c in ("sample_id", "path", "source") if c in df.columns), None)
+            if key is None:
+                raise UserError(f"{path}: needs a 'sample_id' or 'path' column naming each row's sample")
+            if "embedding" in df.columns:
+                mat = np.stack([np.asarray(v, np.float32) for v in df["embedding"]])
+            else:
+                mat = df.drop(columns=[key]).select_dtypes("number").to_numpy(np.float32)
+            return df[key].astype(str).tolist(), mat
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "keys" not in z or "embeddings" not in z:
+                    raise UserError(f"{path}: needs arrays 'keys' and 'embeddings' (has {', '.join(z.files)})")
+                return [str(k) for k in z["keys"]], np.asarray(z["embeddings"], np.float32)
+        keys_file = path.with_suffix(".keys.txt")
+        if not keys_file.exists():
+            raise UserError(f"{path}: a .npy needs {keys_file.name} beside it (one sample id or path per row)")
+        mat = np.load(path, allow_pickle=False).astype(np.float32)
+        keys = keys_file.read_text().splitlines()
+        if len(keys) != len(mat):
+            raise UserError(f"{keys_file}: {len(keys)} keys for {len(mat)} rows in {path.name}")
+        return keys, mat
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read embeddings ({exc})") from exc
+
+
+def precomputed_features(path: Path, man: pd.DataFrame, project: Project) -> np.ndarray:
+    """Rows of a precomputed embeddings file for `man`'s samples, matched by sample id or by
+    any of the sample's source paths (as recorded, absolute, or relative to the source folder)."""
+    keys, mat = _read_embeddings(path)
+    if mat.ndim != 2 or not np.isfinite(mat).all():
+        raise UserError(f"{path}: embeddings must be a finite 2-d matrix (got shape {mat.shape})")
+    pos = {k: i for i, k in enumerate(keys)}
+    pos.update({str(Path(k).resolve()): i for i, k in enumerate(keys) if "/" in k or "." in k})
+    src = Path(project.cfg.acquire.source)
+    src = src if src.is_absolute() else project.root / src
+    rows = []
+    for sid, sources in zip(man["sample_id"], man["sources"]):
+        cands = [sid]
+        for s in json.loads(sources):
+            s = s.split(":")[0] if man["modality"].iloc[0] != "image" and ":" in s else s
+            full = Path(s) if Path(s).is_absolute() else project.root / s
+            cands += [s, str(full.resolve())]
+            if full.resolve().is_relative_to(src.resolve()):
+                cands.append(str(full.resolve().relative_to(src.resolve())))
+        hit = next((pos[c] for c in cands if c in pos), None)
+        if hit is None:
+            missing = int(len(man) - len(rows))
+            raise UserError(f"{path}: no embedding for sample {sid} ({json.loads(sources)[0]}); "
+                            f"key rows by sample id or source path ({missing} samples unmatched from here on)")
+        rows.append(hit)
+    return mat[np.asarray(rows, dtype=np.int64)]
+
+
+def onnx_features(model_path: Path, inputs: list[str], modality: str, project: Project) -> np.ndarray:
+    """Run an ONNX encoder over image paths (NCHW float, resized, normalised) or texts (a string
+    tensor: the tokenizer inside the graph), in batches with a progress bar. Outputs of more than
+    two dimensions (tokens x dims, or maps) are mean-pooled to one vector per sample."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise UserError("features.embedding: an .onnx encoder needs onnxruntime: pip install 'dataprep[onnx]'") from exc
+    f = project.cfg.features
+    try:
+        sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for a bad file
+        raise UserError(f"{model_path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from exc
+    inp = sess.get_inputs()[0]
+    takes_text = inp.type == "tensor(string)"
+    if takes_text != (modality == "text"):
+        raise UserError(f"{model_path}: its input {inp.name!r} is {inp.type}, but the dataset is {modality}")
+    size = f.onnx_input_size
+    if not takes_text and not size:
+        dims = [d for d in inp.shape[2:4] if isinstance(d, int)]
+        size = dims[0] if len(dims) == 2 and dims[0] == dims[1] else 224
+    mean = np.asarray(f.onnx_mean, np.float32)[:, None, None]
+    std = np.asarray(f.onnx_std, np.float32)[:, None, None]
+
+    def batch_input(items: list[str]) -> np.ndarray:
+        if takes_text:
+            return np.asarray(items, dtype=object)
+        ims = [np.asarray(load_rgb(p, max_pixels=project.cfg.acquire.max_pixels)
+                          .resize((size, size), Image.BILINEAR), np.float32).transpose(2, 0, 1) / 255.0
+               for p in items]
+        return ((np.stack(ims) - mean) / std).astype(np.float32)
+
+    out = []
+    chunks = [inputs[i:i + f.batch_size] for i in range(0, len(inputs), f.batch_size)]
+    for chunk in console.track(chunks, total=len(chunks), description=f"encode with {model_path.name}"):
+        y = np.asarray(sess.run(None, {inp.name: batch_input(chunk)})[0], np.float32)
+        out.append(y.reshape(len(chunk), -1) if y.ndim <= 2 else y.reshape(len(chunk), y.shape[1], -1).mean(1))
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def image_features(paths: list[str], project: Project) -> np.ndarray:
     f = project.cfg.features
     if f.embedding:
-        return np.asarray(_embedder(f.embedding)(paths), dtype=np.float32)
+        return np.asarray(_embedder(f.embedding, project.root)(paths), dtype=np.float32)
     size = 256
     batches = [paths[i:i + size] for i in range(0, len(paths), size)]
     n_jobs = min(project.cfg.acquire.n_jobs, len(batches)) or 1
@@ -92,19 +222,20 @@ def image_features(paths: list[str], project: Project) -> np.ndarray:
     return np.concatenate(list(console.track(parts, total=len(batches), description="image features")))
 
 
-def text_features(texts: list[str], project: Project) -> np.ndarray:
+def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.csr_matrix]:
+    """(dense projection for geometry, sparse TF-IDF for the model)."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
     tfidf = TfidfVectorizer(sublinear_tf=True, max_features=project.cfg.features.text_max_features,
-                            ngram_range=(1, 2), min_df=1)
-    m = tfidf.fit_transform(texts)
+                            ngram_range=(1, 2), min_df=1, dtype=np.float32)
+    m = tfidf.fit_transform(texts).tocsr()
     k = min(256, m.shape[1] - 1, m.shape[0] - 1)
     if k < 2:
-        return m.toarray().astype(np.float32)
+        return m.toarray().astype(np.float32), m
     dense = TruncatedSVD(n_components=k, random_state=project.cfg.project.seed).fit_transform(m)
-    return normalize(dense).astype(np.float32)
+    return normalize(dense).astype(np.float32), m
 
 
 def tabular_features(ids: list[str], project: Project) -> np.ndarray:
@@ -121,16 +252,50 @@ def tabular_features(ids: list[str], project: Project) -> np.ndarray:
 def _settings_key(project: Project, modality: str) -> str:
     f = project.cfg.features.model_dump()
     f.pop("chunk_size", None)
-    return hashlib.sha1(json.dumps([modality, f], sort_keys=True).encode()).hexdigest()[:12]
+    f.pop("batch_size", None)
+    path = _embedding_path(project)
+    stamp = None
+    if path is not None:
+        st = path.stat()
+        stamp = [st.st_size, st.st_mtime_ns]
+    return hashlib.sha1(json.dumps([modality, f, stamp, project.cfg.acquire.max_pixels, project.cfg.project.seed],
+                                  sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _compute(project: Project, man: pd.DataFrame, modality: str) -> tuple[np.ndarray, sp.csr_matrix | None]:
+    """Features of `man`'s samples, in its order: (dense, sparse for the model or None)."""
+    data = project.data
+    path = _embedding_path(project)
+    if path is not None and path.suffix.lower() != ".onnx":
+        return precomputed_features(path, man, project), None
+    if modality == "image":
+        paths = [str(data / p) for p in man["path"]]
+        if path is not None:
+            return onnx_features(path, paths, modality, project), None
+        return image_features(paths, project), None
+    if modality == "text":
+        if path is not None:
+            return onnx_features(path, man["text"].tolist(), modality, project), None
+        if project.cfg.features.embedding:
+            return np.asarray(_embedder(project.cfg.features.embedding, project.root)(man["text"].tolist()),
+                              dtype=np.float32), None
+        return text_features(man["text"].tolist(), project)
+    return tabular_features(man["sample_id"].tolist(), project), None
+
+
+def _check(matrix: np.ndarray, n: int, where: str) -> None:
+    if matrix.ndim != 2 or len(matrix) != n:
+        raise UserError(f"{where}: expected one feature row per sample ({n}), got shape {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise UserError(f"{where}: features contain NaN or infinite values")
 
 
 def load_features(project: Project, manifest: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.Index]:
-    """The feature matrix of every manifest sample (memory-mapped) and its sample-id index.
+    """The dense feature matrix of every manifest sample (memory-mapped) and its sample-id index.
 
-    Image features are computed only for samples not yet in the cache. Text and
-    tabular features depend on the whole corpus (vocabulary, scaling), so any
-    new sample recomputes them.
-    """
+    Image and embedding rows are computed only for samples not yet in the cache.
+    Text and tabular features depend on the whole corpus (vocabulary, scaling),
+    so any new sample recomputes them."""
     data = project.data
     man = manifest if manifest is not None else store.read_table(data, "manifest")
     if man.empty:
@@ -139,7 +304,8 @@ def load_features(project: Project, manifest: pd.DataFrame | None = None) -> tup
     if len(modalities) > 1:
         raise UserError(f"{data / 'manifest.parquet'}: mixed modalities {sorted(modalities)}; use one dataset per modality")
     modality = modalities.pop()
-    npy, idx_file = data / "features.npy", data / "features.index.json"
+    folder = data / FOLDER
+    npy, idx_file, sparse_file = folder / "dense.npy", folder / "index.json", folder / "sparse.npz"
     key = _settings_key(project, modality)
     cached_ids: list[str] = []
     cached = None
@@ -151,29 +317,51 @@ def load_features(project: Project, manifest: pd.DataFrame | None = None) -> tup
     have = set(cached_ids)
     new = [s for s in want if s not in have]
     if new or cached is None:
-        if modality == "image" and cached is not None:
-            rows = man.set_index("sample_id").loc[new]
-            extra = image_features([str(data / p) for p in rows["path"]], project)
+        # image rows and user embeddings are per sample; TF-IDF and tabular scaling are per corpus
+        incremental = cached is not None and (modality == "image" or bool(project.cfg.features.embedding))
+        sparse = None
+        if incremental:
+            extra, _ = _compute(project, man.set_index("sample_id").loc[new].reset_index(), modality)
+            _check(extra, len(new), "features")
             matrix, ids = np.concatenate([np.asarray(cached), extra]), cached_ids + new
         else:
+            matrix, sparse = _compute(project, man, modality)
+            _check(matrix, len(want), "features")
             ids = want
-            if modality == "image":
-                matrix = image_features([str(data / p) for p in man["path"]], project)
-            elif modality == "text":
-                matrix = text_features(man["text"].tolist(), project)
-            else:
-                matrix = tabular_features(want, project)
+        folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(npy) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(matrix, dtype=np.float32))
-        write_json(idx_file, {"key": key, "modality": modality, "ids": ids})
+        if sparse is not None:
+            with atomic_path(sparse_file) as tmp:
+                with open(tmp, "wb") as fh:
+                    sp.save_npz(fh, sparse.astype(np.float32))
+        elif sparse_file.exists():
+            sparse_file.unlink()
+        write_json(idx_file, {"key": key, "modality": modality, "ids": ids, "sparse": sparse is not None})
         cached_ids, cached = ids, np.load(npy, mmap_mode="r")
     return cached, pd.Index(cached_ids)
+
+
+def model_features(project: Project, manifest: pd.DataFrame | None = None):
+    """What a model learns from, with its sample-id index: sparse TF-IDF (CSR) for text,
+    the dense matrix otherwise. Row `i` is the same sample as in `load_features`."""
+    dense, index = load_features(project, manifest)
+    sparse_file = project.data / FOLDER / "sparse.npz"
+    if sparse_file.exists():
+        return sp.load_npz(sparse_file).tocsr(), index
+    return dense, index
+
+
+def take(X, rows) -> np.ndarray | sp.csr_matrix:
+    """`X[rows]` as an in-memory matrix: sparse stays sparse, a memory map becomes an array."""
+    part = X[rows]
+    return part if sp.issparse(part) else np.asarray(part)
 
 
 def rows_of(index: pd.Index, sample_ids) -> np.ndarray:
     """Row numbers of `sample_ids` in the feature matrix (never rely on row order elsewhere)."""
     pos = index.get_indexer(list(sample_ids))
     if (pos < 0).any():
-        raise UserError("features cache is missing samples; delete data/features.npy and re-run")
+        raise UserError("features cache is missing samples; delete data/features/ and re-run `dataprep features`")
     return pos

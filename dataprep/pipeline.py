@@ -1,9 +1,20 @@
-"""The DVC pipeline a project runs: `dvc.yaml` generated from one place.
+"""The DVC pipeline a project runs: one `dvc.yaml`, the same for every project.
 
-`dataprep init` writes it and the repository's own top-level `dvc.yaml` is the
-same text for the bundled digits project (a test keeps them equal). One
-`dvc repro` is one round: `pull` runs first (always changed, outputs
-persisted) so the loop closes across rounds without a cycle in the graph:
+`params.yaml` is the single source of truth. `dvc.yaml` bakes in no value:
+paths are interpolated from `params.yaml` (`${project.data_dir}`), and each
+stage declares the settings its code reads (a test runs real rounds with
+`dataprep.trace` and checks the declarations against what the code touched).
+Editing `params.yaml` (the source, the labels, any stage's setting) and running
+`dvc repro` re-runs exactly the stages that read what changed; no re-init.
+
+Two stages read things outside the graph and so are `always_changed`, with
+their own incremental caches inside: `acquire` reads the source (a folder or
+file named in params; DVC cannot depend on a path that is itself a parameter)
+and skips files whose size and modification time it has seen; `features`
+reads a user's embeddings file or encoder and computes rows only for new
+samples. Both leave their outputs untouched when nothing changed, so the
+stages after them are skipped as usual. `pull` is always changed too: the
+labeling backend is outside the graph by nature. One `dvc repro` is one round:
 
     acquire -> features -> triage --------------------+
     pull (always_changed) -> validate -> select -> push
@@ -18,87 +29,85 @@ from __future__ import annotations
 
 import yaml
 
-from dataprep.config import Config
+D, R = "${project.data_dir}", "${project.reports_dir}"
 
-
-def dvc_stages(cfg: Config) -> dict:
-    d, r = cfg.project.data_dir, cfg.project.reports_dir
-
+def dvc_stages() -> dict:
     def persist(cache: bool = True) -> dict:
         return {"persist": True} if cache else {"persist": True, "cache": False}
 
     def nocache() -> dict:
         return {"cache": False}
 
-    src_deps = [] if cfg.acquire.source == "digits" else [cfg.acquire.source]
     return {
         "acquire": {
             "cmd": "dataprep acquire",
-            **({"deps": src_deps} if src_deps else {}),
-            "params": ["project", "acquire"],
-            "outs": [{f"{d}/raw": persist()}, {f"{d}/manifest.parquet": persist()}],
-            "metrics": [{f"{r}/acquire.json": nocache()}],
+            "always_changed": True,
+            "params": ["acquire", "project.seed", "project.labels"],
+            "outs": [{f"{D}/raw": persist()}, {f"{D}/manifest.parquet": persist()}],
+            "metrics": [{f"{R}/acquire.json": nocache()}],
         },
         "features": {
             "cmd": "dataprep features",
-            "deps": [f"{d}/manifest.parquet", f"{d}/raw"],
-            "params": ["features"],
-            "outs": [f"{d}/features.npy", f"{d}/features.index.json"],
+            "always_changed": True,
+            "deps": [f"{D}/manifest.parquet", f"{D}/raw"],
+            "params": ["features", "acquire.n_jobs", "acquire.max_pixels", "project.seed"],
+            "outs": [{f"{D}/features": persist()}],
         },
         "triage": {
             "cmd": "dataprep triage",
-            "deps": [f"{d}/manifest.parquet", f"{d}/features.npy"],
-            "params": ["triage"],
-            "outs": [f"{d}/triage.parquet"],
-            "metrics": [{f"{r}/triage.json": nocache()}],
+            "deps": [f"{D}/manifest.parquet", f"{D}/features"],
+            "params": ["triage", "acquire.n_jobs", "acquire.max_pixels", "project.seed"],
+            "outs": [f"{D}/triage.parquet"],
+            "metrics": [{f"{R}/triage.json": nocache()}],
         },
         "pull": {
             "cmd": "dataprep label pull",
             "always_changed": True,
-            "params": ["label", "simulate"],
-            "outs": [{f"{d}/tasks.parquet": persist()}, {f"{d}/annotations.parquet": persist()}],
+            "params": ["label", "simulate", "project.labels", "project.task"],
+            "outs": [{f"{D}/tasks.parquet": persist()}, {f"{D}/annotations.parquet": persist()},
+                     {f"{D}/pull_state.json": persist()}],
         },
         "validate": {
             "cmd": "dataprep validate",
-            "deps": [f"{d}/manifest.parquet", f"{d}/features.npy", f"{d}/tasks.parquet", f"{d}/annotations.parquet"],
+            "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet"],
             "params": ["project", "validate"],
-            "outs": [f"{d}/labels.parquet", f"{d}/quarantine.parquet"],
-            "metrics": [{f"{r}/label_quality.json": nocache()}],
-            "plots": [{f"{r}/annotators.csv": nocache()}],
+            "outs": [f"{D}/labels.parquet", f"{D}/quarantine.parquet"],
+            "metrics": [{f"{R}/label_quality.json": nocache()}],
+            "plots": [{f"{R}/annotators.csv": nocache()}],
         },
         "select": {
             "cmd": "dataprep select",
-            "deps": [f"{d}/manifest.parquet", f"{d}/features.npy", f"{d}/tasks.parquet",
-                     f"{d}/labels.parquet", f"{d}/quarantine.parquet", f"{d}/triage.parquet"],
-            "params": ["select", "triage.keep"],
-            "outs": [{f"{d}/selection.parquet": persist()}, {f"{d}/al_state.json": persist()},
-                     {f"{r}/learning_curve.csv": persist(cache=False)}],
-            "metrics": [{f"{r}/al_metrics.json": nocache()}],
+            "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet",
+                     f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/triage.parquet"],
+            "params": ["select", "triage.keep", "label.gold_share", "project.seed"],
+            "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
+                     {f"{R}/learning_curve.csv": persist(cache=False)}],
+            "metrics": [{f"{R}/al_metrics.json": nocache()}],
         },
         "push": {
             "cmd": "dataprep label push",
-            "deps": [f"{d}/selection.parquet"],
-            "params": ["label"],
-            "outs": [{f"{r}/push.json": nocache()}],
+            "deps": [f"{D}/selection.parquet"],
+            "params": ["label", "project.labels", "project.task"],
+            "outs": [{f"{R}/push.json": nocache()}],
         },
         "augment": {
             "cmd": "dataprep augment",
-            "deps": [f"{d}/manifest.parquet", f"{d}/labels.parquet"],
-            "params": ["project", "augment"],
-            "outs": [f"{d}/augmented", f"{d}/augmented.parquet"],
+            "deps": [f"{D}/manifest.parquet", f"{D}/labels.parquet"],
+            "params": ["augment", "project.task", "acquire.max_pixels"],
+            "outs": [f"{D}/augmented", f"{D}/augmented.parquet", {f"{R}/augment_preview.png": nocache()}],
         },
         "export": {
             "cmd": "dataprep export",
-            "deps": [f"{d}/labels.parquet", f"{d}/quarantine.parquet", f"{d}/selection.parquet",
-                     f"{d}/augmented.parquet"],
-            "params": ["export"],
+            "deps": [f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/selection.parquet",
+                     f"{D}/augmented.parquet"],
+            "params": ["export", "project.task", "project.labels"],
             "outs": ["export"],
         },
     }
 
 
-def dvc_plots(cfg: Config) -> list:
-    r = cfg.project.reports_dir
+def dvc_plots() -> list:
+    r = R
     return [
         {f"{r}/learning_curve.csv": {"x": "n_labels", "y": "accuracy", "title": "Learning curve"}},
         {f"{r}/annotators.csv": {"x": "annotator", "y": "est_accuracy", "template": "bar_horizontal",
@@ -106,7 +115,8 @@ def dvc_plots(cfg: Config) -> list:
     ]
 
 
-def dvc_yaml(cfg: Config) -> str:
-    header = "# Generated by `dataprep init`; one `dvc repro` = one active-learning round.\n"
-    doc = {"stages": dvc_stages(cfg), "plots": dvc_plots(cfg)}
+def dvc_yaml() -> str:
+    header = ("# Written by `dataprep init`; the same for every project: every value comes from params.yaml.\n"
+              "# One `dvc repro` = one active-learning round.\n")
+    doc = {"stages": dvc_stages(), "plots": dvc_plots()}
     return header + yaml.safe_dump(doc, sort_keys=False, width=100)

@@ -52,15 +52,15 @@ def _table(df: pd.DataFrame) -> str:
 def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
     """Accuracy of the model on random pool samples with source labels, per label count."""
     from active_learning.models import make_model
-    from dataprep.features import load_features, rows_of
+    from dataprep.features import model_features, rows_of, take
 
     man = store.read_table(project.data, "manifest")
     pool = man[(man["split"] == "pool") & man["source_label"].notna()]
     test = man[(man["split"] == "test") & man["source_label"].notna()]
     if pool.empty or test.empty:
         return pd.DataFrame(columns=["n_labels", "accuracy"])
-    X, index = load_features(project, man)
-    Xt, yt = np.asarray(X[rows_of(index, test["sample_id"])]), test["source_label"].astype(str).to_numpy()
+    X, index = model_features(project, man)
+    Xt, yt = take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()
     cfg = project.cfg.select
     rows = []
     for n in sorted(set(counts)):
@@ -70,7 +70,7 @@ def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.D
             y = pick["source_label"].astype(str).to_numpy()
             if len(set(y)) < 2:
                 continue
-            m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(np.asarray(X[rows_of(index, pick["sample_id"])]), y)
+            m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(take(X, rows_of(index, pick["sample_id"])), y)
             accs.append(float(m.score(Xt, yt)))
         if accs:
             rows.append({"n_labels": n, "accuracy": float(np.mean(accs))})

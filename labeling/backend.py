@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dataprep import store
+from dataprep.atomic import write_json
 from dataprep.errors import UserError
 from dataprep.project import Project
 
@@ -112,11 +113,16 @@ def pull(project: Project) -> dict[str, Any]:
     """Mirror the backend into tasks.parquet and annotations.parquet (append-only)."""
     if project.cfg.label.backend == "studio":
         from labeling.studio_backend import pull as studio_pull
-        return studio_pull(project)
-    answered = _sim_answer(project)
-    d = _sim_dir(project)
-    remote_tasks, remote_ann = _sim_tasks(project), store.read_table(d, "annotations")
-    return mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}
+        out = studio_pull(project)
+    else:
+        answered = _sim_answer(project)
+        d = _sim_dir(project)
+        remote_tasks, remote_ann = _sim_tasks(project), store.read_table(d, "annotations")
+        out = mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}
+    state = project.data / "pull_state.json"     # the backend's cursor (Label Studio); always a stage output
+    if not state.exists():
+        write_json(state, {"backend": project.cfg.label.backend})
+    return out
 
 
 def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, Any]:
