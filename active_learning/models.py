@@ -3,8 +3,12 @@
 Default `logistic`: standardised features + multinomial logistic regression,
 which trains in well under a second on thousands of rows and gives
 probabilities calibrated enough for margin-based selection. Sparse input (text
-TF-IDF, whose rows are already L2-normalised) is passed through unscaled:
-centring would densify it and per-column scaling would blow up rare n-grams.
+TF-IDF, rows L2-normalised) is not centred (that would densify it) nor scaled
+per column (that would blow up rare n-grams): it is multiplied by the square
+root of the mean number of non-zeros per row, which puts a typical entry near
+1 like a standardised dense feature, so one `C` suits both. Without it, `C=0.5`
+on raw TF-IDF predicted one class from 15-60 labels of the generated topic set
+(0.25-0.31 accuracy, 4 classes); with it the loop learns from the first round.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import inspect
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -26,15 +31,20 @@ MODELS = ("logistic", "random_forest")
 
 
 class DenseScaler(TransformerMixin, BaseEstimator):
-    """StandardScaler for dense input; sparse input passes through as it is."""
+    """StandardScaler for dense input; sparse input scaled by one factor (see module docstring)."""
 
     def fit(self, X, y=None):
         self.sparse_ = sp.issparse(X)
-        self.scaler_ = None if self.sparse_ else StandardScaler().fit(X)
+        if self.sparse_:
+            self.scaler_, self.factor_ = None, float(np.sqrt(max(1.0, X.getnnz(axis=1).mean())))
+        else:
+            self.scaler_, self.factor_ = StandardScaler().fit(X), 1.0
         return self
 
     def transform(self, X):
-        return X if self.scaler_ is None or sp.issparse(X) else self.scaler_.transform(X)
+        if sp.issparse(X):
+            return X * self.factor_
+        return self.scaler_.transform(X) if self.scaler_ is not None else X
 
 
 def make_model(name: str, params: dict[str, Any] | None = None, random_state: int | None = 0) -> BaseEstimator:

@@ -291,7 +291,22 @@ def _check(matrix: np.ndarray, n: int, where: str) -> None:
 
 
 def load_features(project: Project, manifest: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.Index]:
-    """The dense feature matrix of every manifest sample (memory-mapped) and its sample-id index.
+    """The dense feature matrix of every manifest sample (memory-mapped) and its sample-id index,
+    as the `features` stage left it. Only when the cache lacks samples (a stage run by hand before
+    `dataprep features`) is it brought up to date here; the settings are the features stage's
+    business, so the stages after it read no `features.*` parameter."""
+    data = project.data
+    man = manifest if manifest is not None else store.read_table(data, "manifest")
+    idx_file, npy = data / FOLDER / "index.json", data / FOLDER / "dense.npy"
+    if idx_file.exists() and npy.exists() and not man.empty:
+        ids = json.loads(idx_file.read_text())["ids"]
+        if set(man["sample_id"]) <= set(ids):
+            return np.load(npy, mmap_mode="r"), pd.Index(ids)
+    return build_features(project, man)
+
+
+def build_features(project: Project, manifest: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.Index]:
+    """The `features` stage: bring the cache up to date with the manifest and the settings.
 
     Image and embedding rows are computed only for samples not yet in the cache.
     Text and tabular features depend on the whole corpus (vocabulary, scaling),

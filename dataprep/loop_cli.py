@@ -16,9 +16,9 @@ app = make_app("The loop.")
 @app.command()
 def features(ctx: typer.Context) -> None:
     """Compute (or update) the cached feature matrix of every sample."""
-    from dataprep.features import load_features
+    from dataprep.features import build_features
 
-    X, index = load_features(project_from(ctx))
+    X, index = build_features(project_from(ctx))
     console.result({"rows": int(X.shape[0]), "dims": int(X.shape[1])}, f"features: {X.shape[0]} x {X.shape[1]}")
 
 

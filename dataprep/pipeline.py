@@ -63,7 +63,7 @@ def dvc_stages() -> dict:
         "pull": {
             "cmd": "dataprep label pull",
             "always_changed": True,
-            "params": ["label", "simulate", "project.labels", "project.task"],
+            "params": ["label", "simulate", "project.labels", "project.task", "project.seed"],
             "outs": [{f"{D}/tasks.parquet": persist()}, {f"{D}/annotations.parquet": persist()},
                      {f"{D}/pull_state.json": persist()}],
         },

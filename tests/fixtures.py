@@ -143,7 +143,7 @@ def text_csv(path: Path, n_per_class: int = 60, seed: int = 0, label_column: str
             words = []
             for _ in range(int(rng.integers(12, 30))):
                 r = rng.random()
-                pool = TOPICS[c] if r < 0.3 else TOPICS[names[rng.integers(len(names))]] if r < 0.45 else COMMON
+                pool = TOPICS[c] if r < 0.45 else TOPICS[names[rng.integers(len(names))]] if r < 0.55 else COMMON
                 words.append(pool[rng.integers(len(pool))])
             rows.append({"text": " ".join(words) + f" #{i}", label_column: c})
     path.parent.mkdir(parents=True, exist_ok=True)
