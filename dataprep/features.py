@@ -255,9 +255,8 @@ def _settings_key(project: Project, modality: str) -> str:
     f.pop("batch_size", None)
     path = _embedding_path(project)
     stamp = None
-    if path is not None:
-        st = path.stat()
-        stamp = [st.st_size, st.st_mtime_ns]
+    if path is not None:        # the file (and a .npy's keys beside it): a new export recomputes
+        stamp = [[f.stat().st_size, f.stat().st_mtime_ns] for f in (path, path.with_suffix(".keys.txt")) if f.exists()]
     return hashlib.sha1(json.dumps([modality, f, stamp, project.cfg.acquire.max_pixels, project.cfg.project.seed],
                                   sort_keys=True).encode()).hexdigest()[:12]
 

@@ -46,6 +46,8 @@ class ImageTooLarge(ValueError):
 
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     w, h = im.size
+    if im.format == "PNG" and "exif" not in im.info:
+        return w, h         # PIL's PNG getexif() decodes the whole image to look for a late eXIf chunk
     try:
         orientation = im.getexif().get(0x0112, 1)
     except Exception:  # a broken EXIF block is no reason to refuse the pixels
@@ -111,7 +113,8 @@ def _via_vips(path: str, side: int) -> Image.Image:
     except ImportError as exc:     # pragma: no cover - pyvips is a dependency
         raise ImageTooLarge("install pyvips[binary] to decode images over the pixel budget") from exc
     try:
-        v = pyvips.Image.thumbnail(path, side, height=side, size="down", option_string="fail_on=error")
+        v = pyvips.Image.new_from_file(path, access="sequential", fail_on="error")
+        v = v.thumbnail_image(side, height=side, size="down").autorot()   # streams: never the whole image
         if v.interpretation in ("cmyk", "lab", "labs", "lch", "xyz", "hsv", "scrgb"):
             v = v.colourspace("srgb")
         arr = v.numpy()
