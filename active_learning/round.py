@@ -48,10 +48,18 @@ def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, 
     key = candidates.iloc[pos].map(lambda s: hashlib.blake2b(f"gold{project.cfg.project.seed}:{s}".encode(),
                                                             digest_size=8).hexdigest())
     pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
-    pred = model.predict(take(Xc, pos)).astype(str) if model is not None else None
+    pred, conf = _guess(model, take(Xc, pos))
     return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
                          "rank": np.arange(len(picked) + 1, len(picked) + len(pos) + 1), "strategy": "gold",
-                         "model_version": version, "round": rnd, "prediction": pred})
+                         "model_version": version, "round": rnd, "prediction": pred, "confidence": conf})
+
+
+def _guess(model, X) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The model's predicted class and its probability (what Label Studio shows as `score`)."""
+    if model is None:
+        return None, None
+    p = model.predict_proba(X)
+    return np.asarray(model.classes_)[p.argmax(1)].astype(str), p.max(1).astype(np.float64)
 
 
 def _waiting_batch(data, version: str) -> int | None:
@@ -176,7 +184,7 @@ def run_round(project: Project) -> dict[str, Any]:
     sel = pd.DataFrame({"sample_id": candidates.iloc[picked].to_numpy(), "score": scores,
                         "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
                         "model_version": version, "round": rnd})
-    sel["prediction"] = model.predict(take(Xc, picked)).astype(str) if model is not None else None
+    sel["prediction"], sel["confidence"] = _guess(model, take(Xc, picked))
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     old = store.read_table(data, "selection")
     history = pd.concat([old[old["round"] != rnd], sel], ignore_index=True) if len(old) else sel

@@ -89,6 +89,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "model_version": pa.string(),
         "round": pa.int64(),
         "prediction": pa.string(),      # the model's guess: the pre-annotation sent with the task
+        "confidence": pa.float64(),     # the model's probability of that guess (Label Studio's `score`)
     },
     "augmented": {
         "sample_id": pa.string(),
@@ -133,6 +134,10 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
     return False
 
 
+# Columns added after a table was first written: files without them read them as null.
+ADDED = {("selection", "confidence")}
+
+
 def check_schema(path: Path, name: str) -> None:
     """Fail with the file and the column if `path` does not hold table `name`."""
     try:
@@ -141,6 +146,8 @@ def check_schema(path: Path, name: str) -> None:
         raise UserError(f"{path}: not a readable parquet file ({exc})") from exc
     for col, typ in SCHEMAS[name].items():
         idx = actual.get_field_index(col)
+        if idx < 0 and (name, col) in ADDED:
+            continue
         if idx < 0:
             raise UserError(f"{path}: missing column {col!r} (table {name!r})")
         if not _compatible(actual.field(idx).type, typ):
@@ -155,7 +162,13 @@ def read_table(root: str | os.PathLike, name: str, columns: list[str] | None = N
         return out[columns] if columns else out
     check_schema(path, name)
     cols = columns or list(SCHEMAS[name])
-    return pq.read_table(path, columns=cols).cast(pa.schema([(c, SCHEMAS[name][c]) for c in cols])).to_pandas()
+    have = set(pq.read_schema(path).names)
+    present = [c for c in cols if c in have]
+    df = pq.read_table(path, columns=present).cast(pa.schema([(c, SCHEMAS[name][c]) for c in present])).to_pandas()
+    for c in cols:
+        if c not in have:
+            df[c] = pd.Series([None] * len(df), dtype=SCHEMAS[name][c].to_pandas_dtype())
+    return df[cols]
 
 
 def iter_table(root: str | os.PathLike, name: str, columns: list[str], batch_size: int = 65536) -> Iterator[pd.DataFrame]:
@@ -170,6 +183,9 @@ def iter_table(root: str | os.PathLike, name: str, columns: list[str], batch_siz
 
 def to_arrow(df: pd.DataFrame, name: str, where: str = "") -> pa.Table:
     schema = _schema(name)
+    added = [c for c in schema.names if c not in df.columns and (name, c) in ADDED]
+    if added:
+        df = df.assign(**{c: None for c in added})
     missing = [c for c in schema.names if c not in df.columns]
     if missing:
         raise ValueError(f"{where or name}: cannot write, missing column(s) {missing}")
@@ -194,6 +210,7 @@ def write_table(root: str | os.PathLike, name: str, df: pd.DataFrame) -> Path:
 def append_table(root: str | os.PathLike, name: str, new: pd.DataFrame) -> Path:
     """Append rows: the old rows are rewritten byte-for-byte in value, never edited."""
     old = read_table(root, name)
+    new = new.assign(**{c: None for c in SCHEMAS[name] if c not in new.columns and (name, c) in ADDED})
     both = new if old.empty else pd.concat([old, new[list(SCHEMAS[name])]], ignore_index=True)
     return write_table(root, name, both)
 

@@ -61,11 +61,15 @@ app.add_typer(studio, name="studio")
 
 
 @studio.command("start")
-def studio_start(ctx: typer.Context) -> None:
-    """Start a local Label Studio (SQLite, data under .dataprep/studio, a free loopback port)."""
+def studio_start(
+    ctx: typer.Context,
+    port: int = typer.Option(None, help="port to listen on (default: a free one)", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: reachable from other machines)"),
+) -> None:
+    """Start a local Label Studio (SQLite, data under .dataprep/studio, a free loopback port by default)."""
     from labeling.studio_server import start
 
-    s = start(project_from(ctx))
+    s = start(project_from(ctx), port=port, host=host)
     if s.get("already_running"):
         return console.result(s, f"already running at {s['url']}")
     console.result({k: v for k, v in s.items()}, f"Label Studio is up at {s['url']}",

@@ -94,7 +94,8 @@ def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
     if isinstance(row.prediction, str) and task == "classification":
         to = label_config.to_name(modality)
         item["predictions"] = [{"model_version": str(row.model_version),
-                                "score": float(row.score) if pd.notna(row.score) else 0.0,
+                                # Label Studio shows `score` as the model's confidence in this prediction
+                                "score": float(row.confidence) if pd.notna(row.confidence) else 0.0,
                                 "result": [{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
                                             "value": {"choices": [row.prediction]}}]}]
     return item

@@ -96,13 +96,21 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def start_server(data_dir: Path, document_root: Path, port: int | None = None, wait_s: float = 300) -> dict[str, Any]:
-    """Start `label-studio` in the background; return {url, pid, port, log} once /health answers."""
+def start_server(data_dir: Path, document_root: Path, port: int | None = None, wait_s: float = 300,
+                 host: str = "127.0.0.1") -> dict[str, Any]:
+    """Start `label-studio` in the background; return {url, pid, port, log} once /health answers.
+    `host` is the address it listens on (loopback unless annotators reach it from elsewhere)."""
     creds = credentials(data_dir)
+    if port is not None:
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError as exc:
+                raise UserError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); pick another") from None
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log = data_dir / "server.log"
-    cmd = [label_studio_bin(), "start", "--no-browser", "--port", str(port), "--internal-host", "127.0.0.1",
+    cmd = [label_studio_bin(), "start", "--no-browser", "--port", str(port), "--internal-host", host,
            "--data-dir", str(data_dir / "data"), "--host", url]
     with open(log, "ab") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(document_root, creds),
@@ -136,13 +144,13 @@ def stop_pid(pid: int) -> None:
         pass
 
 
-def start(project: Project) -> dict[str, Any]:
+def start(project: Project, port: int | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
     folder = studio_dir(project)
     state = status(project)
     if state["running"]:
         return state | {"already_running": True}
     folder.mkdir(parents=True, exist_ok=True)
-    info = start_server(folder, project.data)
+    info = start_server(folder, project.data, port=port, host=host)
     write_json(folder / "server.json", info)
     return info | {"running": True, "username": ADMIN, "credentials": str(folder / "credentials.json")}
 

@@ -7,6 +7,7 @@ import json
 import os
 import urllib.request
 
+import pandas as pd
 import pytest
 import yaml
 from label_studio_sdk import LabelStudio
@@ -250,3 +251,25 @@ def test_label_config_checks_user_xml(tmp_path):
     assert "cat" in label_config.check_user_config(good, ["cat", "dog"], "classification")
     with pytest.raises(UserError, match=r"missing \['bird'\]"):
         label_config.check_user_config(good, ["cat", "dog", "bird"], "classification")
+
+
+def test_prediction_score_is_the_models_probability():
+    """Label Studio shows a prediction's `score` as the model's confidence in it."""
+    from labeling.studio_backend import task_payload
+
+    row = pd.Series({"sample_id": "s1", "round": 2, "gold": False, "prediction": "7", "confidence": 0.83,
+                     "score": 0.4, "model_version": "m1"})
+    item = task_payload(next(pd.DataFrame([row]).itertuples()), {"path": "raw/s1.png"}, "image", "classification")
+    assert item["predictions"][0]["score"] == pytest.approx(0.83)
+
+
+def test_studio_start_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    from dataprep.errors import UserError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(UserError, match=r"--port \d+: cannot listen"):
+            start_server(tmp_path, tmp_path, port=s.getsockname()[1])
