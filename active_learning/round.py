@@ -90,6 +90,26 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     return pool[~pool.isin(taken)].reset_index(drop=True)
 
 
+def _why_not_selectable(project: Project, manifest: pd.DataFrame, batch: int, n: int) -> str:
+    """The real reason the pool is short: where its samples went."""
+    data = project.data
+    pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
+    tasked = len(pool & set(store.read_table(data, "tasks", ["sample_id"])["sample_id"]))
+    why = [f"{len(pool)} pool samples", f"{tasked} already tasked"]
+    if store.exists(data, "triage"):
+        tri = store.read_table(data, "triage", ["sample_id", "triage"])
+        tri = tri[tri["sample_id"].isin(pool)]
+        for verdict in ("redundant", "harmful"):
+            k = int((tri["triage"] == verdict).sum())
+            if k:
+                why.append(f"{k} {verdict} by triage")
+    head = f"select.batch_size: {batch} is more than the {n} selectable pool samples ({', '.join(why)})"
+    if store.exists(data, "triage") and n < 0.5 * len(pool) and any("by triage" in w for w in why):
+        return head + ("; triage set most of the pool aside: see `dataprep triage`'s warning and "
+                       "data/triage.parquet, or list ids in triage.keep")
+    return head + "; lower it, or acquire more data"
+
+
 def _call(strategy, model, X, n: int, **kw) -> np.ndarray:
     """Call a modAL-shaped strategy, passing only the keywords it accepts."""
     params = inspect.signature(strategy).parameters
@@ -141,8 +161,7 @@ def run_round(project: Project) -> dict[str, Any]:
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
     if cfg.batch_size > len(candidates):
-        raise UserError(f"select.batch_size: {cfg.batch_size} is more than the {len(candidates)} selectable pool "
-                        "samples (no task, not quarantined, kept by triage); lower it")
+        raise UserError(_why_not_selectable(project, manifest, cfg.batch_size, len(candidates)))
     labels = store.read_table(data, "labels", ["sample_id", "label"]).set_index("sample_id")["label"]
     labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
     rnd = current_round(data)

@@ -153,6 +153,7 @@ class Triage(_Section):
     min_sharpness: float = Field(0.0, ge=0.0)
     min_text_chars: int = Field(3, ge=0)
     keep: list[str] = Field(default_factory=list, description="sample ids to keep whatever triage says")
+    warn_share: float = Field(0.5, gt=0.0, le=1.0, description="warn, naming the likely cause, above this share set aside")
 
 
 class Export(_Section):
@@ -254,6 +255,7 @@ triage:
   min_sharpness: 0.0        # variance of the Laplacian below this: too blurry (0 = off)
   min_text_chars: 3         # texts shorter than this are junk
   keep: []                  # sample ids to keep whatever triage says
+  warn_share: 0.5           # warn (naming the likely cause) when triage sets aside more than this share
 
 features:
   image_size: 16            # images are resized to this square for pixel features

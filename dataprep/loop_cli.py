@@ -64,4 +64,5 @@ def triage(ctx: typer.Context) -> None:
     s = run(project_from(ctx))
     v = s["verdicts"]
     console.result(s, f"triage of {s['samples']} samples: {v.get('keep', 0)} keep, {v.get('redundant', 0)} redundant "
-                      f"({s['duplicate_groups']} groups), {v.get('harmful', 0)} harmful")
+                      f"({s['duplicate_groups']} groups), {v.get('harmful', 0)} harmful",
+                   *[f"warning: {w}" for w in s["warnings"]])

@@ -236,6 +236,30 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
                          "triage": verdict, "reason": reason})
 
 
+def sanity_warnings(out: pd.DataFrame, X: np.ndarray, cfg: Triage, modality: str) -> list[str]:
+    """What a user must hear before the pool empties silently: too much flagged, and the likely cause."""
+    n = len(out)
+    if n == 0:
+        return []
+    warnings = []
+    distinct = len(np.unique(np.round(np.asarray(X, dtype=np.float32), 4), axis=0))
+    if distinct < max(2, 0.5 * n):
+        warnings.append(f"features are near-constant: {distinct} distinct rows for {n} samples; "
+                        + ("are the images blank after decoding (transparency, 16-bit, unusual modes)?"
+                           if modality == "image" else "check acquire.text_column / acquire.feature_columns"))
+    flagged = (out["triage"] != "keep").mean()
+    if flagged > cfg.warn_share:
+        blank = out["flags"].str.contains("blank or near-constant").mean()
+        cause = (f"{blank:.0%} of images are nearly constant after decoding: do they carry transparency, "
+                 "or are they scans of empty pages?" if blank > 0.5 * flagged else
+                 f"{(out['triage'] == 'redundant').mean():.0%} are near-duplicates (triage.near_dup_threshold "
+                 f"{cfg.near_dup_threshold}) and {(out['triage'] == 'harmful').mean():.0%} junk or outliers "
+                 f"(triage.outlier_iqr {cfg.outlier_iqr}, min_std {cfg.min_std})")
+        warnings.append(f"triage set aside {flagged:.0%} of the dataset (over triage.warn_share "
+                        f"{cfg.warn_share:.0%}): {cause}; see data/triage.parquet, or list ids in triage.keep")
+    return warnings
+
+
 def triage(project: Project) -> dict[str, Any]:
     man = store.read_table(project.data, "manifest")
     X, index = load_features(project, man)
@@ -245,6 +269,7 @@ def triage(project: Project) -> dict[str, Any]:
     store.write_table(project.data, "triage", out)
     summary = {"samples": int(len(out)), "verdicts": out["triage"].value_counts().to_dict(),
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),
-               "class_balance": man["source_label"].value_counts().to_dict()}
+               "class_balance": man["source_label"].value_counts().to_dict(),
+               "warnings": sanity_warnings(out, Xm, project.cfg.triage, man["modality"].iloc[0])}
     write_json(project.reports / "triage.json", summary)
     return summary

@@ -83,3 +83,24 @@ def test_a_clump_of_similar_outliers_cannot_hide_in_itself():
     ood = out["flags"].str.contains("out of distribution").to_numpy()
     assert ood[3000:].all()
     assert ood[:3000].mean() < 0.01
+
+
+def test_triage_warns_with_the_likely_cause(tmp_path):
+    """A dataset that decodes to flat images is called out, not silently emptied."""
+    import json
+    import subprocess
+
+    import yaml
+
+    from conftest import write_png
+
+    for i in range(30):
+        write_png(tmp_path / "src" / "a" / f"{i}.png", value=100 + i, size=20)
+    for i in range(4):
+        write_png(tmp_path / "src" / "b" / f"n{i}.png", size=20, seed=i)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": str(tmp_path / "src")}}))
+    for cmd in ("acquire", "features"):
+        assert subprocess.run(["dataprep", cmd], cwd=tmp_path, capture_output=True).returncode == 0
+    res = subprocess.run(["dataprep", "--json", "triage"], cwd=tmp_path, capture_output=True, text=True)
+    warnings = json.loads(res.stdout)["warnings"]
+    assert any("nearly constant after decoding" in w and "transparency" in w for w in warnings), warnings
