@@ -6,9 +6,9 @@ probabilities calibrated enough for margin-based selection. Sparse input (text
 TF-IDF, rows L2-normalised) is not centred (that would densify it) nor scaled
 per column (that would blow up rare n-grams): it is multiplied by the square
 root of the mean number of non-zeros per row, which puts a typical entry near
-1 like a standardised dense feature, so one `C` suits both. Without it, `C=0.5`
-on raw TF-IDF predicted one class from 15-60 labels of the generated topic set
-(0.25-0.31 accuracy, 4 classes); with it the loop learns from the first round.
+1 like a standardised dense feature, so one `C` suits both (unscaled, `C=0.5`
+on raw TF-IDF predicts a single class from the few dozen labels of early
+rounds; `tests/test_modalities.py::test_text_rounds` runs that loop).
 """
 
 from __future__ import annotations
