@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from dataprep import console
-from dataprep.cli import make_app, project_from
+from dataprep.cli_base import make_app, project_from
 
 app = make_app("Augmentation.")
 

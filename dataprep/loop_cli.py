@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dataprep import console
-from dataprep.cli import make_app, project_from
+from dataprep.cli_base import make_app, project_from
 
 app = make_app("The loop.")
 
