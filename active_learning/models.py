@@ -1,14 +1,9 @@
 """Models the round can fit: any scikit-learn classifier with `predict_proba`.
 
-Default `logistic`: standardised features + multinomial logistic regression,
-which trains in well under a second on thousands of rows and gives
-probabilities calibrated enough for margin-based selection. Sparse input (text
-TF-IDF, rows L2-normalised) is not centred (that would densify it) nor scaled
-per column (that would blow up rare n-grams): it is multiplied by the square
-root of the mean number of non-zeros per row, which puts a typical entry near
-1 like a standardised dense feature, so one `C` suits both (unscaled, `C=0.5`
-on raw TF-IDF predicts a single class from the few dozen labels of early
-rounds; `tests/test_modalities.py::test_text_rounds` runs that loop).
+Default `logistic`: scaled features + multinomial logistic regression
+(`dataprep.linear`, the one recipe every part uses), which trains in well under a
+second on thousands of rows and gives probabilities calibrated enough for
+margin-based selection; sparse text TF-IDF goes in as it is.
 """
 
 from __future__ import annotations
@@ -19,45 +14,23 @@ import inspect
 import json
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import StandardScaler
+from sklearn.base import BaseEstimator
 
 from dataprep.errors import UserError
+from dataprep.linear import logistic
 
 MODELS = ("logistic", "random_forest")
-
-
-class DenseScaler(TransformerMixin, BaseEstimator):
-    """StandardScaler for dense input; sparse input scaled by one factor (see module docstring)."""
-
-    def fit(self, X, y=None):
-        self.sparse_ = sp.issparse(X)
-        if self.sparse_:
-            self.scaler_, self.factor_ = None, float(np.sqrt(max(1.0, X.getnnz(axis=1).mean())))
-        else:
-            self.scaler_, self.factor_ = StandardScaler().fit(X), 1.0
-        return self
-
-    def transform(self, X):
-        if sp.issparse(X):
-            return X * self.factor_
-        return self.scaler_.transform(X) if self.scaler_ is not None else X
 
 
 def make_model(name: str, params: dict[str, Any] | None = None, random_state: int | None = 0) -> BaseEstimator:
     """A fresh, unfitted classifier named by `select.model`."""
     from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
 
     params = dict(params or {})
     try:
         if name == "logistic":
-            kw = {"C": 0.5, "max_iter": 2000, **params}
-            return make_pipeline(DenseScaler(), LogisticRegression(random_state=random_state, **kw))
+            return logistic(random_state, **params)
         if name == "random_forest":
             kw = {"n_estimators": 200, "n_jobs": 2, **params}
             return RandomForestClassifier(random_state=random_state, **kw)

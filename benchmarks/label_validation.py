@@ -9,10 +9,13 @@
    regression probabilities, as the issue measured it), and ours (the stage's
    `infer_labels`). 5 seeds.
 2. Single-label noise: 20% uniform, class-conditional and instance-dependent
-   noise; F1 of the flagged set against the truly flipped items.
+   noise; F1 of the flagged set against the truly flipped items. On digits by
+   default; `--single-datasets newsarticles` (any set of `bench_data.py`) runs it
+   on the features the stages read, where for text `ours` reads the sparse TF-IDF
+   and `ours_dense` the dense SVD projection.
 3. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
 
-    python benchmarks/label_validation.py [--seeds 5] [--skip-scale]
+    python benchmarks/label_validation.py [--seeds 5] [--skip-scale] [--single-datasets digits,newsarticles]
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_data import load  # noqa: E402
+from dataprep import linear  # noqa: E402
 from dataprep.config import Annotator, Validate  # noqa: E402
 from labeling import checks  # noqa: E402
 from labeling.aggregate import DawidSkene, majority_vote  # noqa: E402
@@ -105,12 +111,9 @@ def crowd(seeds: int) -> pd.DataFrame:
 
 def lr_proba(X, y, seed):
     """Plain 5-fold logistic-regression probabilities: the baseline of the issue."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+    model = linear.logistic(seed)
     return cross_val_predict(model, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=seed), method="predict_proba")
 
 
@@ -125,7 +128,9 @@ def crowdlab(ann, X, ids, classes, seed):
     return pd.Series(np.asarray(classes)[out["label_quality"]["consensus_label"].to_numpy()], index=ids)
 
 
-def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng) -> np.ndarray:
+def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng, G: np.ndarray | None = None) -> np.ndarray:
+    """Flip `rate` of y. Class-conditional flips go to the nearest class centroid in G (dense
+    geometry; X itself if not given); instance-dependent ones to the runner-up of a model on X."""
     classes = np.unique(y)
     noisy = y.copy()
     n = int(rate * len(y))
@@ -134,7 +139,8 @@ def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng) -> np.ndarr
         for i in idx:
             noisy[i] = rng.choice(classes[classes != y[i]])
     elif kind == "class_conditional":
-        cent = np.stack([X[y == c].mean(0) for c in classes])
+        geo = X if G is None else G
+        cent = np.stack([geo[y == c].mean(0) for c in classes])
         d = ((cent[:, None] - cent[None]) ** 2).sum(-1)
         np.fill_diagonal(d, np.inf)
         target = dict(zip(classes, classes[d.argmin(1)]))       # each class flips to its nearest class
@@ -152,28 +158,39 @@ def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng) -> np.ndarr
     return noisy
 
 
-def single_label(seeds: int) -> pd.DataFrame:
+def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
+    """20% noise on `dataset` (digits, or any set of `bench_data`: for text the model reads
+    the features stage's sparse TF-IDF, and `ours_dense` is the same detector on its dense
+    SVD projection, which is what validation read before)."""
     from cleanlab.filter import find_label_issues
 
-    X, y, ids = digits()
+    if dataset == "digits":
+        X, y, ids = digits()
+        G = X
+    else:
+        X, G, y, _ = load(dataset)
+        ids = np.array([f"s{i:05d}" for i in range(len(y))])
     classes = sorted(set(y))
     rows = []
     for kind in ("uniform", "class_conditional", "instance_dependent"):
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
-            noisy = noise(kind, y, X, 0.2, rng)
+            noisy = noise(kind, y, X, 0.2, rng, G)
             flipped = noisy != y
             codes = np.searchsorted(classes, noisy)
-            lr = lr_proba(X, noisy, seed)       # cleanlab as the issue measured it: plain LR probabilities
+            lr = lr_proba(X, noisy, seed)       # cleanlab on plain LR probabilities, as the issue measured it
             found = {f"cleanlab_lr_{f}": find_label_issues(codes, lr, filter_by=f)
                      for f in ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning")}
             flags = checks.label_errors(ids, noisy, checks.out_of_sample_proba(X, noisy, 5, seed), classes)
             found["ours"] = np.isin(ids, flags["sample_id"])
+            if G is not X:
+                dense = checks.label_errors(ids, noisy, checks.out_of_sample_proba(G, noisy, 5, seed), classes)
+                found["ours_dense"] = np.isin(ids, dense["sample_id"])
             for name, f in found.items():
                 tp = (f & flipped).sum()
                 prec, rec = tp / max(1, f.sum()), tp / flipped.sum()
-                rows.append({"noise": kind, "seed": seed, "method": name, "precision": prec, "recall": rec,
-                             "f1": 2 * prec * rec / max(1e-9, prec + rec)})
+                rows.append({"dataset": dataset, "noise": kind, "seed": seed, "method": name, "precision": prec,
+                             "recall": rec, "f1": 2 * prec * rec / max(1e-9, prec + rec)})
     return pd.DataFrame(rows)
 
 
@@ -205,6 +222,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--parts", default="crowd,single,scale")
+    ap.add_argument("--single-datasets", default="digits",
+                    help="datasets for the single-label part: digits or any of benchmarks/bench_data.py")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     pd.set_option("display.width", 200)
@@ -217,10 +236,10 @@ def main():
         ours = c[c["method"] == "ours"]
         print(ours[["seed", "accepted_share", "accepted_accuracy", "blocked", "watch", "adv_map", "good_blocked"]].to_string(index=False))
     if "single" in parts:
-        s = single_label(a.seeds)
+        s = pd.concat([single_label(a.seeds, d) for d in a.single_datasets.split(",")])
         s.to_csv(OUT / "label_validation_single.csv", index=False)
         print("== single-label error detection, 20% noise (F1 mean over seeds)")
-        print(s.groupby(["noise", "method"], sort=False)[["precision", "recall", "f1"]].mean().round(3).to_string())
+        print(s.groupby(["dataset", "noise", "method"], sort=False)[["precision", "recall", "f1"]].mean().round(3).to_string())
     if "scale" in parts and not a.skip_scale:
         res = subprocess.run([sys.executable, __file__, "--scale-child", "1000000"], capture_output=True, text=True)
         print("== Dawid-Skene at scale")

@@ -11,6 +11,9 @@ import json
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+
+from dataprep import linear
 
 FLAG_COLUMNS = ["sample_id", "annotation_id", "annotator", "check", "reason"]
 
@@ -188,27 +191,23 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
 KNN_MAX_ROWS = 50_000
 
 
-def _proba_model(random_state: int = 0, n_rows: int = 0):
+def _proba_model(random_state: int = 0, n_rows: int = 0, sparse: bool = False):
     """Logistic regression soft-voted with 15-NN. The k-NN vote is robust to label noise
     (one wrong neighbour moves p by 1/15) and the linear model is smooth where k-NN is
     coarse; together they flagged noise better than either on image, tabular and small
-    data in `benchmarks/label_validation.py`. k-NN is dropped above KNN_MAX_ROWS (cost)."""
+    data in `benchmarks/label_validation.py`. k-NN is dropped above KNN_MAX_ROWS (cost).
+    Sparse text TF-IDF goes in as it is (cosine k-NN), like the selection model reads it."""
     from sklearn.ensemble import VotingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000, random_state=random_state))
+    lr = linear.logistic(random_state)
     if n_rows > KNN_MAX_ROWS or n_rows < 30:
         return lr
-    knn = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15))
-    return VotingClassifier([("lr", lr), ("knn", knn)], voting="soft")
+    return VotingClassifier([("lr", lr), ("knn", linear.knn(15, sparse))], voting="soft")
 
 
 def fit_proba(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, random_state: int = 0) -> np.ndarray:
     """Probabilities for X_new from the same model fit on all of (X, y)."""
-    return _proba_model(random_state, len(X)).fit(X, y).predict_proba(X_new)
+    return _proba_model(random_state, X.shape[0], sp.issparse(X)).fit(X, y).predict_proba(X_new)
 
 
 def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0) -> np.ndarray | None:
@@ -220,7 +219,7 @@ def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_sta
         return None
     k = int(min(folds, counts.min()))
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-    return cross_val_predict(_proba_model(random_state, len(X)), X, y, cv=cv, method="predict_proba", n_jobs=min(k, 2))
+    return cross_val_predict(_proba_model(random_state, X.shape[0], sp.issparse(X)), X, y, cv=cv, method="predict_proba", n_jobs=min(k, 2))
 
 
 def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndarray, classes: list[str]) -> pd.DataFrame:

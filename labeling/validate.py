@@ -28,7 +28,7 @@ from dataprep import store
 from dataprep.atomic import write_json, write_text
 from dataprep.config import Validate
 from dataprep.errors import GateFailed, UserError
-from dataprep.features import load_features, rows_of
+from dataprep.features import model_features, rows_of, take
 from dataprep.project import Project
 from labeling import checks
 from labeling.aggregate import DawidSkene
@@ -57,7 +57,7 @@ def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, see
     if proba is None:
         return None
     present = sorted(set(yk))
-    full = np.full((len(X), len(classes)), 1e-3)
+    full = np.full((X.shape[0], len(classes)), 1e-3)
     cols = [classes.index(c) for c in present]
     full[np.ix_(known, cols)] = proba
     if (~known).any():
@@ -179,8 +179,8 @@ def validate(project: Project) -> dict[str, Any]:
     classes = label_set(project, manifest, ann)
     gold_tasks = tasks.loc[tasks["gold"], "sample_id"]
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
-    X, index = load_features(project, manifest)
-    res = infer_labels(ann, classes, lambda ids: np.asarray(X[rows_of(index, ids)]), tasks, gold_truth, cfg,
+    X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
+    res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
                        project.cfg.project.seed, project.cfg.project.task, manifest[["sample_id", "width", "height"]])
     accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
     quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
