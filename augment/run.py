@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from PIL import Image
 from augment.pipelines import A, fingerprint, load
 from dataprep import console, store
 from dataprep.acquire import content_id
-from dataprep.atomic import atomic_path, record_write
+from dataprep.atomic import atomic_path, record_write, write_bytes
 from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.project import Project
 
@@ -118,9 +117,7 @@ def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detec
             sid = content_id(data)
             dest = Path(out_dir) / f"{sid}.png"
             if not dest.exists():
-                tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, dest)
+                write_bytes(dest, data, fsync=False)
             record_write(dest)
             rows.append({"sample_id": sid, "parent_id": it["sample_id"], "path": f"augmented/{sid}.png",
                          "label": label, "transform": json.dumps(_jsonable(replay)), "seed": s, "copy": c})

@@ -22,7 +22,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from dataprep import console, store
-from dataprep.atomic import atomic_path, record_write, write_json
+from dataprep.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.errors import UserError
 from dataprep.images import check_image
 from dataprep.project import Project
@@ -64,11 +64,9 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
         ext = {"jpeg": "jpg", "tiff": "tif"}.get(fmt, fmt)
         dest = Path(raw_dir) / f"{sid}.{ext}"
         if not dest.exists() or dest.stat().st_size != len(data):
-            # temp + rename (no fsync per file: a content-addressed file is re-created
-            # from its source on the next run if a crash ever left it short)
-            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, dest)
+            # no fsync per file: a content-addressed file is re-created from its
+            # source on the next run if a crash ever left it short
+            write_bytes(dest, data, fsync=False)
         record_write(dest)
         out.append({"sample_id": sid, "modality": "image", "path": f"raw/{dest.name}", "text": None,
                     "source": shown, "source_label": label, "width": w, "height": h})

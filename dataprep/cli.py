@@ -67,7 +67,7 @@ def status(ctx: typer.Context) -> None:
     """Counts per state and label, and what to do next."""
     from dataprep.status import show, status as run
 
-    show(run(project_from(ctx)))
+    show(run(project_from(ctx, writes=False)))
 
 
 def _mount() -> None:

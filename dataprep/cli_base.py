@@ -6,26 +6,60 @@ package's cli imports on its own without an import cycle.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from dataprep import console
 from dataprep.errors import GateFailed, UserError
+from dataprep.atomic import use_temp_dir
+from dataprep.lock import project_lock
 from dataprep.project import Project, open_project
 
 
+def printable(text: str) -> str:
+    """`text` safe for any terminal: undecodable file-name bytes (surrogates) shown as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame in our own code."""
+    tb, here = exc.__traceback__, ""
+    ours = ("dataprep", "labeling", "active_learning", "augment")
+    while tb is not None:
+        f = tb.tb_frame.f_code.co_filename
+        if any(f"/{p}/" in f for p in ours):
+            here = f"{Path(f).parent.name}/{Path(f).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return here
+
+
 class _Group(TyperGroup):
-    """Turns our exceptions into exit codes for every command, nested ones included."""
+    """Turns our exceptions into exit codes for every command, nested ones included: a
+    failed gate is exit 1, everything else one line and exit 2, never a traceback
+    (DATAPREP_DEBUG=1 shows it)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (UserError, GateFailed) as exc:
-            console.err.print(f"[red]error:[/red] {exc}" if isinstance(exc, UserError) else f"[yellow]gate:[/yellow] {exc}")
+            text = escape(printable(str(exc)))      # user strings (paths, labels) may hold rich markup such as "[/"
+            console.err.print(f"[red]error:[/red] {text}" if isinstance(exc, UserError) else f"[yellow]gate:[/yellow] {text}")
             raise typer.Exit(exc.exit_code) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("DATAPREP_DEBUG"):
+                raise
+            console.err.print(escape(printable(f"unexpected {type(exc).__name__}: {exc} (at {_where(exc)}; "
+                                               "run with DATAPREP_DEBUG=1 for the traceback and please report it)")),
+                              style="red")
+            raise typer.Exit(2) from None
 
 
 def make_app(help: str) -> typer.Typer:
@@ -33,8 +67,14 @@ def make_app(help: str) -> typer.Typer:
                        pretty_exceptions_enable=False)
 
 
-def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None) -> Project:
-    """The project of the root `--params`, with this command's flag overrides."""
+def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None, writes: bool = True) -> Project:
+    """The project of the root `--params`, with this command's flag overrides. A command that
+    `writes` holds the project lock (`dataprep.lock`) until it ends."""
     root = ctx.find_root()
     params = (root.obj or {}).get("params", Path("params.yaml"))
-    return open_project(params, overrides)
+    project = open_project(params, overrides)
+    if writes:
+        ctx.with_resource(project_lock(project.work, on_wait=lambda line: console.err.print(escape(line))))
+        data = project.data
+        use_temp_dir(project.work / "tmp", [data, data / "raw", data / "augmented", project.reports])
+    return project

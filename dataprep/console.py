@@ -11,6 +11,7 @@ import sys
 from typing import Any, Iterable, Iterator, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ def say(*lines: str) -> None:
     """Human output; silent under --quiet and --json."""
     if not quiet():
         for line in lines:
-            out.print(line)
+            out.print(line, markup=False)     # lines carry user strings (paths, labels): never markup
 
 
 def result(data: dict[str, Any], *lines: str) -> None:
@@ -51,7 +52,7 @@ def track(items: Iterable[T], total: int | None = None, description: str = "work
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(escape(description), total=total)
         for item in items:
             yield item
             bar.advance(task)
@@ -62,10 +63,11 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     if quiet():
         return
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title)
+    t = Table(title=Text(title))
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        t.add_column(Text(c), justify="left" if i == 0 else "right")
     for r in rows:
-        t.add_row(*[str(v) for v in r])
+        t.add_row(*[Text(str(v)) for v in r])
     out.print(t)

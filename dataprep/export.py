@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from dataprep import store
-from dataprep.atomic import record_write
+from dataprep.atomic import swap_dir
 from dataprep.errors import UserError
 from dataprep.project import Project
 
@@ -53,8 +53,11 @@ def lineage(project: Project) -> pd.DataFrame:
 def export(project: Project) -> dict[str, Any]:
     """Write the training set to `export/` (replaced as a whole, atomically by rename)."""
     data = project.data
+    man = store.read_table(data, "manifest", ["modality"])
+    if man.empty:
+        raise UserError(f"{data / 'manifest.parquet'}: no samples; run `dataprep acquire` first")
     lin = lineage(project)
-    modality = store.read_table(data, "manifest", ["modality"])["modality"].iloc[0]
+    modality = man["modality"].iloc[0]
     aug = store.read_table(data, "augmented")
     if project.cfg.export.include_augmented and len(aug):
         parent = lin.set_index("sample_id")
@@ -99,13 +102,7 @@ def export(project: Project) -> dict[str, Any]:
     if lin.empty:
         lin["export_path"] = None
     lin.to_parquet(tmp / "lineage.parquet", index=False)
-    old = project.root / ".export.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    record_write(dest)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_dir(tmp, dest)
     counts = lin["label"].value_counts().sort_index()
     return {"rows": int(len(lin)), "augmented": int(lin["parent_id"].notna().sum()), "path": str(dest),
             "classes": {str(k): int(v) for k, v in counts.items()}}

@@ -90,5 +90,5 @@ def studio_status(ctx: typer.Context) -> None:
     """Is the local Label Studio running?"""
     from labeling.studio_server import status
 
-    s = status(project_from(ctx))
+    s = status(project_from(ctx, writes=False))
     console.result(s, f"running at {s['url']}" if s["running"] else "not running")
