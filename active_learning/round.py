@@ -90,7 +90,7 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     return pool[~pool.isin(taken)].reset_index(drop=True)
 
 
-def _why_not_selectable(project: Project, manifest: pd.DataFrame, batch: int, n: int) -> str:
+def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
     """The real reason the pool is short: where its samples went."""
     data = project.data
     pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
@@ -103,11 +103,11 @@ def _why_not_selectable(project: Project, manifest: pd.DataFrame, batch: int, n:
             k = int((tri["triage"] == verdict).sum())
             if k:
                 why.append(f"{k} {verdict} by triage")
-    head = f"select.batch_size: {batch} is more than the {n} selectable pool samples ({', '.join(why)})"
-    if store.exists(data, "triage") and n < 0.5 * len(pool) and any("by triage" in w for w in why):
+    head = f"no pool sample left to select ({', '.join(why)})"
+    if store.exists(data, "triage") and any("by triage" in w for w in why):
         return head + ("; triage set most of the pool aside: see `dataprep triage`'s warning and "
                        "data/triage.parquet, or list ids in triage.keep")
-    return head + "; lower it, or acquire more data"
+    return head + "; acquire more data, or stop: every pool sample has been sent"
 
 
 def _call(strategy, model, X, n: int, **kw) -> np.ndarray:
@@ -160,8 +160,9 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    if cfg.batch_size > len(candidates):
-        raise UserError(_why_not_selectable(project, manifest, cfg.batch_size, len(candidates)))
+    if len(candidates) == 0:
+        raise UserError(_why_not_selectable(project, manifest))
+    batch = min(cfg.batch_size, len(candidates))       # the last batch takes what is left
     labels = store.read_table(data, "labels", ["sample_id", "label"]).set_index("sample_id")["label"]
     labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
     rnd = current_round(data)
@@ -183,16 +184,16 @@ def run_round(project: Project) -> dict[str, Any]:
         return metrics
     if cold:
         model, strategy_name = None, "cold_start"
-        picked = cold_start(None, Gc, cfg.batch_size, random_state=cfg.random_state + rnd)
+        picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd)
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
     else:
         lab_rows = rows_of(index, labels.index)
         model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
         strategy_name = cfg.strategy
-        picked = _call(STRATEGIES[cfg.strategy], model, Xc, cfg.batch_size, chunk_size=cfg.chunk_size,
+        picked = _call(STRATEGIES[cfg.strategy], model, Xc, batch, chunk_size=cfg.chunk_size,
                        shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
                        X_labeled=np.asarray(G[lab_rows]), X_embed=Gc)
-        n_rare = int(math.floor(cfg.rare_class_share * cfg.batch_size))
+        n_rare = int(math.floor(cfg.rare_class_share * batch))
         if n_rare:
             picked = reserve_rare(model, Xc, picked, n_rare)
         p = model.predict_proba(take(Xc, picked))
@@ -210,6 +211,8 @@ def run_round(project: Project) -> dict[str, Any]:
     store.write_table(data, "selection", history)       # every round's picks, for lineage
     metrics = {"round": rnd, "n_labels": int(len(labels)), "strategy": strategy_name, "model_version": version,
                "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold)}
+    if batch < cfg.batch_size:
+        metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest) or {})
     metrics.update(_stopping(project, model, X, index, manifest, version))
     _append_curve(reports, metrics)

@@ -22,7 +22,8 @@ labeling backend is outside the graph by nature. One `dvc repro` is one round:
 
 Outputs that carry history across rounds (the annotation mirror, the
 selection log, the learning curve) are `persist: true` so `dvc repro` never
-deletes them before a stage runs.
+deletes them before a stage runs; so are the accepted labels, which a failed
+validation gate must leave as they were.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def dvc_stages() -> dict:
             "cmd": "dataprep validate",
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet"],
             "params": ["project", "validate"],
-            "outs": [f"{D}/labels.parquet", f"{D}/quarantine.parquet"],
+            # labels persist: DVC must not delete the last accepted labels before a run whose
+            # gate may fail (validate writes them, atomically, only when the gate passes)
+            "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet"],
             "metrics": [{f"{R}/label_quality.json": nocache()}],
             "plots": [{f"{R}/annotators.csv": nocache()}],
         },

@@ -116,6 +116,7 @@ def build(project: Project) -> dict[str, Any]:
     # ---- labeling cost
     if len(ann):
         cur = store.current_annotations(ann)
+        cur = cur.assign(lead_time_s=store.counted_lead_time(cur["lead_time_s"]))   # impossible times do not count
         cost = cur.groupby("round").agg(annotations=("annotation_id", "size"),
                                         annotator_hours=("lead_time_s", lambda s: s.sum() / 3600)).reset_index()
         if len(curve):

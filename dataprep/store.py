@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -217,11 +218,32 @@ def append_table(root: str | os.PathLike, name: str, new: pd.DataFrame) -> Path:
 
 def current_annotations(log: pd.DataFrame) -> pd.DataFrame:
     """The live version of each annotation: the log keeps every version (append-only);
-    the latest by `updated_at` wins, and it counts only if its status is `active`."""
+    the one mirrored last wins (the order we received them, not the client's clock: an
+    edit stamped in the year 2100 must not outrank every later one), and it counts only
+    if its status is `active`."""
     if log.empty:
         return log
-    last = log.sort_values(["annotation_id", "updated_at"], kind="stable").drop_duplicates("annotation_id", keep="last")
+    last = log.drop_duplicates("annotation_id", keep="last")
     return last[last["status"] == "active"].sort_values("annotation_id").reset_index(drop=True)
+
+
+LEAD_TIME_CAP_S = 8 * 3600      # a working day: a longer lead time is a tab left open, not work
+
+
+def lead_time_problem(value) -> str | None:
+    """Why a lead time cannot count as annotator time, or None."""
+    v = float(value) if value is not None else float("nan")
+    if np.isnan(v):
+        return "lead time missing"
+    if not np.isfinite(v) or v < 0 or v > LEAD_TIME_CAP_S:
+        return f"lead time {v:g} s outside [0, {LEAD_TIME_CAP_S}] s"
+    return None
+
+
+def counted_lead_time(values: pd.Series) -> pd.Series:
+    """Lead times with those that cannot count as annotator time (see `lead_time_problem`) as NaN."""
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    return v.where(np.isfinite(v) & (v >= 0) & (v <= LEAD_TIME_CAP_S))
 
 
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")

@@ -133,7 +133,7 @@ def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> 
     data = project.data
     old_tasks = store.read_table(data, "tasks")
     old_ann = store.read_table(data, "annotations")
-    key = ["annotation_id", "updated_at", "status"]
+    key = ["annotation_id", "updated_at", "status", "label"]    # new content under an old id and time is kept too
     seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
     fresh = annotations[np.array([tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()], dtype=bool)]
     known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))

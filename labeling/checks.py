@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from dataprep import linear
+from dataprep import linear, store
 
 FLAG_COLUMNS = ["sample_id", "annotation_id", "annotator", "check", "reason"]
 
@@ -57,7 +57,7 @@ def schema(annotations: pd.DataFrame, label_set: set[str], task: str = "classifi
             reasons.append("empty result")
             continue
         if task == "classification":
-            reasons.append(None if label in label_set else f"label {label!r} is not in the label set")
+            reasons.append(None if label in label_set else _not_a_class(str(label)))
             continue
         try:
             boxes = json.loads(label)
@@ -69,6 +69,48 @@ def schema(annotations: pd.DataFrame, label_set: set[str], task: str = "classifi
         reasons.append("; ".join(problems) if problems else None)
     mask = pd.Series([r is not None for r in reasons], index=annotations.index, dtype=bool)
     return _flags(annotations[mask], "schema", [r for r in reasons if r is not None])
+
+
+def _not_a_class(label: str) -> str:
+    """The reason for a classification label outside the set; the mirror encodes results that
+    hold no single choice as JSON (see `labeling.studio_backend.result_to_label`)."""
+    try:
+        parsed = json.loads(label)
+    except (json.JSONDecodeError, TypeError):
+        parsed = None
+    if isinstance(parsed, list):
+        return f"{len(parsed)} choices ({', '.join(map(str, parsed))}) on a single-choice task"
+    if isinstance(parsed, dict) and "no_choice" in parsed:
+        return f"result has no choice, only {', '.join(parsed['no_choice']) or 'other fields'}"
+    return f"label {label!r} is not in the label set"
+
+
+def unknown_samples(annotations: pd.DataFrame, known: set[str]) -> pd.DataFrame:
+    """Annotations on samples the dataset does not have (a task edited or made by hand)."""
+    bad = annotations[~annotations["sample_id"].isin(known)]
+    return _flags(bad, "unknown_sample", [f"sample {s!r} is not in the dataset (manifest)" for s in bad["sample_id"]])
+
+
+def conflicting_versions(log: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Current annotations whose id and time were mirrored twice with different content: the
+    backend reused an id, or changed an annotation without a new timestamp."""
+    if log.empty:
+        return no_flags()
+    n = log.groupby(["annotation_id", "updated_at", "status"], dropna=False)["label"].nunique(dropna=False)
+    ids = set(n[n > 1].index.get_level_values(0))
+    bad = current[current["annotation_id"].isin(ids)]
+    return _flags(bad, "conflicting_versions",
+                  [f"annotation {i} was received with different content under one id and time" for i in bad["annotation_id"]])
+
+
+def lead_times(annotations: pd.DataFrame) -> dict[str, str]:
+    """{annotation_id: why its lead time does not count} (excluded from cost, not quarantined)."""
+    out = {}
+    for aid, v in zip(annotations["annotation_id"], annotations["lead_time_s"]):
+        why = store.lead_time_problem(v)
+        if why is not None:
+            out[str(aid)] = why
+    return out
 
 
 # ------------------------------------------------------------------ provenance
@@ -137,6 +179,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
     consensus, speed, pre-annotation acceptance, and a verdict with the evidence."""
     a = annotations.merge(tasks[["sample_id", "prediction", "gold"]].drop_duplicates("sample_id"), on="sample_id", how="left")
     a["consensus"] = a["sample_id"].map(consensus)
+    a["lead_time_s"] = store.counted_lead_time(a["lead_time_s"])
     crowd_lead = float(a["lead_time_s"].median()) if a["lead_time_s"].notna().any() else np.nan
     rows = []
     classes = list(ds.classes_)
@@ -145,7 +188,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         agree = float((g["label"] == g["consensus"]).mean())
         gold = g[g["sample_id"].isin(gold_truth.index)]
         gold_acc = float((gold["label"] == gold["sample_id"].map(gold_truth)).mean()) if len(gold) else np.nan
-        lead = float(g["lead_time_s"].median())
+        lead = float(g["lead_time_s"].median()) if g["lead_time_s"].notna().any() else np.nan
         with_pred = g[g["prediction"].notna() & (g["prediction"] != g["consensus"])]
         accept_wrong = float((with_pred["label"] == with_pred["prediction"]).mean()) if len(with_pred) >= 5 else np.nan
         maps = []
@@ -177,7 +220,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         if not np.isnan(accept_wrong) and accept_wrong > 0.8:
             verdict = "blocked"
             evidence.append(f"accepts the pre-annotation even when it is wrong ({accept_wrong:.0%})")
-        if crowd_lead and lead < 0.3 * crowd_lead:
+        if crowd_lead and not np.isnan(lead) and lead < 0.3 * crowd_lead:
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")
         rows.append({"annotator": name, "n_annotations": len(g), "est_accuracy": round(est, 4),

@@ -168,11 +168,14 @@ def result_to_label(result: list[dict], task: str) -> str | None:
     if not result:
         return None
     if task == "classification":
-        for r in result:
-            ch = (r.get("value") or {}).get("choices")
-            if ch:
-                return str(ch[0])
-        return None
+        # one choice -> its name; anything else is kept, as JSON, for validation to name
+        # the problem (several choices, or only a text area) instead of a silent pick
+        choices = [str(c) for r in result for c in ((r.get("value") or {}).get("choices") or [])]
+        if len(set(choices)) == 1:
+            return choices[0]
+        if choices:
+            return json.dumps(sorted(set(choices)))
+        return json.dumps({"no_choice": sorted({str(r.get("type")) for r in result})})
     boxes = []
     for r in result:
         v = r.get("value") or {}

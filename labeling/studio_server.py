@@ -121,13 +121,42 @@ def start_server(data_dir: Path, document_root: Path, port: int | None = None, w
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise UserError(f"label-studio exited with code {proc.returncode}; see {log}:\n" + "\n".join(tail))
         if healthy(url):
-            return {"url": url, "pid": proc.pid, "port": port, "log": str(log)}
+            return {"url": url, "pid": proc.pid, "port": port, "log": str(log), **identity(proc.pid)}
         time.sleep(1.0)
     stop_pid(proc.pid)
     raise UserError(f"label-studio did not answer {url}/health within {wait_s:.0f}s; see {log}")
 
 
+def identity(pid: int) -> dict[str, Any]:
+    """What tells this process apart from a later one that reuses its PID."""
+    import psutil
+
+    p = psutil.Process(pid)
+    return {"create_time": p.create_time(), "cmdline": p.cmdline()}
+
+
+def is_ours(info: dict[str, Any]) -> str | None:
+    """None if `info`'s PID is still the server we started (same start time and command line,
+    leading its own process group); otherwise why not."""
+    import psutil
+
+    pid = int(info.get("pid") or 0)
+    if "create_time" not in info or "cmdline" not in info:
+        return "server.json has no start time or command line to check the PID against"
+    try:
+        now = identity(pid)
+        pgid = os.getpgid(pid)
+    except (psutil.Error, ProcessLookupError, PermissionError):
+        return f"no process {pid}"
+    if abs(now["create_time"] - float(info["create_time"])) > 0.05 or now["cmdline"] != info["cmdline"]:
+        return f"PID {pid} is another process now ({' '.join(now['cmdline'])[:80]!r})"
+    if pgid != pid:
+        return f"PID {pid} does not lead its process group"
+    return None
+
+
 def stop_pid(pid: int) -> None:
+    """SIGTERM (then SIGKILL) the process group of a server this process verified as its own."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -168,6 +197,11 @@ def stop(project: Project) -> dict[str, Any]:
     if not path.exists():
         return {"stopped": False, "note": "no local server was started here"}
     info = json.loads(path.read_text())
+    why = is_ours(info)
+    if why is not None:         # never signal a process we cannot show is the server we started
+        path.unlink()
+        return {"stopped": False, "url": info.get("url"),
+                "note": f"not running ({why}); removed the stale {path.name}, signalled nothing"}
     stop_pid(int(info["pid"]))
     path.unlink()
     return {"stopped": True, "url": info["url"]}

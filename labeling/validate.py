@@ -85,7 +85,8 @@ def prior_weight(prior: np.ndarray, labels: np.ndarray, classes: list[str]) -> f
 
 def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.ndarray], np.ndarray] | None,
                  tasks: pd.DataFrame, gold_truth: pd.Series, cfg: Validate, seed: int = 0,
-                 task_type: str = "classification", sizes: pd.DataFrame | None = None) -> dict[str, Any]:
+                 task_type: str = "classification", sizes: pd.DataFrame | None = None,
+                 known: set[str] | None = None, log: pd.DataFrame | None = None) -> dict[str, Any]:
     """Steps 1-5 of the module docstring on data frames (no files): the stage's logic.
 
     `features(sample_ids)` returns their feature rows (for the model prior), or
@@ -94,11 +95,19 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     sample, quarantined or not), and the `kept` annotations.
     """
     flags = [checks.schema(ann, set(classes), task_type, sizes), checks.provenance(ann)]
+    if known is not None:
+        flags.append(checks.unknown_samples(ann, known))
+    if log is not None:
+        flags.append(checks.conflicting_versions(log, ann))
     bad_ids = set(pd.concat(flags)["annotation_id"])
     usable = ann[~ann["annotation_id"].isin(bad_ids)]
     if task_type == "detection":
         raise UserError("project.task: detection labels are schema-checked, but aggregation of boxes is not "
                         "supported yet; use classification")
+    if known is not None:
+        ann = ann[ann["sample_id"].isin(known)]     # flagged above; no label can be inferred for them
+    if usable.empty:                                  # every annotation quarantined: nothing to infer from
+        return _all_quarantined(ann, flags)
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
     quality = checks.annotator_quality(usable, ds1.predict(), ds1, tasks, gold_truth, cfg)
@@ -157,6 +166,22 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
             "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight}
 
 
+def _all_quarantined(ann: pd.DataFrame, flags: list[pd.DataFrame]) -> dict[str, Any]:
+    everyone = pd.Series(np.unique(ann["sample_id"].to_numpy()))
+    sample_q = checks._flags(pd.DataFrame({"sample_id": everyone, "annotation_id": None, "annotator": None}),
+                             "no_usable_annotation",
+                             ["every annotation was quarantined: send for another annotation"] * len(everyone))
+    quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
+    quality = pd.DataFrame(columns=["annotator", "n_annotations", "est_accuracy", "consensus_agreement",
+                                    "gold_accuracy", "n_gold", "median_lead_time_s", "accepts_wrong_preannotation",
+                                    "class_map", "verdict", "evidence"])
+    labels = pd.DataFrame({"sample_id": pd.Series(dtype=str), "label": pd.Series(dtype=str),
+                           "confidence": pd.Series(dtype=float), "method": pd.Series(dtype=str),
+                           "n_annotations": pd.Series(dtype="int64")})
+    return {"labels": labels, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
+            "inferred": pd.Series(dtype=object), "kept": ann.iloc[:0], "blocked": set(), "prior_weight": 1.0}
+
+
 def _nothing_yet(project: Project) -> dict[str, Any]:
     """First round of a loop: no annotations yet. Write empty outputs so the pipeline goes on."""
     for name in ("labels", "quarantine"):
@@ -180,8 +205,10 @@ def validate(project: Project) -> dict[str, Any]:
     gold_tasks = tasks.loc[tasks["gold"], "sample_id"]
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
     X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
+    known = set(manifest["sample_id"])
     res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
-                       project.cfg.project.seed, project.cfg.project.task, manifest[["sample_id", "width", "height"]])
+                       project.cfg.project.seed, project.cfg.project.task, manifest[["sample_id", "width", "height"]],
+                       known=known, log=log)
     accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
     quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
 
@@ -213,6 +240,7 @@ def validate(project: Project) -> dict[str, Any]:
         "blocked_annotators": sorted(blocked),
         "watch_annotators": sorted(quality.loc[quality["verdict"] == "watch", "annotator"]),
         "agreement": agree, "gate": gate,
+        "lead_time_flags": checks.lead_times(ann),      # excluded from cost figures, not quarantined
     }
     truth = manifest.set_index("sample_id")["source_label"]
     if truth.notna().any() and len(accepted):

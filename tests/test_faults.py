@@ -1,0 +1,264 @@
+"""Faults and hostile input: concurrent writers, stale PIDs, failed gates under `dvc repro`,
+bad annotations, leftovers of killed commands, commands run in the wrong order."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import make_blobs
+
+from dataprep import store
+from dataprep.config import default_params_yaml
+from dataprep.demo import dvc_env, repro
+from dataprep.init import init_project
+from fixtures import text_csv
+
+DATAPREP = str(Path(sys.executable).parent / "dataprep")
+
+
+def _params(path: Path, source: str, **overrides) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    raw = yaml.safe_load(default_params_yaml())
+    raw["acquire"]["source"] = source
+    raw["select"]["batch_size"] = 20
+    for dotted, value in overrides.items():
+        section, key = dotted.split("__")
+        raw[section][key] = value
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _dp(path: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    res = subprocess.run([DATAPREP, *args], cwd=path, capture_output=True, text=True, env={**os.environ},
+                         timeout=600)
+    if check:
+        assert res.returncode == 0, res.stdout + res.stderr
+    return res
+
+
+def _no_traceback(res: subprocess.CompletedProcess) -> None:
+    out = res.stdout + res.stderr
+    assert "Traceback" not in out and "unexpected" not in out, out
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory):
+    """A text project with a first batch pushed to the simulated backend."""
+    path = tmp_path_factory.mktemp("faults") / "p"
+    path.mkdir()
+    text_csv(path / "t.csv", n_per_class=40)
+    _params(path, "t.csv")
+    for cmd in ("acquire", "features", "select"):
+        _dp(path, cmd, check=True)
+    _dp(path, "label", "push", check=True)
+    return path
+
+
+def test_concurrent_pulls_leave_no_duplicate(pushed, tmp_path):
+    import shutil
+
+    path = tmp_path / "p"
+    shutil.copytree(pushed, path)
+    procs = [subprocess.Popen([DATAPREP, "label", "pull"], cwd=path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    log = store.read_table(path / "data", "annotations")
+    assert len(log) > 0 and not log.duplicated(["annotation_id", "updated_at", "status"]).any()
+    sim = pd.read_parquet(next((path / ".dataprep").rglob("annotations.parquet")))
+    assert not sim.duplicated(["annotation_id"]).any()
+    assert len(log) == len(sim)
+
+
+def test_lock_names_the_holder_and_times_out(pushed, tmp_path):
+    from dataprep.lock import project_lock
+
+    with project_lock(pushed / ".dataprep", command="dataprep held-by-test"):
+        res = subprocess.run([DATAPREP, "label", "pull"], cwd=pushed, capture_output=True, text=True,
+                             env={**os.environ, "DATAPREP_LOCK_TIMEOUT": "1"}, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert f"PID {os.getpid()}" in res.stderr and "held-by-test" in res.stderr
+    _no_traceback(res)
+    assert _dp(pushed, "status").returncode == 0        # readers do not wait
+
+
+def test_stale_server_pid_is_never_signalled(tmp_path):
+    decoy = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        studio = tmp_path / ".dataprep" / "studio"
+        studio.mkdir(parents=True)
+        _params(tmp_path, "digits")
+        for info in ({"pid": decoy.pid, "url": "http://127.0.0.1:9"},            # written by an older version
+                     {"pid": decoy.pid, "url": "http://127.0.0.1:9", "create_time": 1.0,
+                      "cmdline": ["label-studio", "start"]}):                       # PID reused by another process
+            (studio / "server.json").write_text(json.dumps(info))
+            res = _dp(tmp_path, "studio", "stop")
+            assert res.returncode == 0 and "signalled nothing" in res.stdout, res.stdout + res.stderr
+            assert decoy.poll() is None                 # the decoy is alive
+            assert not (studio / "server.json").exists()
+    finally:
+        decoy.send_signal(signal.SIGKILL)
+        decoy.wait()
+
+
+def _labeled(path: Path) -> Path:
+    """A tabular project annotated by 3 good simulated annotators, as files."""
+    from dataprep.acquire import acquire
+    from dataprep.config import Annotator
+    from dataprep.project import open_project
+    from labeling.simulate import annotate
+
+    X, y = make_blobs(n_samples=200, centers=3, n_features=4, random_state=0)
+    path.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(X, columns=list("abcd")).assign(label=[f"c{v}" for v in y]).to_csv(path / "b.csv", index=False)
+    _params(path, "b.csv")
+    p = open_project(path / "params.yaml")
+    acquire(p)
+    man = store.read_table(p.data, "manifest")
+    pool = man[man["split"] == "pool"].head(60)
+    tasks = pd.DataFrame({"sample_id": pool["sample_id"], "task_id": np.arange(len(pool)),
+                          "created_at": pd.Timestamp("2026-01-01", tz="UTC"), "gold": False,
+                          "prediction": None, "round": 1})
+    truth = man.set_index("sample_id")["source_label"]
+    crew = [Annotator(name=f"g{i}", profile="good", accuracy=0.95) for i in range(3)]
+    store.write_table(p.data, "tasks", tasks)
+    store.write_table(p.data, "annotations", annotate(tasks, truth, crew, 3, sorted(truth.unique()), random_state=0))
+    return path
+
+
+def _append(path: Path, rows: list[dict]) -> None:
+    log = store.read_table(path / "data", "annotations")
+    base = log.iloc[0].to_dict()
+    new = pd.DataFrame([{**base, **r} for r in rows])
+    store.append_table(path / "data", "annotations", new[list(store.SCHEMAS["annotations"])])
+
+
+def test_every_bad_annotation_is_quarantined_with_its_reason(tmp_path):
+    path = _labeled(tmp_path / "v")
+    log = store.read_table(path / "data", "annotations")
+    sid = log["sample_id"].iloc[0]
+    t0 = pd.Timestamp("2026-02-01", tz="UTC")
+    nxt = int(log["annotation_id"].max()) + 1
+    _append(path, [
+        {"annotation_id": nxt, "sample_id": "not-a-sample", "annotator": "g0", "created_by": "g0", "updated_at": t0},
+        {"annotation_id": nxt + 1, "sample_id": sid, "label": json.dumps(["c0", "c1"]), "annotator": "g1",
+         "created_by": "g1", "updated_at": t0},
+        {"annotation_id": nxt + 2, "sample_id": sid, "label": json.dumps({"no_choice": ["textarea"]}),
+         "annotator": "g2", "created_by": "g2", "updated_at": t0},
+        # one id and time, two contents
+        {"annotation_id": nxt + 3, "sample_id": sid, "label": "c0", "updated_at": t0},
+        {"annotation_id": nxt + 3, "sample_id": sid, "label": "c2", "updated_at": t0},
+    ])
+    # lead times that cannot be annotator time
+    log = store.read_table(path / "data", "annotations")
+    odd = {int(log["annotation_id"].iloc[i]): v for i, v in enumerate([-5.0, np.nan, np.inf, 1e12])}
+    log["lead_time_s"] = [odd.get(int(a), v) for a, v in zip(log["annotation_id"], log["lead_time_s"])]
+    # an edit stamped in 2100, then a later one: the later one received wins
+    first = log.iloc[10].to_dict()
+    future = {**first, "label": "c1" if first["label"] != "c1" else "c2", "updated_at": pd.Timestamp("2100-01-01", tz="UTC")}
+    later = {**first, "updated_at": pd.Timestamp("2026-03-01", tz="UTC")}
+    log = pd.concat([log, pd.DataFrame([future, later])], ignore_index=True)
+    store.write_table(path / "data", "annotations", log)
+
+    res = _dp(path, "validate")
+    _no_traceback(res)
+    assert res.returncode in (0, 1), res.stderr
+    q = store.read_table(path / "data", "quarantine")
+    reasons = dict(zip(q["annotation_id"].dropna().astype(int), q["reason"]))
+    assert "not in the dataset" in reasons[nxt]
+    assert "2 choices (c0, c1) on a single-choice task" in reasons[nxt + 1]
+    assert "no choice, only textarea" in reasons[nxt + 2]
+    assert "different content under one id and time" in reasons[nxt + 3]
+    summary = json.loads((path / "reports" / "label_quality.json").read_text())
+    flags = summary["lead_time_flags"]
+    assert {str(a) for a in odd} <= set(flags) and "outside [0," in flags[str(next(iter(odd)))]
+    current = store.current_annotations(store.read_table(path / "data", "annotations")).set_index("annotation_id")
+    assert current.loc[first["annotation_id"], "label"] == first["label"]
+    report = _dp(path, "report")
+    _no_traceback(report)
+    assert report.returncode == 0
+
+
+def test_all_annotations_quarantined_is_a_failed_gate_not_a_crash(tmp_path):
+    path = _labeled(tmp_path / "q")
+    log = store.read_table(path / "data", "annotations")
+    log["created_by"] = "someone-else"                  # every annotation fails provenance
+    store.write_table(path / "data", "annotations", log)
+    (path / "data" / "labels.parquet").unlink(missing_ok=True)
+    res = _dp(path, "validate")
+    _no_traceback(res)
+    assert res.returncode == 1 and "gate" in res.stderr
+    summary = json.loads((path / "reports" / "label_quality.json").read_text())
+    assert summary["gate"]["passed"] is False and summary["accepted"] == 0
+    assert summary["by_check"]["provenance"] == len(log)
+
+
+def test_failed_gate_under_dvc_repro_keeps_the_last_labels(tmp_path):
+    path = _params(tmp_path / "g", "digits")
+    init_project(path)
+    for _ in range(2):
+        res = repro(path, dvc_env())
+        assert res.returncode == 0, res.stdout + res.stderr
+    before = (path / "data" / "labels.parquet").read_bytes()
+    n_before = len(store.read_table(path / "data", "labels"))
+    assert n_before > 0
+    raw = yaml.safe_load((path / "params.yaml").read_text())
+    raw["simulate"]["annotators"] = [{"name": f"s{i}", "profile": "spammer"} for i in range(3)]
+    raw["validate"]["max_quarantined_share"] = 0.05
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    res = repro(path, dvc_env())
+    assert res.returncode != 0 and "validation gate failed" in res.stdout + res.stderr
+    assert (path / "data" / "labels.parquet").read_bytes() == before
+    status = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert status["states"]["accepted"] > 0
+
+
+def test_killed_writes_leave_no_temp_file(tmp_path):
+    path = _params(tmp_path / "k", "digits")
+    raw, tmp = path / "data" / "raw", path / ".dataprep" / "tmp"
+    raw.mkdir(parents=True)
+    tmp.mkdir(parents=True)
+    (raw / ".abc.png.123.tmp").write_bytes(b"half")             # left by an older version
+    (tmp / ".manifest.parquet.xyz.tmp").write_bytes(b"half")     # left by a killed command
+    proc = subprocess.Popen([DATAPREP, "acquire"], cwd=path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    proc.kill()
+    proc.wait()
+    _dp(path, "acquire", check=True)
+    left = [p for p in path.rglob("*.tmp")]
+    assert left == [], left
+
+
+def test_every_command_in_the_wrong_order(tmp_path):
+    """From an empty project, each command alone: a result or one line and exit 2, never a
+    traceback. In-process (the same command group as the console script) to keep it quick."""
+    from typer.testing import CliRunner
+
+    from dataprep.cli import app
+
+    weird = tmp_path / "odd [/name] folder"
+    weird.mkdir(parents=True)        # "odd [" / "name] folder": a path that holds "[/"
+    text_csv(weird / "t.csv", n_per_class=20)
+    path = _params(tmp_path / "w", str(weird / "t.csv"))
+    commands = [["features"], ["triage"], ["select"], ["label", "push"], ["label", "pull"], ["validate"],
+                ["augment"], ["export"], ["report"], ["status"], ["studio", "stop"], ["studio", "status"]]
+    runner = CliRunner()
+    for stage in (None, ["acquire"], ["select"]):
+        for cmd in ([stage] if stage else []) + commands:
+            res = runner.invoke(app, ["--params", str(path / "params.yaml"), *cmd])
+            out = res.output
+            assert res.exception is None or isinstance(res.exception, SystemExit), (cmd, out, res.exception)
+            assert "Traceback" not in out and "unexpected" not in out, (cmd, out)
+            assert res.exit_code in (0, 2), (cmd, out)
+            if res.exit_code == 2:
+                assert len(out.strip().splitlines()) == 1, (cmd, out)
+    bad = _dp(path, "acquire", "--source", str(weird / "missing [/x].csv"))     # the console script
+    assert bad.returncode == 2 and "[/x]" in bad.stderr, bad.stderr
