@@ -11,6 +11,7 @@ and acquisition time.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from joblib import Parallel, delayed
 
 from dataprep import console, store
 from dataprep.atomic import atomic_path, record_write, write_bytes, write_json
-from dataprep.errors import UserError
+from dataprep.errors import UserError, printable
 from dataprep.images import check_image
 from dataprep.project import Project
 from dataprep.sources import write_digits
@@ -73,14 +74,43 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
     return out
 
 
-def list_images(folder: Path) -> list[tuple[str, str | None]]:
-    """Image files under `folder` with the class subfolder (if any) as label."""
-    files = []
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not any(s.startswith(".") for s in p.relative_to(folder).parts):
-            rel = p.relative_to(folder)
-            files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
-    return files
+def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[str, str | None]], list[dict]]:
+    """Image files under `folder` with the class subfolder (if any) as label, and the symbolic
+    links skipped under the `follow_links` policy (inside | all | none), each with why."""
+    root = folder.resolve()
+    files, skipped, seen = [], [], {root}
+
+    def allowed(p: Path) -> str | None:
+        target = p.resolve()
+        if follow_links == "none":
+            return f"a link (to {target}); acquire.follow_links is none"
+        if follow_links == "inside" and not target.is_relative_to(root):
+            return f"links outside the source folder (to {target}); set acquire.follow_links: all to take it"
+        if not target.exists():
+            return f"broken link (to {target})"
+        return None
+
+    def walk(d: Path) -> None:
+        for p in sorted(d.iterdir()):
+            if p.name.startswith("."):
+                continue
+            if p.is_symlink():
+                why = allowed(p)
+                if why is not None:
+                    skipped.append({"source": printable(str(p.relative_to(folder))), "reason": why})
+                    continue
+            if p.is_dir():
+                real = p.resolve()
+                if real in seen:            # a link back up the tree: walk each folder once
+                    continue
+                seen.add(real)
+                walk(p)
+            elif p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+                rel = p.relative_to(folder)
+                files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
+
+    walk(folder)
+    return files, skipped
 
 
 def _stat_key(path: Path) -> str:
@@ -89,11 +119,11 @@ def _stat_key(path: Path) -> str:
 
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
-                    cache_file: Path) -> tuple[list[dict], list[dict]]:
+                    cache_file: Path, follow_links: str = "inside") -> tuple[list[dict], list[dict], list[dict]]:
     """Hash and check the images of `folder`. A file whose size and modification time match the
     stat cache (and whose raw copy exists) is not read again, as DVC does for its own hashes, so
     the stage can run every round at the cost of listing the folder."""
-    files = list_images(folder)
+    files, skipped = list_images(folder, follow_links)
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -127,19 +157,49 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
              for (rel, _), r in zip(todo, rows) if "error" not in r}
     kept = {rel: cache[rel] for rel in stats if rel in cache and rel not in fresh and rel not in dict(todo)}
     write_json(cache_file, {"max_pixels": max_pixels, str(folder.resolve()): {**kept, **fresh}})
-    return known + good, bad
+    return known + good, bad, skipped
 
 
 # ---------------------------------------------------------------- tables
-def read_source_table(path: Path) -> pd.DataFrame:
+def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
+    """A CSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
+    the line and byte, not a rejection of the whole file without a word."""
+    if path.suffix in {".csv", ".jsonl", ".json"}:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode(encoding)
+        except LookupError:
+            raise UserError(f"acquire.encoding: unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise UserError(f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}); "
+                            "set acquire.encoding, for example latin-1") from None
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(path)
+            return pd.read_csv(io.StringIO(text))
         if path.suffix in {".jsonl", ".json"}:
-            return pd.read_json(path, lines=path.suffix == ".jsonl")
+            return pd.read_json(io.StringIO(text), lines=path.suffix == ".jsonl")
         return pd.read_parquet(path)
     except Exception as exc:
         raise UserError(f"{path}: cannot read as {path.suffix.lstrip('.')} ({exc})") from exc
+
+
+def check_labels(src: Path, df: pd.DataFrame, label_col: str | None, expected: list[str]) -> list[str]:
+    """Where labels enter: a named label column must exist when `project.labels` is set, and the
+    source's labels must be among them. Returns warnings for the summary."""
+    if not label_col:
+        return []
+    if label_col not in df.columns:
+        if expected:
+            raise UserError(f"{src}: label column {label_col!r} not found (columns: {', '.join(map(str, df.columns))}); "
+                            "set acquire.label_column, or null for unlabeled data")
+        return [f"{src.name} has no column {label_col!r}: its samples come without labels"]
+    found = sorted({str(v) for v in df[label_col].dropna()})
+    extra = [v for v in found if expected and v not in expected]
+    if extra:
+        raise UserError(f"{src}: labels {', '.join(map(repr, extra[:10]))} in column {label_col!r} are not in "
+                        f"project.labels ({', '.join(expected)}); add them there or fix the source")
+    return []
 
 
 def _labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
@@ -199,15 +259,23 @@ def _write_if_changed(target: Path, table: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------- merge
-def _collapse(rows: list[dict]) -> pd.DataFrame:
-    """One row per sample id; `sources` lists every path it was found at."""
+def _collapse(rows: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """One row per sample id; `sources` lists every path it was found at. Exact duplicates
+    that came with different labels keep no label (the truth is unknown) and are returned."""
     if not rows:
-        return store.empty("manifest")
-    df = pd.DataFrame(rows).sort_values(["sample_id", "source"], kind="stable")
+        return store.empty("manifest"), []
+    df = pd.DataFrame([{**r, "source": printable(r["source"])} for r in rows])   # names that are not UTF-8
+    df = df.sort_values(["sample_id", "source"], kind="stable")
     srcs = df.groupby("sample_id", sort=False)["source"].agg(list)
+    n_labels = df.groupby("sample_id", sort=False)["source_label"].nunique()
     first = df.drop_duplicates("sample_id").set_index("sample_id")
     first["sources"] = srcs.map(json.dumps)
-    return first.reset_index()
+    clash = n_labels[n_labels > 1].index
+    conflicts = [{"sample_id": sid, "sources": srcs[sid],
+                  "labels": sorted(df.loc[df["sample_id"] == sid, "source_label"].dropna().astype(str).unique())}
+                 for sid in clash]
+    first.loc[clash, "source_label"] = None
+    return first.reset_index(), conflicts
 
 
 def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
@@ -259,7 +327,7 @@ def resolve_source(project: Project) -> tuple[Path, str]:
         return src, "images"
     if src.suffix.lower() not in TABLE_EXTS:
         raise UserError(f"acquire.source: {src}: expected an image folder or {', '.join(sorted(TABLE_EXTS))}")
-    df = read_source_table(src)
+    df = read_source_table(src, a.encoding)
     if a.text_column in df.columns:
         return src, "text"
     if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != a.label_column):
@@ -276,11 +344,19 @@ def acquire(project: Project) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     # Sources under the project are recorded relative to it, so manifests match across clones.
     shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
+    skipped, warnings = [], []
     if kind == "images":
-        good, bad = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                    project.work / "acquire_cache.json")
+        good, bad, skipped = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
+                                             project.work / "acquire_cache.json", a.follow_links)
+        expected = list(project.cfg.project.labels)
+        extra = sorted({r["source_label"] for r in good if r["source_label"] and expected
+                        and r["source_label"] not in expected})
+        if extra:
+            raise UserError(f"{src}: class folders {', '.join(map(repr, extra[:10]))} are not in project.labels "
+                            f"({', '.join(expected)}); add them there or move the folders")
     else:
-        df = read_source_table(src)
+        df = read_source_table(src, a.encoding)
+        warnings = check_labels(src, df, a.label_column, list(project.cfg.project.labels))
         if kind == "text":
             if a.text_column not in df.columns:
                 raise UserError(f"{src}: text column {a.text_column!r} not found "
@@ -288,7 +364,13 @@ def acquire(project: Project) -> dict[str, Any]:
             good, bad = _acquire_text(shown, df, a.text_column, a.label_column)
         else:
             good, bad = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
-    found = _collapse(good)
+    found, conflicts = _collapse(good)
+    bad = [{**b, "source": printable(str(b["source"])), "error": printable(str(b["error"]))} for b in bad]
+    if conflicts:
+        warnings.append(f"{len(conflicts)} exact duplicates came with different labels (e.g. "
+                        f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")
+    if skipped:
+        warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
     old = store.read_table(data, "manifest")
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed)
     if kind == "text":   # the raw corpus, like raw/ images and raw/tabular.parquet: data/raw holds every modality
@@ -302,6 +384,7 @@ def acquire(project: Project) -> dict[str, Any]:
         "duplicates_collapsed": int(len(good) - len(found)),
         "unreadable": len(bad), "unreadable_files": bad[:1000],
         "splits": manifest["split"].value_counts().to_dict(), "changed": bool(changed),
+        "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "warnings": warnings,
     }
     write_json(project.reports / "acquire.json", summary)
     return summary

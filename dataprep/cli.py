@@ -57,6 +57,7 @@ def acquire(
     lines += [f"  skipped {b['source']}: {b['error']}" for b in s["unreadable_files"][:5]]
     if s["unreadable"]:
         lines.append(f"  (all listed in {project.reports / 'acquire.json'})")
+    lines += [f"warning: {w}" for w in s["warnings"]]
     if not s["changed"]:
         lines.append("manifest unchanged (nothing new)")
     console.result(s, *lines)

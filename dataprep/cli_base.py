@@ -16,15 +16,10 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from dataprep import console
-from dataprep.errors import GateFailed, UserError
+from dataprep.errors import GateFailed, UserError, printable
 from dataprep.atomic import use_temp_dir
 from dataprep.lock import project_lock
 from dataprep.project import Project, open_project
-
-
-def printable(text: str) -> str:
-    """`text` safe for any terminal: undecodable file-name bytes (surrogates) shown as escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _where(exc: BaseException) -> str:

@@ -61,6 +61,9 @@ class Acquire(_Section):
     n_jobs: int = Field(2, ge=1)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
                             description="decode budget: larger images are read shrunk (JPEG scale, libvips)")
+    encoding: str = Field("utf-8", description="text encoding of CSV/JSONL sources")
+    follow_links: Literal["inside", "all", "none"] = Field(
+        "inside", description="symbolic links in an image folder: follow those pointing inside it, all, or none")
 
 
 class Features(_Section):
@@ -241,6 +244,8 @@ acquire:
   test_fraction: 0.3        # stratified held-out test split sampled at acquisition
   n_jobs: 2                 # parallel hashing and image checks
   max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
+  encoding: utf-8           # CSV/JSONL sources: their text encoding (for example latin-1)
+  follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
 
 triage:
   near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates

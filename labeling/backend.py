@@ -56,6 +56,13 @@ def push(project: Project) -> dict[str, Any]:
         from labeling.studio_backend import push as studio_push
         return studio_push(project)
     batch = batch_to_push(project)
+    man = store.read_table(project.data, "manifest", ["sample_id", "source", "source_label"]).set_index("sample_id")
+    unlabeled = man.reindex(batch["sample_id"])
+    unlabeled = unlabeled[unlabeled["source_label"].isna()]
+    if len(unlabeled):      # found now, not a round later when the annotators are asked
+        raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
+                        f"this batch have none (e.g. {unlabeled['source'].iloc[0]}): check acquire.label_column, "
+                        "or use label.backend: studio")
     old = _sim_tasks(project)
     start = int(old["task_id"].max()) + 1 if len(old) else 1
     now = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)

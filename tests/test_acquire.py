@@ -34,13 +34,15 @@ def test_image_folder_labels_duplicates_and_corrupt(project, tmp_path):
     bad = {b["source"].split("/")[-1] for b in s["unreadable_files"]}
     assert bad == {"truncated.png", "notes.png"}
     man = store.read_table(root / "data", "manifest").set_index("sample_id")
-    assert set(man["source_label"]) == {"cat", "dog"}
+    assert set(man["source_label"].dropna()) == {"cat", "dog"}
     dup = man[man["sources"].str.contains("copy_of_cat0")]
     assert json.loads(dup["sources"].iloc[0]) == ["imgs/cat/0.png", "imgs/dog/copy_of_cat0.png"]
+    assert dup["source_label"].isna().all()         # filed under cat and dog: the truth is unknown, not "cat"
     for sid, row in man.iterrows():
         assert (root / "data" / row["path"]).exists() and row["path"].startswith(f"raw/{sid}.")
     report = json.loads((root / "reports" / "acquire.json").read_text())
     assert report["unreadable"] == 2
+    assert report["conflicting_labels"][0]["labels"] == ["cat", "dog"] and len(report["warnings"]) == 1
 
 
 def test_rerun_is_noop_and_new_files_add_rows(project, tmp_path):

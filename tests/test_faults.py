@@ -262,3 +262,64 @@ def test_every_command_in_the_wrong_order(tmp_path):
                 assert len(out.strip().splitlines()) == 1, (cmd, out)
     bad = _dp(path, "acquire", "--source", str(weird / "missing [/x].csv"))     # the console script
     assert bad.returncode == 2 and "[/x]" in bad.stderr, bad.stderr
+
+
+def test_bad_input_is_caught_where_it_enters(tmp_path):
+    def setup(name, rows: bytes, **overrides):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "t.csv").write_bytes(rows)
+        return _params(path, "t.csv", **overrides)
+
+    good = b"text,label\n" + b"".join(b"a sample about cats number %d,cat\nsome dogs text %d,dog\n" % (i, i)
+                                      for i in range(30))
+    latin = setup("latin", good + "caf\xe9 au lait,cat\n".encode("latin-1"))
+    res = _dp(latin, "acquire")
+    assert res.returncode == 2 and "line 62 is not valid utf-8 (byte 0xe9)" in res.stderr and "acquire.encoding" in res.stderr
+    raw = yaml.safe_load((latin / "params.yaml").read_text())
+    raw["acquire"]["encoding"] = "latin-1"
+    (latin / "params.yaml").write_text(yaml.safe_dump(raw))
+    _dp(latin, "acquire", check=True)
+    assert store.read_table(latin / "data", "manifest")["text"].str.contains("café").any()
+
+    res = _dp(setup("labels", good, project__labels=["cat", "bird"]), "acquire")
+    assert res.returncode == 2 and "'dog'" in res.stderr and "project.labels" in res.stderr, res.stderr
+    res = _dp(setup("column", good, acquire__label_column="kind", project__labels=["cat", "dog"]), "acquire")
+    assert res.returncode == 2 and "label column 'kind' not found" in res.stderr, res.stderr
+
+    unlabeled = setup("nolabels", good.replace(b"text,label", b"text,tag"))       # simulated backend, no truth
+    res = _dp(unlabeled, "acquire", check=True)
+    assert "no column 'label'" in res.stdout
+    _dp(unlabeled, "select", check=True)
+    res = _dp(unlabeled, "label", "push")                 # round 1, not round 2
+    assert res.returncode == 2 and "need a source label" in res.stderr and "t.csv:" in res.stderr, res.stderr
+
+
+def test_symlinks_follow_the_policy_and_odd_names_pass(tmp_path):
+    from conftest import write_png
+
+    src, outside = tmp_path / "imgs", tmp_path / "elsewhere"
+    for i in range(3):
+        write_png(src / "cat" / f"{i}.png", seed=i)
+        write_png(src / "dog" / f"{i}.png", seed=10 + i)
+        write_png(outside / f"{i}.png", seed=20 + i)
+    (src / "cat" / "inside.png").symlink_to(src / "dog" / "0.png")        # inside: followed
+    (src / "dog" / "far.png").symlink_to(outside / "0.png")               # outside: skipped, said
+    (src / "bird").symlink_to(outside, target_is_directory=True)          # a folder outside: skipped, said
+    (src / "cat" / "loop").symlink_to(src, target_is_directory=True)      # a cycle: walked once
+    name = os.fsencode(str(src / "dog")) + b"/caf\xe9.png"                # not valid UTF-8
+    with open(name, "wb") as fh:
+        fh.write((outside / "1.png").read_bytes())
+    path = _params(tmp_path / "p", str(src))
+    res = _dp(path, "acquire", check=True)
+    _no_traceback(res)
+    s = json.loads((path / "reports" / "acquire.json").read_text())
+    assert sorted(x["source"] for x in s["skipped_links"]) == ["bird", "dog/far.png"]
+    assert "2 symbolic links skipped" in res.stdout
+    man = store.read_table(path / "data", "manifest")
+    assert len(man) == 7 and any("caf\\xe9.png" in x for x in man["source"])
+    raw = yaml.safe_load((path / "params.yaml").read_text())
+    raw["acquire"]["follow_links"] = "all"
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    _dp(path, "acquire", check=True)
+    assert len(store.read_table(path / "data", "manifest")) == 9     # + outside/0.png, outside/2.png (1 is a dup)
