@@ -2,152 +2,36 @@
 
 Two implementations behind the same two functions, chosen by `label.backend`:
 `studio` (a real Label Studio, `labeling.studio_backend`) and `simulated`
-(simulated annotators, this module). The stages call `push` and `pull` and do
-not know which one answers.
-
-The simulated backend keeps its "server" in the git-ignored work folder
-(`.dataprep/simulated/`): pushed tasks and the annotations its annotators
-made. Annotators answer every pushed task the next time the backend is pulled
-(unless `simulate.active` is false: annotators on a break), like a team that
-works between two rounds.
+(`labeling.simulated_backend`). The stages call `push` and `pull` and do not
+know which one answers; both send with `labeling.mirror.batch_to_push` and
+record with `labeling.mirror.mirror`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from dataprep import store
 from dataprep.atomic import write_json
-from dataprep.errors import UserError
 from dataprep.project import Project
 
 
-def batch_to_push(project: Project) -> pd.DataFrame:
-    """This round's tasks: the latest selection (picks and gold tasks, shuffled together
-    deterministically so gold tasks are not all at the end), minus anything already sent."""
-    sel = store.read_table(project.data, "selection")
-    sel = sel[sel["round"] == sel["round"].max()] if len(sel) else sel
-    if sel.empty:
-        raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
-    sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
-    if project.cfg.label.backend == "simulated":
-        sent |= set(_sim_tasks(project)["sample_id"])
-    out = sel.assign(gold=sel["strategy"] == "gold")
-    order = out["sample_id"].map(lambda s: hashlib.blake2b(s.encode(), digest_size=8).hexdigest())
-    out = out.loc[order.sort_values().index].reset_index(drop=True)
-    return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------- simulated
-def _sim_dir(project: Project):
-    return project.work / "simulated"
-
-
-def _sim_tasks(project: Project) -> pd.DataFrame:
-    return store.read_table(_sim_dir(project), "tasks")
+def _implementation(project: Project):
+    if project.cfg.label.backend == "studio":
+        from labeling import studio_backend          # imported only when used: it needs the SDK
+        return studio_backend
+    from labeling import simulated_backend
+    return simulated_backend
 
 
 def push(project: Project) -> dict[str, Any]:
-    if project.cfg.label.backend == "studio":
-        from labeling.studio_backend import push as studio_push
-        return studio_push(project)
-    batch = batch_to_push(project)
-    man = store.read_table(project.data, "manifest", ["sample_id", "source", "source_label"]).set_index("sample_id")
-    unlabeled = man.reindex(batch["sample_id"])
-    unlabeled = unlabeled[unlabeled["source_label"].isna()]
-    if len(unlabeled):      # found now, not a round later when the annotators are asked
-        raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
-                        f"this batch have none (e.g. {unlabeled['source'].iloc[0]}): check acquire.label_column, "
-                        "or use label.backend: studio")
-    old = _sim_tasks(project)
-    start = int(old["task_id"].max()) + 1 if len(old) else 1
-    now = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
-    new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
-                        "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
-                        "round": batch["round"]})
-    if len(new):
-        store.append_table(_sim_dir(project), "tasks", new)
-    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum())}
-
-
-def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd.DataFrame:
-    """What the simulated annotators (params `simulate`) answer on `todo` (sample_id, task_id,
-    prediction, round): rows of the annotation schema. Used by both backends: the simulated one
-    keeps them, `dataprep demo --studio` posts them to Label Studio as each annotator."""
-    from labeling.simulate import annotate, similarity_confusion
-
-    man = store.read_table(project.data, "manifest")
-    truth = man.set_index("sample_id")["source_label"]
-    if truth.loc[todo["sample_id"]].isna().any():
-        raise UserError("label.backend: simulated annotators need a source label (the truth) for every sample; "
-                        "use a labeled source or label.backend: studio")
-    classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())
-    conf = similarity_confusion(classes, _class_centroids(project, man, classes))
-    sim = project.cfg.simulate
-    rnd = int(todo["round"].max())
-    return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
-                    random_state=sim.seed * 1000 + rnd, start_id=start_id,
-                    start_time=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=rnd, hours=1), round_=rnd)
-
-
-def _sim_answer(project: Project) -> int:
-    """Let the simulated annotators answer every task they have not answered yet."""
-    d = _sim_dir(project)
-    tasks = _sim_tasks(project)
-    done = store.read_table(d, "annotations")
-    todo = tasks[~tasks["task_id"].isin(done["task_id"])]
-    if todo.empty or not project.cfg.simulate.active:
-        return 0
-    ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1)
-    store.append_table(d, "annotations", ann)
-    return len(ann)
-
-
-def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
-    from dataprep.features import load_features, rows_of
-
-    X, index = load_features(project, man)
-    lab = man.dropna(subset=["source_label"])
-    return np.stack([np.asarray(X[rows_of(index, lab.loc[lab["source_label"].astype(str) == c, "sample_id"])]).mean(0)
-                     for c in classes])
+    """Send the selected samples (plus gold tasks) with the model's pre-annotations."""
+    return _implementation(project).push(project)
 
 
 def pull(project: Project) -> dict[str, Any]:
     """Mirror the backend into tasks.parquet and annotations.parquet (append-only)."""
-    if project.cfg.label.backend == "studio":
-        from labeling.studio_backend import pull as studio_pull
-        out = studio_pull(project)
-    else:
-        answered = _sim_answer(project)
-        d = _sim_dir(project)
-        remote_tasks, remote_ann = _sim_tasks(project), store.read_table(d, "annotations")
-        out = mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}
+    out = _implementation(project).pull(project)
     state = project.data / "pull_state.json"     # the backend's cursor (Label Studio); always a stage output
     if not state.exists():
         write_json(state, {"backend": project.cfg.label.backend})
     return out
-
-
-def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, Any]:
-    """Write the backend's state locally; unchanged state rewrites nothing (so DVC sees no change).
-
-    The annotation log only grows: rows already mirrored are kept as they were.
-    """
-    data = project.data
-    old_tasks = store.read_table(data, "tasks")
-    old_ann = store.read_table(data, "annotations")
-    key = ["annotation_id", "updated_at", "status", "label"]    # new content under an old id and time is kept too
-    seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
-    fresh = annotations[np.array([tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()], dtype=bool)]
-    known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))
-    new_tasks = tasks[np.array([k not in known for k in zip(tasks["task_id"], tasks["sample_id"])], dtype=bool)]
-    if len(new_tasks) or not store.exists(data, "tasks"):
-        store.write_table(data, "tasks", pd.concat([old_tasks, new_tasks], ignore_index=True) if len(old_tasks) else new_tasks)
-    if len(fresh) or not store.exists(data, "annotations"):
-        store.append_table(data, "annotations", fresh) if len(old_ann) else store.write_table(data, "annotations", fresh)
-    return {"new_tasks": int(len(new_tasks)), "new_annotations": int(len(fresh)),
-            "tasks": int(len(old_tasks) + len(new_tasks)), "annotations": int(len(old_ann) + len(fresh))}

@@ -27,6 +27,7 @@ from dataprep.atomic import write_json
 from dataprep.errors import UserError
 from dataprep.project import Project
 from labeling import label_config
+from labeling.mirror import batch_to_push, mirror
 from labeling.studio_client import NO_RETRY, client, explained, field
 
 BATCH = 1000     # tasks per import request: larger requests amortise the server's per-request work
@@ -148,7 +149,6 @@ def push_items(ls, url: str, pid: int, items: list[dict], marker: Path, batch: i
 
 
 def push(project: Project) -> dict[str, Any]:
-    from labeling.backend import batch_to_push
 
     batch = batch_to_push(project)
     man = store.read_table(project.data, "manifest").set_index("sample_id")
@@ -296,7 +296,6 @@ def pull(project: Project) -> dict[str, Any]:
     with explained(url, f"finding project {title!r}"):
         proj = find_project(ls, title)
     if proj is None and store.read_table(data, "tasks").empty:     # first round: nothing pushed yet
-        from labeling.backend import mirror
         return mirror(project, store.empty("tasks"), store.empty("annotations")) | {
             "backend": "studio", "fetched_tasks": 0, "incremental": False}
     if proj is None:
@@ -308,7 +307,6 @@ def pull(project: Project) -> dict[str, Any]:
         tasks = fetch_tasks(ls, proj.id, cursor)
     old_ann = store.current_annotations(store.read_table(data, "annotations"))
     tasks_df, ann_df, new_cursor = mirror_rows(tasks, users, project.cfg.project.task, old_ann, cursor)
-    from labeling.backend import mirror
     out = mirror(project, tasks_df, ann_df)
     if new_cursor != cursor or not state_path.exists():
         write_json(state_path, {"project_id": proj.id, "cursor": new_cursor})

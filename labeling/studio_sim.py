@@ -47,7 +47,7 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
     """Every unanswered task of the project gets `label.overlap` simulated annotations."""
     from label_studio_sdk import LabelStudio
 
-    from labeling.backend import simulated_answers
+    from labeling.simulated_backend import simulated_answers
     from labeling.studio_backend import find_project
     from labeling.studio_users import annotator_token
 

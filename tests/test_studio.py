@@ -98,7 +98,7 @@ def test_round_trip_push_annotate_pull(server):
 
 
 def test_push_is_idempotent_even_after_a_crash(server):
-    from labeling.backend import batch_to_push
+    from labeling.mirror import batch_to_push
     from labeling.studio_backend import ensure_project, task_payload
 
     p = server["project"]

@@ -1,0 +1,55 @@
+"""The local side of every labeling backend: which tasks to send, and the mirror of what
+came back (`data/tasks.parquet`, the append-only `data/annotations.parquet`).
+
+Both backends (`labeling.studio_backend`, `labeling.simulated_backend`) use these two
+functions, so they send and record the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataprep import store
+from dataprep.errors import UserError
+from dataprep.project import Project
+
+
+def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset()) -> pd.DataFrame:
+    """This round's tasks: the latest selection (picks and gold tasks, shuffled together
+    deterministically so gold tasks are not all at the end), minus anything already sent
+    (mirrored in tasks.parquet, or `also_sent` by the backend's own record)."""
+    sel = store.read_table(project.data, "selection")
+    sel = sel[sel["round"] == sel["round"].max()] if len(sel) else sel
+    if sel.empty:
+        raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
+    sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
+    sent |= set(also_sent)
+    out = sel.assign(gold=sel["strategy"] == "gold")
+    order = out["sample_id"].map(lambda s: hashlib.blake2b(s.encode(), digest_size=8).hexdigest())
+    out = out.loc[order.sort_values().index].reset_index(drop=True)
+    return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
+
+
+def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, Any]:
+    """Write the backend's state locally; unchanged state rewrites nothing (so DVC sees no change).
+
+    The annotation log only grows: rows already mirrored are kept as they were.
+    """
+    data = project.data
+    old_tasks = store.read_table(data, "tasks")
+    old_ann = store.read_table(data, "annotations")
+    key = ["annotation_id", "updated_at", "status", "label"]    # new content under an old id and time is kept too
+    seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
+    fresh = annotations[np.array([tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()], dtype=bool)]
+    known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))
+    new_tasks = tasks[np.array([k not in known for k in zip(tasks["task_id"], tasks["sample_id"])], dtype=bool)]
+    if len(new_tasks) or not store.exists(data, "tasks"):
+        store.write_table(data, "tasks", pd.concat([old_tasks, new_tasks], ignore_index=True) if len(old_tasks) else new_tasks)
+    if len(fresh) or not store.exists(data, "annotations"):
+        store.append_table(data, "annotations", fresh) if len(old_ann) else store.write_table(data, "annotations", fresh)
+    return {"new_tasks": int(len(new_tasks)), "new_annotations": int(len(fresh)),
+            "tasks": int(len(old_tasks) + len(new_tasks)), "annotations": int(len(old_ann) + len(fresh))}

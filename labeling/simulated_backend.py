@@ -1,0 +1,95 @@
+"""The simulated labeling backend: annotators with noise models instead of people.
+
+It keeps its "server" in the git-ignored work folder (`.dataprep/simulated/`):
+pushed tasks and the annotations its annotators made. Annotators answer every
+pushed task the next time the backend is pulled (unless `simulate.active` is
+false: annotators on a break), like a team that works between two rounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataprep import store
+from dataprep.errors import UserError
+from dataprep.project import Project
+from labeling.mirror import batch_to_push, mirror
+
+
+def _sim_dir(project: Project):
+    return project.work / "simulated"
+
+
+def _sim_tasks(project: Project) -> pd.DataFrame:
+    return store.read_table(_sim_dir(project), "tasks")
+
+
+def push(project: Project) -> dict[str, Any]:
+    batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
+    man = store.read_table(project.data, "manifest", ["sample_id", "source", "source_label"]).set_index("sample_id")
+    unlabeled = man.reindex(batch["sample_id"])
+    unlabeled = unlabeled[unlabeled["source_label"].isna()]
+    if len(unlabeled):      # found now, not a round later when the annotators are asked
+        raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
+                        f"this batch have none (e.g. {unlabeled['source'].iloc[0]}): check acquire.label_column, "
+                        "or use label.backend: studio")
+    old = _sim_tasks(project)
+    start = int(old["task_id"].max()) + 1 if len(old) else 1
+    now = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
+    new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
+                        "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
+                        "round": batch["round"]})
+    if len(new):
+        store.append_table(_sim_dir(project), "tasks", new)
+    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum())}
+
+
+def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd.DataFrame:
+    """What the simulated annotators (params `simulate`) answer on `todo` (sample_id, task_id,
+    prediction, round): rows of the annotation schema. Used by both backends: the simulated one
+    keeps them, `dataprep demo --studio` posts them to Label Studio as each annotator."""
+    from labeling.simulate import annotate, similarity_confusion
+
+    man = store.read_table(project.data, "manifest")
+    truth = man.set_index("sample_id")["source_label"]
+    if truth.loc[todo["sample_id"]].isna().any():
+        raise UserError("label.backend: simulated annotators need a source label (the truth) for every sample; "
+                        "use a labeled source or label.backend: studio")
+    classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())
+    conf = similarity_confusion(classes, _class_centroids(project, man, classes))
+    sim = project.cfg.simulate
+    rnd = int(todo["round"].max())
+    return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
+                    random_state=sim.seed * 1000 + rnd, start_id=start_id,
+                    start_time=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=rnd, hours=1), round_=rnd)
+
+
+def _sim_answer(project: Project) -> int:
+    """Let the simulated annotators answer every task they have not answered yet."""
+    d = _sim_dir(project)
+    tasks = _sim_tasks(project)
+    done = store.read_table(d, "annotations")
+    todo = tasks[~tasks["task_id"].isin(done["task_id"])]
+    if todo.empty or not project.cfg.simulate.active:
+        return 0
+    ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1)
+    store.append_table(d, "annotations", ann)
+    return len(ann)
+
+
+def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
+    from dataprep.features import load_features, rows_of
+
+    X, index = load_features(project, man)
+    lab = man.dropna(subset=["source_label"])
+    return np.stack([np.asarray(X[rows_of(index, lab.loc[lab["source_label"].astype(str) == c, "sample_id"])]).mean(0)
+                     for c in classes])
+
+
+def pull(project: Project) -> dict[str, Any]:
+    answered = _sim_answer(project)
+    remote_tasks, remote_ann = _sim_tasks(project), store.read_table(_sim_dir(project), "annotations")
+    return mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}
