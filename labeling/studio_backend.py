@@ -149,7 +149,6 @@ def push_items(ls, url: str, pid: int, items: list[dict], marker: Path, batch: i
 
 
 def push(project: Project) -> dict[str, Any]:
-
     batch = batch_to_push(project)
     man = store.read_table(project.data, "manifest").set_index("sample_id")
     modality = man["modality"].iloc[0]
