@@ -32,5 +32,6 @@ def select(
         lines.append(f"test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
     if "stop_agreement" in m:
         lines.append(f"stop set agreement with the previous model {m['stop_agreement']:.3f}"
-                     + (" -> predictions have stabilised; consider stopping" if m["should_stop"] else ""))
+                     + (" -> predictions have stabilised; consider stopping" if m["should_stop"] else
+                        f", but {m['stop_blocked']}" if m.get("stop_blocked") else ""))
     console.result(m, *lines)

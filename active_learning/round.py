@@ -148,7 +148,8 @@ def _evaluate(model, X, index, manifest) -> dict[str, float] | None:
     pred = model.predict(take(X, rows_of(index, test["sample_id"])))
     y = test["source_label"].astype(str).to_numpy()
     return {"accuracy": float(accuracy_score(y, pred)),
-            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
+            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+            "majority_accuracy": float(pd.Series(y).value_counts(normalize=True).iloc[0])}
 
 
 def run_round(project: Project) -> dict[str, Any]:
@@ -215,6 +216,14 @@ def run_round(project: Project) -> dict[str, Any]:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest) or {})
     metrics.update(_stopping(project, model, X, index, manifest, version))
+    if metrics.get("should_stop") and "accuracy" in metrics \
+            and metrics["accuracy"] < metrics["majority_accuracy"] + TRIVIAL_MARGIN:
+        # stable predictions of a model no better than always guessing the commonest class
+        # mean it learned nothing (constant features?), not that labeling is done
+        metrics["should_stop"] = False
+        metrics["stop_blocked"] = (f"test accuracy {metrics['accuracy']:.0%} is not above always guessing the most "
+                                   f"common class ({metrics['majority_accuracy']:.0%}): keep labeling, or check "
+                                   "the features")
     _append_curve(reports, metrics)
     write_json(reports / "al_metrics.json", metrics)
     return metrics
@@ -235,6 +244,9 @@ class _Rows:
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.X[self.rows], dtype=dtype)
+
+
+TRIVIAL_MARGIN = 0.05      # a model must beat the majority-class guess by this much before stopping is suggested
 
 
 def _stopping(project, model, X, index, manifest, version) -> dict[str, Any]:

@@ -49,8 +49,11 @@ def notes(project: Project) -> list[str]:
         if prev and cur and prev.get("ids") == cur.get("ids"):
             agree = sum(a == b for a, b in zip(prev["pred"], cur["pred"])) / max(1, len(cur["pred"]))
             stable = agree >= project.cfg.select.stop_agreement
+            metrics = project.reports / "al_metrics.json"       # select's verdict, with the model-quality check
+            blocked = json.loads(metrics.read_text()).get("stop_blocked") if metrics.exists() else None
             out.append(f"stopping: consecutive models agree on {agree:.1%} of the stop set"
-                       + (" -> predictions have stabilised; more labels are unlikely to help" if stable else
+                       + (f", but {blocked}" if stable and blocked else
+                          " -> predictions have stabilised; more labels are unlikely to help" if stable else
                           f" (stop at {project.cfg.select.stop_agreement:.0%})"))
     return out
 

@@ -120,3 +120,42 @@ def test_bad_requests_exit_2(blobs):
     assert res.exit_code == 2 and "unknown strategy 'clever'" in res.output
     res = runner.invoke(app, ["--params", params, "select", "--model", "sklearn.nothing.Here"])
     assert res.exit_code == 2 and "unknown model" in res.output
+
+
+def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
+    """Features that carry nothing about the label (a row number against a label that repeats
+    every 4 rows): consecutive models agree (both guess the commonest class), which must not
+    read as 'labeling is done'."""
+    from dataprep.acquire import acquire
+    from dataprep.features import build_features
+    from dataprep.project import open_project
+    from active_learning.round import run_round
+    import yaml
+
+    pattern = ["c0", "c1", "c0", "c2"]
+    rows = [{"a": 1.0, "b": float(i), "label": pattern[i % 4]} for i in range(400)]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "t.csv", "test_fraction": 0.3, "feature_columns": ["a", "b"]},
+        "select": {"batch_size": 30, "cold_start_min_labels": 10, "stop_agreement": 0.9}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    verdicts = []
+    for _ in range(4):
+        m = run_round(p)
+        sel = store.read_table(p.data, "selection")
+        ids = sel.loc[sel["round"] == sel["round"].max(), "sample_id"]
+        labels = pd.concat([store.read_table(p.data, "labels"), pd.DataFrame({
+            "sample_id": ids, "label": man.loc[ids, "source_label"].to_numpy(), "confidence": 1.0,
+            "method": "single", "n_annotations": 1})], ignore_index=True)
+        store.write_table(p.data, "labels", labels)
+        tasks = pd.DataFrame({"sample_id": ids, "task_id": range(len(ids)), "created_at": pd.Timestamp("2026-01-01", tz="UTC"),
+                              "gold": False, "prediction": None, "round": m["round"]})
+        store.write_table(p.data, "tasks", pd.concat([store.read_table(p.data, "tasks"), tasks], ignore_index=True))
+        verdicts.append(m)
+    agreed = [m for m in verdicts if m.get("stop_agreement", 0) >= 0.9]
+    assert agreed, verdicts                              # the models do agree...
+    assert not any(m["should_stop"] for m in agreed)     # ...and stopping is still not suggested
+    assert all("most common class" in m["stop_blocked"] for m in agreed)
