@@ -114,12 +114,20 @@ def test_round_end_to_end_cli(blobs):
 
 def test_bad_requests_exit_2(blobs):
     params = str(blobs.root / "params.yaml")
-    res = runner.invoke(app, ["--params", params, "select", "-n", "100000"])
-    assert res.exit_code == 2 and "selectable" in res.output
+    res = runner.invoke(app, ["--params", params, "--json", "select", "-n", "100000"])    # more than the pool
+    m = json.loads(res.output)
+    assert res.exit_code == 0 and m["selected"] == m["selectable"] and "took the last" in m["note"]
     res = runner.invoke(app, ["--params", params, "select", "--strategy", "clever"])
     assert res.exit_code == 2 and "unknown strategy 'clever'" in res.output
     res = runner.invoke(app, ["--params", params, "select", "--model", "sklearn.nothing.Here"])
     assert res.exit_code == 2 and "unknown model" in res.output
+    man = store.read_table(blobs.data, "manifest")
+    pool = man.loc[man["split"] == "pool", "sample_id"]
+    store.write_table(blobs.data, "tasks", pd.DataFrame({                                 # every one sent
+        "sample_id": pool, "task_id": range(len(pool)), "created_at": pd.Timestamp("2026-01-01", tz="UTC"),
+        "gold": False, "prediction": None, "round": 1}))
+    res = runner.invoke(app, ["--params", params, "select", "-n", "5"])
+    assert res.exit_code == 2 and "no pool sample left" in res.output
 
 
 def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
