@@ -323,3 +323,22 @@ def test_symlinks_follow_the_policy_and_odd_names_pass(tmp_path):
     (path / "params.yaml").write_text(yaml.safe_dump(raw))
     _dp(path, "acquire", check=True)
     assert len(store.read_table(path / "data", "manifest")) == 9     # + outside/0.png, outside/2.png (1 is a dup)
+
+
+def test_export_is_swapped_in_whole(tmp_path):
+    from dataprep.atomic import _exchange, swap_dir
+
+    dest, new = tmp_path / "export", tmp_path / ".export.tmp"
+    for version in ("1", "2"):
+        new.mkdir()
+        (new / "train.csv").write_text(version)
+        swap_dir(new, dest)
+        assert (dest / "train.csv").read_text() == version and not new.exists()
+    assert _exchange(tmp_path / "export", tmp_path / "export") in (True, False)     # the call exists here
+    # an older run killed between its two renames left only `.export.old`: the next swap restores it first
+    dest.rename(tmp_path / ".export.old")
+    new.mkdir()
+    (new / "train.csv").write_text("3")
+    swap_dir(new, dest)
+    assert (dest / "train.csv").read_text() == "3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
