@@ -7,7 +7,7 @@ round-2 image task and saves a screenshot. It fails, naming what is missing,
 unless the image was served (HTTP 200) and rendered, and the model's guess is
 shown pre-selected.
 
-    python -m labeling.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
+    python -m dataprep.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
 """
 
 from __future__ import annotations

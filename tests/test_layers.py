@@ -1,0 +1,31 @@
+"""The parts and their import rules: each module imports on its own, and the contracts in
+pyproject.toml ([tool.importlinter]) hold."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("dataprep", "labeling", "active_learning", "augment")
+MODULES = sorted(f"{pkg}.{p.stem}" for pkg in PACKAGES for p in (REPO / pkg).glob("*.py")
+                 if p.stem not in ("__init__", "__main__"))
+
+
+def test_layer_contracts_hold():
+    res = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "Contracts: 2 kept, 0 broken." in res.stdout
+
+
+def test_every_module_imports_alone():
+    """One fresh interpreter per module, so an import cycle cannot hide behind another import."""
+    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    failures = []
+    for m in MODULES:
+        res = subprocess.run([sys.executable, "-c", code, m], cwd=REPO, capture_output=True, text=True,
+                             env={"PATH": "", "NO_ALBUMENTATIONS_UPDATE": "1"})
+        if res.returncode != 0:
+            failures.append(f"{m}: {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else res.returncode}")
+    assert not failures, "\n".join(failures)
+    assert len(MODULES) > 40
