@@ -71,5 +71,5 @@ def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None, wr
     if writes:
         ctx.with_resource(project_lock(project.work, on_wait=lambda line: console.err.print(escape(line))))
         data = project.data
-        use_temp_dir(project.work / "tmp", [data, data / "raw", data / "augmented", project.reports])
+        use_temp_dir(project.work / "tmp", [data, data / "raw", data / "augmented"])
     return project
