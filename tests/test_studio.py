@@ -69,6 +69,16 @@ def _annotate(server, label_of=lambda task, i: None):
     return done
 
 
+def _pushed(p):
+    """A batch out in Label Studio, so a test runs alone as well as after the others."""
+    if store.read_table(p.data, "tasks").empty:
+        from active_learning.round import run_round
+
+        run_round(p)
+        push(p)
+    return p
+
+
 def test_round_trip_push_annotate_pull(server):
     from active_learning.round import run_round
 
@@ -101,8 +111,9 @@ def test_push_is_idempotent_even_after_a_crash(server):
     from labeling.mirror import batch_to_push
     from labeling.studio_backend import ensure_project, task_payload
 
-    p = server["project"]
+    p = _pushed(server["project"])
     assert push(p)["pushed"] == 0                      # same selection again: nothing new
+    _annotate(server)                                  # (answered already when the tests run in order)
     pull(p)
     from active_learning.round import run_round
     from labeling.validate import validate
@@ -137,7 +148,7 @@ def test_push_is_idempotent_even_after_a_crash(server):
 
 
 def test_incremental_pull_and_history(server):
-    p = server["project"]
+    p = _pushed(server["project"])
     pull(p)
     _annotate(server)
     assert pull(p)["incremental"] is True
@@ -178,7 +189,8 @@ def test_unknown_label_is_quarantined(server):
 
 
 def test_bad_token_and_server_down_exit_2_and_change_nothing(server, monkeypatch):
-    p = server["project"]
+    p = _pushed(server["project"])
+    pull(p)
     params = str(p.root / "params.yaml")
     before = {f: (p.data / f).read_bytes() for f in ("tasks.parquet", "annotations.parquet")}
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
@@ -195,7 +207,7 @@ def test_bad_token_and_server_down_exit_2_and_change_nothing(server, monkeypatch
 def test_personal_access_token_is_accepted_and_never_written(server, monkeypatch):
     """A PAT (a JWT refresh token: the SDK exchanges it for access tokens and sends Bearer) works
     like the legacy token, and neither token lands in any file of the project."""
-    p = server["project"]
+    p = _pushed(server["project"])
     admin = LabelStudio(base_url=server["url"], api_key=server["token"])
     settings = admin.jwt_settings.get()
     if not settings.api_tokens_enabled:
