@@ -2,7 +2,8 @@
 
 A generated text project (600 samples, simulated annotators) runs the loop stage by
 stage. For each of `--kills` iterations, every stage command is started, killed with
-SIGKILL after a random delay (seeded), and run again to completion. After each re-run:
+SIGKILL after a random delay (seeded; 30-100% of that stage's clean run time), and run
+again to completion. `kills` counts the runs the signal caught before they ended. After each re-run:
 
 - rows lost: annotations the simulated backend holds that the mirror lacks after a pull;
 - rows duplicated: repeated rows in the annotation mirror, the backend's log, tasks or
@@ -89,13 +90,15 @@ def settle(path: Path) -> None:
     run(path, ["label", "pull"])
 
 
-def kills(path: Path, n: int, rng: random.Random) -> pd.DataFrame:
+def kills(path: Path, n: int, rng: random.Random, took: dict[str, float]) -> pd.DataFrame:
+    """`took`: how long each stage's clean run took; the kill lands between 30% and 100% of
+    that (the first second or so is Python importing, which holds nothing worth testing)."""
     rows = []
     for it in range(n):
         for cmd in STAGES:
             t0 = time.perf_counter()
             proc = subprocess.Popen([DATAPREP, *cmd], cwd=path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 4.0))
+            time.sleep(rng.uniform(0.3, 1.0) * took[" ".join(cmd)])
             killed = proc.poll() is None
             if killed:
                 proc.send_signal(signal.SIGKILL)
@@ -140,9 +143,12 @@ def main() -> None:
     folder = a.dir or Path(tempfile.mkdtemp(prefix="dataprep-faults-")) / "p"
     path = setup(folder)
     os.environ["DATAPREP_LOCK_TIMEOUT"] = "900"
-    for cmd in STAGES:          # one clean pass first, so every stage has its inputs
+    took = {}
+    for cmd in STAGES:          # one clean pass first, so every stage has its inputs; time each
+        t0 = time.perf_counter()
         run(path, cmd)
-    k = kills(path, a.kills, rng)
+        took[" ".join(cmd)] = time.perf_counter() - t0
+    k = kills(path, a.kills, rng, took)
     c = concurrent(path, rng)
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
