@@ -12,7 +12,7 @@ def status(project: Project) -> dict[str, Any]:
     data = project.data
     if not store.exists(data, "manifest"):
         return {"samples": 0, "states": {}, "labels": {}, "next": "dataprep acquire"}
-    st = store.sample_states(data)
+    st = store.sample_states(data, pushed_ids(project))
     pool = st[st["split"] == "pool"]
     states = {s: int((pool["state"] == s).sum()) for s in store.STATES}
     label = pool["label"].where(pool["label"].notna(), pool["source_label"])
@@ -28,6 +28,17 @@ def status(project: Project) -> dict[str, Any]:
     info["notes"] = notes(project)
     info["next"] = next_step(project, states)
     return info
+
+
+def pushed_ids(project: Project) -> list[str]:
+    """The samples the last push sent (`reports/push.json`): queued before a pull mirrors them."""
+    import json
+
+    path = project.reports / "push.json"
+    try:
+        return list(json.loads(path.read_text()).get("sample_ids", [])) if path.exists() else []
+    except (OSError, ValueError):
+        return []
 
 
 def notes(project: Project) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -249,8 +249,9 @@ def counted_lead_time(values: pd.Series) -> pd.Series:
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")
 
 
-def sample_states(root: str | os.PathLike) -> pd.DataFrame:
+def sample_states(root: str | os.PathLike, sent: Iterable[str] = ()) -> pd.DataFrame:
     """Per sample: its state, derived by joining manifest, tasks, annotations, labels, quarantine.
+    `sent`: samples pushed to the backend that no pull has mirrored yet (queued too).
 
     accepted > quarantined (whole sample) > annotated > queued > unlabeled.
     """
@@ -260,7 +261,7 @@ def sample_states(root: str | os.PathLike) -> pd.DataFrame:
     labels = read_table(root, "labels", ["sample_id", "label"])
     quar = read_table(root, "quarantine", ["sample_id", "annotation_id"])
     state = pd.Series("unlabeled", index=man["sample_id"].values, dtype=object)
-    state[state.index.isin(tasks["sample_id"])] = "queued"
+    state[state.index.isin(tasks["sample_id"]) | state.index.isin(list(sent))] = "queued"
     state[state.index.isin(ann["sample_id"])] = "annotated"
     state[state.index.isin(quar.loc[quar["annotation_id"].isna(), "sample_id"])] = "quarantined"
     state[state.index.isin(labels["sample_id"])] = "accepted"

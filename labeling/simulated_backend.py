@@ -44,7 +44,8 @@ def push(project: Project) -> dict[str, Any]:
                         "round": batch["round"]})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
-    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum())}
+    return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),
+            "sample_ids": batch["sample_id"].tolist()}
 
 
 def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd.DataFrame:

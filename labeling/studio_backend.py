@@ -158,7 +158,8 @@ def push(project: Project) -> dict[str, Any]:
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     return {"backend": "studio", "project_id": proj.id, **out,
-            "gold": int(batch.set_index("sample_id").loc[sent, "gold"].sum()) if sent else 0, "url": url}
+            "gold": int(batch.set_index("sample_id").loc[sent, "gold"].sum()) if sent else 0, "url": url,
+            "sample_ids": batch["sample_id"].tolist()}
 
 
 # ------------------------------------------------------------------ pull

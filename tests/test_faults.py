@@ -342,3 +342,16 @@ def test_export_is_swapped_in_whole(tmp_path):
     swap_dir(new, dest)
     assert (dest / "train.csv").read_text() == "3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_status_counts_pushed_tasks_as_queued(pushed, tmp_path):
+    import shutil
+
+    path = tmp_path / "p"
+    shutil.copytree(pushed, path)
+    pushed_n = json.loads((path / "reports" / "push.json").read_text())["pushed"]
+    info = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert pushed_n > 0 and info["states"]["queued"] == pushed_n      # before any pull mirrors them
+    _dp(path, "label", "pull", check=True)
+    info = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert info["states"]["queued"] + info["states"]["annotated"] == pushed_n
