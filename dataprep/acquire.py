@@ -184,9 +184,17 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise UserError(f"{path}: cannot read as {path.suffix.lstrip('.')} ({exc})") from exc
 
 
-def check_labels(src: Path, df: pd.DataFrame, label_col: str | None, expected: list[str]) -> list[str]:
-    """Where labels enter: a named label column must exist when `project.labels` is set, and the
-    source's labels must be among them. Returns warnings for the summary."""
+def check_known_labels(src: Path, found, expected: list[str], where: str, fix: str) -> None:
+    """Labels that enter with the data must be among `project.labels` (when it is set)."""
+    extra = sorted({str(v) for v in found if v is not None and not pd.isna(v)} - set(expected)) if expected else []
+    if extra:
+        raise UserError(f"{src}: {where} {', '.join(map(repr, extra[:10]))} are not in project.labels "
+                        f"({', '.join(expected)}); add them there or {fix}")
+
+
+def check_label_column(src: Path, df: pd.DataFrame, label_col: str | None, expected: list[str]) -> list[str]:
+    """A named label column must exist when `project.labels` is set, and hold only those labels.
+    Returns warnings for the summary."""
     if not label_col:
         return []
     if label_col not in df.columns:
@@ -194,11 +202,7 @@ def check_labels(src: Path, df: pd.DataFrame, label_col: str | None, expected: l
             raise UserError(f"{src}: label column {label_col!r} not found (columns: {', '.join(map(str, df.columns))}); "
                             "set acquire.label_column, or null for unlabeled data")
         return [f"{src.name} has no column {label_col!r}: its samples come without labels"]
-    found = sorted({str(v) for v in df[label_col].dropna()})
-    extra = [v for v in found if expected and v not in expected]
-    if extra:
-        raise UserError(f"{src}: labels {', '.join(map(repr, extra[:10]))} in column {label_col!r} are not in "
-                        f"project.labels ({', '.join(expected)}); add them there or fix the source")
+    check_known_labels(src, df[label_col], expected, f"column {label_col!r} labels", "fix the source")
     return []
 
 
@@ -348,15 +352,11 @@ def acquire(project: Project) -> dict[str, Any]:
     if kind == "images":
         good, bad, skipped = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
                                              project.work / "acquire_cache.json", a.follow_links)
-        expected = list(project.cfg.project.labels)
-        extra = sorted({r["source_label"] for r in good if r["source_label"] and expected
-                        and r["source_label"] not in expected})
-        if extra:
-            raise UserError(f"{src}: class folders {', '.join(map(repr, extra[:10]))} are not in project.labels "
-                            f"({', '.join(expected)}); add them there or move the folders")
+        check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
+                           "class folders", "move the folders")
     else:
         df = read_source_table(src, a.encoding)
-        warnings = check_labels(src, df, a.label_column, list(project.cfg.project.labels))
+        warnings = check_label_column(src, df, a.label_column, list(project.cfg.project.labels))
         if kind == "text":
             if a.text_column not in df.columns:
                 raise UserError(f"{src}: text column {a.text_column!r} not found "

@@ -63,7 +63,8 @@ def project_lock(work: Path, command: str | None = None, timeout: float | None =
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise UserError(f"another dataprep command is running on this project ({_holder(info)}); "
-                                    f"waited {timeout:.0f} s (DATAPREP_LOCK_TIMEOUT)") from None
+                                    f"waited {timeout:.0f} s: run this again when it ends, or wait longer with "
+                                    "DATAPREP_LOCK_TIMEOUT=<seconds>") from None
                 if not told and on_wait is not None:
                     on_wait(f"waiting for another dataprep command on this project ({_holder(info)})")
                     told = True

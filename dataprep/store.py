@@ -243,7 +243,7 @@ def lead_time_problem(value) -> str | None:
 def counted_lead_time(values: pd.Series) -> pd.Series:
     """Lead times with those that cannot count as annotator time (see `lead_time_problem`) as NaN."""
     v = pd.to_numeric(values, errors="coerce").astype(float)
-    return v.where(np.isfinite(v) & (v >= 0) & (v <= LEAD_TIME_CAP_S))
+    return v.where(v.map(lead_time_problem).isna())
 
 
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")

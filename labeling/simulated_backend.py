@@ -27,15 +27,19 @@ def _sim_tasks(project: Project) -> pd.DataFrame:
     return store.read_table(_sim_dir(project), "tasks")
 
 
+def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
+    """Simulated annotators answer from the source label: every sample they get needs one."""
+    rows = manifest.set_index("sample_id").reindex(list(sample_ids))
+    unlabeled = rows[rows["source_label"].isna()]
+    if len(unlabeled):
+        raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
+                        f"these {len(rows)} samples have none (e.g. {unlabeled['source'].iloc[0]}): check "
+                        "acquire.label_column, or use label.backend: studio")
+
+
 def push(project: Project) -> dict[str, Any]:
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
-    man = store.read_table(project.data, "manifest", ["sample_id", "source", "source_label"]).set_index("sample_id")
-    unlabeled = man.reindex(batch["sample_id"])
-    unlabeled = unlabeled[unlabeled["source_label"].isna()]
-    if len(unlabeled):      # found now, not a round later when the annotators are asked
-        raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
-                        f"this batch have none (e.g. {unlabeled['source'].iloc[0]}): check acquire.label_column, "
-                        "or use label.backend: studio")
+    require_truth(store.read_table(project.data, "manifest"), batch["sample_id"])   # now, not a round later
     old = _sim_tasks(project)
     start = int(old["task_id"].max()) + 1 if len(old) else 1
     now = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
@@ -55,10 +59,8 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd
     from labeling.simulate import annotate, similarity_confusion
 
     man = store.read_table(project.data, "manifest")
+    require_truth(man, todo["sample_id"])
     truth = man.set_index("sample_id")["source_label"]
-    if truth.loc[todo["sample_id"]].isna().any():
-        raise UserError("label.backend: simulated annotators need a source label (the truth) for every sample; "
-                        "use a labeled source or label.backend: studio")
     classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())
     conf = similarity_confusion(classes, _class_centroids(project, man, classes))
     sim = project.cfg.simulate

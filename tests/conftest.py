@@ -37,3 +37,23 @@ def write_png(path: Path, value: int = 128, size: int = 16, seed: int | None = N
         arr = np.random.default_rng(seed).integers(0, 255, (size, size), dtype=np.uint8)
     Image.fromarray(arr).save(path)
     return path
+
+
+def write_params(path: Path, source: str = "digits", init: bool = False, **overrides) -> Path:
+    """A project folder whose params.yaml is the defaults with `acquire.source` and
+    `section__key=value` overrides (`select__batch_size=20`); `init` also runs `dataprep init`."""
+    import yaml
+
+    from dataprep.config import default_params_yaml
+    from dataprep.init import init_project
+
+    path.mkdir(parents=True, exist_ok=True)
+    raw = yaml.safe_load(default_params_yaml())
+    raw["acquire"]["source"] = str(source)
+    for dotted, value in overrides.items():
+        section, key = dotted.split("__")
+        raw[section][key] = value
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    if init:
+        init_project(path)
+    return path

@@ -7,21 +7,12 @@ import pytest
 import yaml
 
 from dataprep import store
-from dataprep.config import default_params_yaml
+from conftest import write_params
 from dataprep.demo import dvc_env, repro
-from dataprep.init import init_project
 
 
 def _project(path, **overrides):
-    path.mkdir(parents=True, exist_ok=True)
-    raw = yaml.safe_load(default_params_yaml())
-    raw["select"]["batch_size"] = 20
-    for dotted, value in overrides.items():
-        section, key = dotted.split("__")
-        raw[section][key] = value
-    (path / "params.yaml").write_text(yaml.safe_dump(raw))
-    init_project(path)
-    return path
+    return write_params(path, init=True, **{"select__batch_size": 20, **overrides})
 
 
 def _run(path):

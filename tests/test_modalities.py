@@ -19,25 +19,15 @@ import yaml
 from fixtures import SHAPES, image_folder, tabular_csv, text_csv
 
 from dataprep import store
-from dataprep.config import default_params_yaml
+from conftest import write_params
 from dataprep.demo import dvc_env, repro
-from dataprep.init import init_project
 
 ROUNDS = 3
 
 
 def _project(path, source, **overrides):
-    path.mkdir(parents=True, exist_ok=True)
-    raw = yaml.safe_load(default_params_yaml())
-    raw["acquire"]["source"] = str(source)
-    raw["select"]["batch_size"] = 15
-    raw["select"]["cold_start_min_labels"] = 10
-    for dotted, value in overrides.items():
-        section, key = dotted.split("__")
-        raw[section][key] = value
-    (path / "params.yaml").write_text(yaml.safe_dump(raw))
-    init_project(path)
-    return path
+    return write_params(path, source, init=True, **{"select__batch_size": 15, "select__cold_start_min_labels": 10,
+                                                    **overrides})
 
 
 def _rounds(path, n=ROUNDS):
