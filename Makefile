@@ -8,7 +8,7 @@ STUDIO_VENV := .venv-studio
 PIP_FLAGS := -q --disable-pip-version-check
 export NO_ALBUMENTATIONS_UPDATE=1 DVC_NO_ANALYTICS=1 LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false
 
-.PHONY: demo test venv studio-venv clean ui-check
+.PHONY: demo test install venv studio-venv clean ui-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(STUDIO_VENV)/.installed:
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The environment alone: `source .venv/bin/activate` then puts dataprep and dvc on PATH.
+install: $(VENV)/.installed
+	@echo "dataprep is installed in $(abspath $(VENV)); run: source $(VENV)/bin/activate"
 studio-venv: $(STUDIO_VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -30,7 +34,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed $(STUDIO_VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
-		$(VENV)/bin/python -m pytest -q
+		$(VENV)/bin/python -m pytest -v --durations=15
 
 # What annotators see: a two-round demo through a local Label Studio, then headless
 # Chromium logs in and screenshots a task's labeling page with its pre-annotation.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from active_learning.models import make_model, model_version
 from active_learning.strategies import STRATEGIES, cold_start
-from dataprep import store
+from dataprep import console, stage_metrics, store
 from dataprep.atomic import write_json, write_text
 from dataprep.errors import UserError
 from dataprep.features import load_features, model_features, rows_of, take
@@ -139,14 +139,21 @@ def stop_set(manifest: pd.DataFrame, size: int, seed: int) -> list[str]:
     return pool.loc[key.sort_values().index[:size]].tolist()
 
 
-def _evaluate(model, X, index, manifest) -> dict[str, float] | None:
+def _evaluate(model, X, index, manifest, reports=None) -> dict[str, float] | None:
+    """Test-split accuracy of `model`; its predictions go to `reports/test_predictions.csv`
+    (the report's confusion matrix and per-class accuracy read them)."""
     from sklearn.metrics import accuracy_score, f1_score
 
     test = manifest[(manifest["split"] == "test") & manifest["source_label"].notna()]
     if test.empty or model is None:
+        if reports is not None:
+            write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")
         return None
     pred = model.predict(take(X, rows_of(index, test["sample_id"])))
     y = test["source_label"].astype(str).to_numpy()
+    if reports is not None:
+        write_text(reports / "test_predictions.csv", pd.DataFrame(
+            {"sample_id": test["sample_id"].to_numpy(), "label": y, "prediction": pred.astype(str)}).to_csv(index=False))
     return {"accuracy": float(accuracy_score(y, pred)),
             "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
             "majority_accuracy": float(pd.Series(y).value_counts(normalize=True).iloc[0])}
@@ -180,6 +187,9 @@ def run_round(project: Project) -> dict[str, Any]:
         metrics = {"round": waiting, "n_labels": int(len(labels)), "model_version": version, "selected": 0,
                    "strategy": "none", "skipped": f"no new labels since round {waiting}'s batch was sent"}
         write_json(reports / "al_metrics.json", metrics)
+        stage_metrics.write(reports, "select", metrics)
+        if not (reports / "test_predictions.csv").exists():     # the last model's stay as they were
+            write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")
         if not (data / "al_state.json").exists():
             write_json(data / "al_state.json", {"previous": None, "current": None})
         return metrics
@@ -189,11 +199,12 @@ def run_round(project: Project) -> dict[str, Any]:
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
     else:
         lab_rows = rows_of(index, labels.index)
-        model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
         strategy_name = cfg.strategy
-        picked = _call(STRATEGIES[cfg.strategy], model, Xc, batch, chunk_size=cfg.chunk_size,
-                       shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
-                       X_labeled=np.asarray(G[lab_rows]), X_embed=Gc)
+        with console.activity(f"select: training {cfg.model} on {len(labels)} labels, scoring {len(candidates)} samples"):
+            model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
+            picked = _call(STRATEGIES[cfg.strategy], model, Xc, batch, chunk_size=cfg.chunk_size,
+                           shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
+                           X_labeled=np.asarray(G[lab_rows]), X_embed=Gc)
         n_rare = int(math.floor(cfg.rare_class_share * batch))
         if n_rare:
             picked = reserve_rare(model, Xc, picked, n_rare)
@@ -214,7 +225,7 @@ def run_round(project: Project) -> dict[str, Any]:
                "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold)}
     if batch < cfg.batch_size:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
-    metrics.update(_evaluate(model, X, index, manifest) or {})
+    metrics.update(_evaluate(model, X, index, manifest, reports) or {})
     metrics.update(_stopping(project, model, X, index, manifest, version))
     if metrics.get("should_stop") and "accuracy" in metrics \
             and metrics["accuracy"] < metrics["majority_accuracy"] + TRIVIAL_MARGIN:
@@ -226,6 +237,7 @@ def run_round(project: Project) -> dict[str, Any]:
                                    "the features")
     _append_curve(reports, metrics)
     write_json(reports / "al_metrics.json", metrics)
+    stage_metrics.write(reports, "select", metrics)
     return metrics
 
 

@@ -29,11 +29,12 @@ from PIL import Image
 from augment.pipelines import A, fingerprint, load
 from dataprep import console, store
 from dataprep.acquire import content_id
-from dataprep.atomic import atomic_path, record_write, write_bytes
+from dataprep.atomic import atomic_path, record_write, write_bytes, write_text
 from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.project import Project
 
 BATCH = 64
+README = "README.txt"     # keeps the folder non-empty before the first accepted image
 
 
 def seed_for(parent_id: str, fp: str, seed: int, copy: int) -> int:
@@ -149,7 +150,9 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
         record_write(data_dir / path)
     n_all = len(df)
     df = df.drop_duplicates("sample_id").reset_index(drop=True)   # two copies that came out identical
-    keep = set(df["path"].map(lambda p: Path(p).name))
+    keep = set(df["path"].map(lambda p: Path(p).name)) | {README}
+    if not (out_dir / README).exists():       # never an empty folder (DVC warns on every repro)
+        write_text(out_dir / README, "Augmented copies of accepted training images; lineage in ../augmented.parquet.\n")
     for f in out_dir.iterdir():               # files of an older pipeline: not ours any more
         if f.name not in keep:
             f.unlink()

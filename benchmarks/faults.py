@@ -35,10 +35,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 from dataprep import store  # noqa: E402
 from dataprep.config import default_params_yaml  # noqa: E402
-from fixtures import text_csv  # noqa: E402
+from dataprep.examples import text_csv  # noqa: E402
 
 DATAPREP = str(Path(sys.executable).parent / "dataprep")
 STAGES = [["acquire"], ["features"], ["triage"], ["select"], ["label", "push"], ["label", "pull"],

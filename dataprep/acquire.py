@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from dataprep import console, store
+from dataprep import console, stage_metrics, store
 from dataprep.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.errors import UserError, printable
 from dataprep.images import check_image
@@ -296,6 +297,11 @@ def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
     return split
 
 
+def _error_text(error: object, source: object) -> str:
+    """A decoder's message with its in-memory buffer (`<_io.BytesIO object at 0x...>`) named as the file."""
+    return printable(re.sub(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>", str(source), str(error)))
+
+
 def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
     """Existing rows keep split and time (their source list may grow); new rows are added."""
     if not old.empty and not found.empty:
@@ -365,7 +371,7 @@ def acquire(project: Project) -> dict[str, Any]:
         else:
             good, bad = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
     found, conflicts = _collapse(good)
-    bad = [{**b, "source": printable(str(b["source"])), "error": printable(str(b["error"]))} for b in bad]
+    bad = [{**b, "source": printable(str(b["source"])), "error": _error_text(b["error"], b["source"])} for b in bad]
     if conflicts:
         warnings.append(f"{len(conflicts)} exact duplicates came with different labels (e.g. "
                         f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")
@@ -382,9 +388,12 @@ def acquire(project: Project) -> dict[str, Any]:
         "source": str(a.source), "kind": kind, "files_seen": len(good) + len(bad),
         "samples": int(len(manifest)), "new_samples": int(len(manifest) - len(old)),
         "duplicates_collapsed": int(len(good) - len(found)),
+        "duplicate_files": [{"sample_id": sid, "sources": json.loads(s)} for sid, s in
+                            zip(found["sample_id"], found["sources"]) if len(json.loads(s)) > 1][:1000],
         "unreadable": len(bad), "unreadable_files": bad[:1000],
         "splits": manifest["split"].value_counts().to_dict(), "changed": bool(changed),
         "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "warnings": warnings,
     }
     write_json(project.reports / "acquire.json", summary)
+    stage_metrics.write(project.reports, "acquire", summary)
     return summary

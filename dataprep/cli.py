@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-from dataprep import console, trace
+import sys
+
+from dataprep import console, trace, warning_summary
 from dataprep.cli_base import make_app, project_from
 
 app = make_app("Data-prep ops: acquire, triage, select, label, validate, augment, export.")
@@ -29,11 +31,22 @@ def _root(
 
 
 @app.command()
-def init(folder: Annotated[Path, typer.Argument(help="project folder")] = Path(".")) -> None:
+def init(
+    folder: Annotated[Path, typer.Argument(help="project folder")] = Path("."),
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", metavar="SECTION.KEY=VALUE",
+                                                   help="set a params.yaml value, comments kept (repeatable)")] = None,
+) -> None:
     """Scaffold a project: git, dvc (analytics off), params.yaml, dvc.yaml, .gitignore."""
+    from dataprep.errors import UserError
     from dataprep.init import init_project
 
-    done = init_project(folder)
+    settings = {}
+    for item in set_ or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--set {item!r}: expected SECTION.KEY=VALUE (for example acquire.source=images/)")
+        settings[key.strip()] = value
+    done = init_project(folder, settings)
     if done:
         console.result({"changed": True, "done": done}, *[f"- {d}" for d in done], f"initialised {folder.resolve()}")
     else:
@@ -52,8 +65,13 @@ def acquire(
 
     project = project_from(ctx, {"acquire.source": source, "acquire.kind": kind, "acquire.test_fraction": test_fraction})
     s = run(project)
-    lines = [f"{s['samples']} samples ({s['new_samples']} new) from {s['files_seen']} {s['kind']} inputs; "
+    inputs = {"images": "image files", "text": "text rows", "tabular": "table rows"}.get(s["kind"], "inputs")
+    lines = [f"{s['samples']} samples ({s['new_samples']} new) from {s['files_seen']} {inputs}; "
              f"{s['duplicates_collapsed']} exact duplicates collapsed; {s['unreadable']} unreadable skipped"]
+    lines += [f"  same content: {' = '.join(d['sources'][:3])}" + (" ..." if len(d["sources"]) > 3 else "")
+              for d in s["duplicate_files"][:3]]
+    if len(s["duplicate_files"]) > 3:
+        lines.append(f"  (every group in {project.reports / 'acquire.json'}, duplicate_files)")
     lines += [f"  skipped {b['source']}: {b['error']}" for b in s["unreadable_files"][:5]]
     if s["unreadable"]:
         lines.append(f"  (all listed in {project.reports / 'acquire.json'})")
@@ -84,7 +102,12 @@ _mount()
 
 def main() -> None:
     traced = trace.start()
+    warning_summary.install()
     try:
         app()
     finally:
         trace.finish(traced)
+        command = " ".join(a for a in sys.argv[1:] if not a.startswith("-"))[:80]
+        for line in warning_summary.finish(command):
+            if not console.quiet():
+                console.err.print(f"note: {line}", markup=False, highlight=False)

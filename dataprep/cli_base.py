@@ -6,7 +6,9 @@ package's cli imports on its own without an import cycle.
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,11 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from dataprep import console
+from dataprep import console, warning_summary
 from dataprep.errors import GateFailed, UserError, printable
-from dataprep.atomic import use_temp_dir
+from dataprep.atomic import use_temp_dir, write_json
 from dataprep.lock import project_lock
-from dataprep.project import Project, open_project
+from dataprep.project import FAILURE_FILE, Project, open_project
 
 
 def _where(exc: BaseException) -> str:
@@ -34,6 +36,27 @@ def _where(exc: BaseException) -> str:
     return here
 
 
+_opened: dict[str, Any] = {}      # the project and command this process opened for writing
+
+
+def _record_outcome(exc: BaseException | None) -> None:
+    """`.dataprep/last_failure.json`: the last writing command that failed, and why, until that
+    command succeeds, so `dataprep status` never points past a failure."""
+    if not _opened:
+        return
+    path = _opened["work"] / FAILURE_FILE
+    if exc is None:
+        try:
+            if path.exists() and json.loads(path.read_text()).get("command") == _opened["command"]:
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+    elif _opened["work"].is_dir():
+        write_json(path, {"command": _opened["command"], "error": printable(str(exc)).splitlines()[0][:300],
+                          "exit_code": getattr(exc, "exit_code", 2),
+                          "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
 class _Group(TyperGroup):
     """Turns our exceptions into exit codes for every command, nested ones included: a
     failed gate is exit 1, everything else one line and exit 2, never a traceback
@@ -41,14 +64,18 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            out = super().invoke(ctx)
+            _record_outcome(None)
+            return out
         except (UserError, GateFailed) as exc:
+            _record_outcome(exc)
             text = escape(printable(str(exc)))      # user strings (paths, labels) may hold rich markup such as "[/"
             console.err.print(f"[red]error:[/red] {text}" if isinstance(exc, UserError) else f"[yellow]gate:[/yellow] {text}")
             raise typer.Exit(exc.exit_code) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit, typer.Abort):
             raise
         except Exception as exc:
+            _record_outcome(exc)
             if os.environ.get("DATAPREP_DEBUG"):
                 raise
             console.err.print(escape(printable(f"unexpected {type(exc).__name__}: {exc} (at {_where(exc)}; "
@@ -68,7 +95,9 @@ def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None, wr
     root = ctx.find_root()
     params = (root.obj or {}).get("params", Path("params.yaml"))
     project = open_project(params, overrides)
+    warning_summary.log_to(project.work)
     if writes:
+        _opened.update(work=project.work, command=ctx.command_path.removeprefix(ctx.find_root().info_name or "").strip())
         ctx.with_resource(project_lock(project.work, on_wait=lambda line: console.err.print(escape(line))))
         data = project.data
         use_temp_dir(project.work / "tmp", [data, data / "raw", data / "augmented"])

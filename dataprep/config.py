@@ -196,6 +196,58 @@ def _set_dotted(raw: dict, key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def edit_params_text(text: str, changes: dict[str, Any], where: str = "params.yaml") -> str:
+    """`params.yaml` text with `section.key` set to each value, comments kept: the value of the
+    key's line is replaced in place (its trailing comment stays), a key the section lacks is added
+    under it, a section the file lacks is appended. Values are YAML (`"20"` is an int, `"[a, b]"`
+    a list); the result is checked by `load_config`'s rules before anything is written."""
+    lines = text.splitlines()
+    for dotted, value in changes.items():
+        section, _, key = dotted.partition(".")
+        if not key or "." in key:
+            raise UserError(f"{where}: {dotted!r}: expected section.key (for example acquire.source)")
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value) if value.strip() else ""
+            except yaml.YAMLError:
+                pass
+        rendered = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+        rendered = rendered.removesuffix("\n...").removesuffix(" ...").strip()
+        start = next((i for i, line in enumerate(lines) if line.rstrip() == f"{section}:"
+                      or line.startswith(f"{section}:") and line[len(section) + 1:].lstrip().startswith("#")), None)
+        if start is None:
+            lines += ["", f"{section}:", f"  {key}: {rendered}"]
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()
+                    and not lines[i].startswith("#")), len(lines))
+        hit = next((i for i in range(start + 1, end) if lines[i].lstrip().startswith(f"{key}:")
+                    and len(lines[i]) - len(lines[i].lstrip()) == 2), None)
+        if hit is None:
+            lines.insert(start + 1, f"  {key}: {rendered}")
+            continue
+        old = lines[hit]
+        comment = old.find(" #")
+        head = f"  {key}: {rendered}"
+        if comment >= 0:                  # keep the comment, in its column where the value fits
+            head += " " * max(1, comment + 1 - len(head)) + old[comment + 1:]
+        # a block value (a list written over the following lines) is replaced whole
+        nxt = hit + 1
+        if old.split("#")[0].rstrip().endswith(":"):
+            while nxt < end and (lines[nxt].startswith("    ") or not lines[nxt].strip()):
+                nxt += 1
+        lines[hit:nxt] = [head]
+    out = "\n".join(lines) + "\n"
+    try:
+        raw = yaml.safe_load(out) or {}
+        Config.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{where}: the edit makes it invalid YAML ({exc})") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UserError(f"{where}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    return out
+
+
 def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Config:
     """Read `path` (absent = defaults) and apply dotted-key overrides."""
     path = Path(path)

@@ -6,9 +6,10 @@ carries exactly one JSON document so scripts can parse it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -56,6 +57,17 @@ def track(items: Iterable[T], total: int | None = None, description: str = "work
         for item in items:
             yield item
             bar.advance(task)
+
+
+@contextlib.contextmanager
+def activity(text: str) -> Iterator[Callable[[str], None]]:
+    """A one-line spinner on stderr saying what is under way; yields a function that changes the
+    text. Hidden under --quiet/--json and when stderr is not a terminal (CI logs)."""
+    if quiet() or not err.is_terminal:
+        yield lambda _text: None
+        return
+    with err.status(escape(text)) as st:
+        yield lambda new: st.update(escape(new))
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

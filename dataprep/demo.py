@@ -12,16 +12,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from dataprep import console
 from dataprep.errors import UserError
 
 MARK = ".dataprep-demo"
+STAGE_DOING = {"acquire": "acquiring the digits", "features": "computing features", "triage": "triage",
+               "pull": "pulling the annotators' answers", "validate": "validating labels",
+               "select": "training the model and selecting the next batch", "push": "sending the batch",
+               "augment": "augmenting accepted images", "export": "exporting the training set"}
 DEMO_EPOCH = "1767225600"   # 2026-01-01: pins acquisition times so reruns give identical hashes
 
 
@@ -34,8 +39,20 @@ def dvc_env() -> dict[str, str]:
     return env
 
 
-def repro(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=folder, env=env, capture_output=True, text=True)
+def repro(folder: Path, env: dict[str, str], on_stage: Callable[[str], None] | None = None
+          ) -> subprocess.CompletedProcess:
+    """`dvc repro` in `folder`, its output captured; `on_stage(name)` as each stage starts."""
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=folder, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        m = re.match(r"Running stage '([^']+)'", line)
+        if m and on_stage:
+            on_stage(m.group(1))
+    proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
 
 
 def _edit(params_text: str, changes: dict[str, str]) -> str:
@@ -118,7 +135,8 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
             out["studio"] = {"url": server["url"], "credentials": server["credentials"],
                              "stop": f"dataprep --params {params} studio stop"}
         for r in range(1, rounds + 1):
-            res = repro(folder, env)
+            with console.activity(f"round {r}/{rounds}: dvc repro") as show:
+                res = repro(folder, env, on_stage=lambda name, r=r: show(f"round {r}/{rounds}: {STAGE_DOING.get(name, name)}"))
             if res.returncode != 0:
                 tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-8:])
                 raise UserError(f"round {r}: `dvc repro` failed in {folder}:\n{tail}")

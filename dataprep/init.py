@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from dataprep.atomic import write_text
-from dataprep.config import default_params_yaml, load_config
+from dataprep.config import default_params_yaml, edit_params_text, load_config
 from dataprep.errors import UserError
 from dataprep.pipeline import dvc_yaml
 
@@ -29,8 +29,9 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return res.stdout
 
 
-def init_project(folder: Path) -> list[str]:
-    """Create what is missing; return what was done (empty: nothing changed)."""
+def init_project(folder: Path, settings: dict[str, str] | None = None) -> list[str]:
+    """Create what is missing and set `settings` (`section.key` -> YAML value) in params.yaml,
+    comments kept; return what was done (empty: nothing changed)."""
     folder.mkdir(parents=True, exist_ok=True)
     done: list[str] = []
     inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=folder,
@@ -49,6 +50,12 @@ def init_project(folder: Path) -> list[str]:
     if not params.exists():
         write_text(params, default_params_yaml())
         done.append("wrote params.yaml")
+    if settings:
+        text = params.read_text()
+        new = edit_params_text(text, settings, where=str(params))
+        if new != text:
+            write_text(params, new)
+            done.append("params.yaml: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
     load_config(params)                    # a broken params.yaml is reported here, not at the first repro
     dvc_file = folder / "dvc.yaml"
     want = dvc_yaml()

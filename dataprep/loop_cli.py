@@ -63,6 +63,37 @@ def triage(ctx: typer.Context) -> None:
 
     s = run(project_from(ctx))
     v = s["verdicts"]
-    console.result(s, f"triage of {s['samples']} samples: {v.get('keep', 0)} keep, {v.get('redundant', 0)} redundant "
-                      f"({s['duplicate_groups']} groups), {v.get('harmful', 0)} harmful",
+    groups = f" in {s['duplicate_groups']} near-duplicate group(s)" if v.get("redundant", 0) else ""
+    console.result(s, f"triage of {s['samples']} samples: {v.get('keep', 0)} keep, {v.get('redundant', 0)} redundant"
+                      f"{groups}, {v.get('harmful', 0)} harmful",
                    *[f"warning: {w}" for w in s["warnings"]])
+
+
+@app.command()
+def example(
+    kind: Annotated[str, typer.Argument(help="images | text | tabular")],
+    dest: Annotated[Path, typer.Argument(help="folder (images) or .csv file (text, tabular) to write")],
+    per_class: Annotated[int, typer.Option(help="samples per class")] = 40,
+    seed: Annotated[int, typer.Option(help="generator seed (same seed, same bytes)")] = 0,
+) -> None:
+    """Write a generated example dataset to try dataprep on (the README's tutorials): images of
+    five shapes in class folders stored as people have them (transparent icons, EXIF-rotated
+    JPEGs, palette GIFs, 16-bit PNGs, CMYK JPEGs), a topic-labelled text CSV, or a tabular CSV."""
+    from dataprep import examples
+    from dataprep.errors import UserError
+
+    if per_class < 2:
+        raise UserError(f"--per-class {per_class}: need at least 2 samples per class")
+    if dest.exists() and (dest.is_file() or any(dest.iterdir())):
+        raise UserError(f"{dest} exists and is not empty; pick a new path")
+    if kind == "images":
+        examples.image_folder(dest, n_per_class=per_class, shapes=examples.SHAPES, seed=seed)
+        n = per_class * len(examples.SHAPES)
+    elif kind in ("text", "tabular"):
+        if dest.suffix.lower() != ".csv":
+            raise UserError(f"{dest}: a {kind} example is a .csv file")
+        (examples.text_csv if kind == "text" else examples.tabular_csv)(dest, n_per_class=per_class, seed=seed)
+        n = per_class * (len(examples.TOPICS) if kind == "text" else 3)
+    else:
+        raise UserError(f"example {kind!r}: expected images, text or tabular")
+    console.result({"kind": kind, "path": str(dest), "samples": n}, f"wrote {n} {'images' if kind == 'images' else kind + ' rows'} to {dest}")

@@ -23,7 +23,9 @@ labeling backend is outside the graph by nature. One `dvc repro` is one round:
 Outputs that carry history across rounds (the annotation mirror, the
 selection log, the learning curve) are `persist: true` so `dvc repro` never
 deletes them before a stage runs; so are the accepted labels, which a failed
-validation gate must leave as they were.
+validation gate must leave as they were. DVC's metrics are the few headline
+numbers of `reports/metrics/` (`dataprep.stage_metrics`); each stage's full
+summary is a plain output beside them.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def dvc_stages() -> dict:
             "cmd": "dataprep acquire",
             "always_changed": True,
             "params": ["acquire", "project.seed", "project.labels"],
-            "outs": [{f"{D}/raw": persist()}, {f"{D}/manifest.parquet": persist()}],
-            "metrics": [{f"{R}/acquire.json": nocache()}],
+            "outs": [{f"{D}/raw": persist()}, {f"{D}/manifest.parquet": persist()}, {f"{R}/acquire.json": nocache()}],
+            "metrics": [{f"{R}/metrics/acquire.json": nocache()}],
         },
         "features": {
             "cmd": "dataprep features",
@@ -58,8 +60,8 @@ def dvc_stages() -> dict:
             "cmd": "dataprep triage",
             "deps": [f"{D}/manifest.parquet", f"{D}/features"],
             "params": ["triage", "acquire.n_jobs", "acquire.max_pixels", "project.seed"],
-            "outs": [f"{D}/triage.parquet"],
-            "metrics": [{f"{R}/triage.json": nocache()}],
+            "outs": [f"{D}/triage.parquet", {f"{R}/triage.json": nocache()}],
+            "metrics": [{f"{R}/metrics/triage.json": nocache()}],
         },
         "pull": {
             "cmd": "dataprep label pull",
@@ -74,8 +76,9 @@ def dvc_stages() -> dict:
             "params": ["project", "validate"],
             # labels persist: DVC must not delete the last accepted labels before a run whose
             # gate may fail (validate writes them, atomically, only when the gate passes)
-            "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet"],
-            "metrics": [{f"{R}/label_quality.json": nocache()}],
+            "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet",
+                     {f"{R}/label_quality.json": nocache()}],
+            "metrics": [{f"{R}/metrics/validate.json": nocache()}],
             "plots": [{f"{R}/annotators.csv": nocache()}],
         },
         "select": {
@@ -84,8 +87,9 @@ def dvc_stages() -> dict:
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/triage.parquet"],
             "params": ["select", "triage.keep", "label.gold_share", "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
-                     {f"{R}/learning_curve.csv": persist(cache=False)}],
-            "metrics": [{f"{R}/al_metrics.json": nocache()}],
+                     {f"{R}/learning_curve.csv": persist(cache=False)}, {f"{R}/al_metrics.json": nocache()},
+                     {f"{R}/test_predictions.csv": persist(cache=False)}],
+            "metrics": [{f"{R}/metrics/select.json": nocache()}],
         },
         "push": {
             "cmd": "dataprep label push",

@@ -31,3 +31,6 @@ class Project:
 def open_project(params: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Project:
     params = Path(params).resolve()
     return Project(root=params.parent, cfg=load_config(params, overrides))
+
+
+FAILURE_FILE = "last_failure.json"     # in `Project.work`: the last writing command that failed, and why

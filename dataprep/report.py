@@ -1,9 +1,14 @@
 """`dataprep report`: one self-contained HTML file (plots and images embedded).
 
-Sections: headline, learning curve against a random baseline, labeling cost,
-label quality and the gate, annotators with verdicts, a gallery of quarantined
-samples, triage, class balance, and the augmentation preview. Every section
-reads the stage outputs on disk, so the report can be rebuilt at any time.
+Sections: headline and what it describes (params, dvc.lock, git commit), the
+learning curve against a random baseline, the current model's confusion matrix
+and per-class accuracy (`reports/test_predictions.csv`, written by select),
+labeling cost, label quality and the gate, annotators with verdicts and each
+one's whole class map, an issues table (one row per flagged sample, like
+Datalab's), galleries of quarantined, duplicate and outlying samples, class
+balance and augmentations. Every sample shown carries its id, source path and
+Label Studio task link (`dataprep.report_html`). Every section reads the stage
+outputs on disk, so the report can be rebuilt at any time.
 
 The random baseline is computed here when the pool carries source labels: the
 same model trained on random pool samples with their source labels, at the
@@ -13,9 +18,7 @@ from (noisy, simulated or real) annotators, so the comparison favours random.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -25,28 +28,7 @@ import pandas as pd
 
 from dataprep import store
 from dataprep.atomic import write_text
-from dataprep.images import load_rgb
 from dataprep.project import Project
-
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-
-
-def _img_file(path: Path, width: int = 96) -> str:
-    """A thumbnail of the image as the stages see it (transparency composited, EXIF applied)."""
-    buf = io.BytesIO()
-    load_rgb(path, max_side=2 * width).save(buf, format="PNG")
-    return f'<img width="{width}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-
-
-def _table(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, border=0, classes="t", float_format=lambda v: f"{v:.3f}", na_rep="")
 
 
 def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
@@ -77,27 +59,150 @@ def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.D
     return pd.DataFrame(rows)
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}
+
+
 def _interval(pair) -> str:
     return f"{pair[0]:.2f}-{pair[1]:.2f}" if pair else "-"
 
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
+def task_links(project: Project) -> dict[str, str]:
+    """sample id -> its Label Studio task page, when the last push went to Label Studio."""
+    push = _read_json(project.reports / "push.json")
+    url, pid = push.get("url"), push.get("project_id")
+    tasks = store.read_table(project.data, "tasks")
+    if not url or pid is None or tasks.empty:
+        return {}
+    t = tasks.dropna(subset=["task_id"])
+    return {sid: f"{url.rstrip('/')}/projects/{pid}/data?task={int(tid)}" for sid, tid in zip(t["sample_id"], t["task_id"])}
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.md5(path.read_bytes()).hexdigest()[:12] if path.exists() else "-"
+
+
+def provenance(project: Project) -> dict[str, str]:
+    """What this report describes: the params, the data version (dvc.lock) and the git commit."""
+    import subprocess
+
+    out = {"params.yaml": _digest(project.root / "params.yaml"), "dvc.lock": _digest(project.root / "dvc.lock")}
+    lock = project.root / "dvc.lock"
+    if lock.exists():
+        import yaml
+
+        try:
+            stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+        except yaml.YAMLError:
+            stages = {}
+        for stage in ("acquire", "validate"):
+            for o in stages.get(stage, {}).get("outs", []):
+                if str(o.get("path", "")).endswith(("manifest.parquet", "labels.parquet")):
+                    out[Path(o["path"]).name] = str(o.get("md5", "-"))[:12]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project.root, capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project.root,
+                               capture_output=True, text=True, timeout=10)
+        if head.returncode == 0:
+            out["git commit"] = head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
+def confusion(pred: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Confusion matrix (rows true, columns predicted) and per-class accuracy of test predictions."""
+    classes = sorted(set(pred["label"].astype(str)) | set(pred["prediction"].astype(str)))
+    cm = pd.crosstab(pd.Categorical(pred["label"].astype(str), classes),
+                     pd.Categorical(pred["prediction"].astype(str), classes), dropna=False)
+    cm.index.name, cm.columns.name = "true", "predicted"
+    rows = []
+    for c in classes:
+        support, predicted, correct = int(cm.loc[c].sum()), int(cm[c].sum()), int(cm.loc[c, c])
+        recall = correct / support if support else np.nan
+        precision = correct / predicted if predicted else np.nan
+        f1 = 2 * precision * recall / (precision + recall) if precision and recall else 0.0
+        rows.append({"class": c, "test samples": support, "correct": correct, "accuracy (recall)": recall,
+                     "precision": precision, "f1": f1, "most confused with": _most_confused(cm, c)})
+    return cm, pd.DataFrame(rows)
+
+
+def _most_confused(cm: pd.DataFrame, c: str) -> str:
+    row = cm.loc[c].drop(c)
+    return f"{row.idxmax()} ({int(row.max())})" if len(row) and row.max() > 0 else ""
+
+
+def annotator_maps(ann: pd.DataFrame, labels: pd.DataFrame, min_share: float = 0.5) -> dict[str, str]:
+    """Each annotator's whole class map: for every accepted class, the other label they gave it
+    most often when that is at least `min_share` of their answers there (`3->8 (5/6)`)."""
+    if ann.empty or labels.empty:
+        return {}
+    m = ann.merge(labels[["sample_id", "label"]].rename(columns={"label": "accepted"}), on="sample_id")
+    out = {}
+    for who, g in m.groupby("annotator"):
+        parts = []
+        for c, h in g.groupby("accepted"):
+            counts = h["label"].astype(str).value_counts()
+            top = counts.index[0]
+            if top != str(c) and counts.iloc[0] / len(h) >= min_share and counts.iloc[0] >= 2:
+                parts.append(f"{c}->{top} ({counts.iloc[0]}/{len(h)})")
+        out[str(who)] = ", ".join(parts)
+    return out
+
+
+def issues(project: Project) -> pd.DataFrame:
+    """One row per flagged sample and issue, as Datalab lists them: quarantine checks and triage
+    findings, with a score where the check has one (higher = worse)."""
+    data = project.data
+    rows = []
+    quar = store.read_table(data, "quarantine")
+    # a blocked annotator's annotations are the annotator's issue (the Annotators section), not the samples'
+    quar = quar[~((quar["check"] == "blocked_annotator") & quar["annotation_id"].notna())]
+    for r in quar.itertuples():
+        rows.append({"sample_id": r.sample_id, "issue": f"quarantine: {r.check}", "score": np.nan,
+                     "annotator": r.annotator or "", "detail": r.reason})
+    if store.exists(data, "triage"):
+        tri = store.read_table(data, "triage")
+        for r in tri[tri["triage"] != "keep"].itertuples():
+            kind = "near-duplicate" if isinstance(r.dup_of, str) else (r.flags or "outlier")
+            rows.append({"sample_id": r.sample_id, "issue": f"triage: {kind}", "score": r.outlier_score,
+                         "annotator": "", "detail": r.reason or ""})
+    return pd.DataFrame(rows, columns=["sample_id", "issue", "score", "annotator", "detail"])
+
+
+VERDICT_COLOURS = {"trusted": "tab:green", "watch": "tab:orange", "blocked": "tab:red"}
 
 
 def build(project: Project) -> dict[str, Any]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch
+
+    from dataprep import console
+    from dataprep.report_html import Samples, key_values, legend, page, png, table, thumb
 
     rep, data = project.reports, project.data
     parts: list[str] = []
     info: dict[str, Any] = {}
     curve = pd.read_csv(rep / "learning_curve.csv") if (rep / "learning_curve.csv").exists() else pd.DataFrame()
     ann = store.read_table(data, "annotations")
+    cur = store.current_annotations(ann) if len(ann) else ann
+    labels = store.read_table(data, "labels")
+    man = store.read_table(data, "manifest")
+    links = task_links(project)
+    S = Samples(data, man, links)
     # ---- learning curve
     if len(curve):
-        base = random_baseline(project, curve["n_labels"].tolist())
+        with console.activity("report: random-sample baseline (the same model on random labels)"):
+            base = random_baseline(project, curve["n_labels"].tolist())
         base.to_csv(rep / "baseline_curve.csv", index=False)
         last = curve.iloc[-1]
         info.update({"labels": int(last["n_labels"]), "accuracy": float(last["accuracy"])})
@@ -112,91 +217,140 @@ def build(project: Project) -> dict[str, Any]:
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=.3)
         ax.legend()
-        parts.append("<h2>Learning curve</h2>" + _png(fig) + _table(curve))
+        parts.append("<h2>Learning curve</h2>" + png(fig, "learning curve") + table(curve))
+    # ---- the current model on the test split
+    pred_path = rep / "test_predictions.csv"
+    pred = pd.read_csv(pred_path, dtype=str) if pred_path.exists() else pd.DataFrame()
+    if len(pred):
+        cm, per_class = confusion(pred)
+        k = len(cm)
+        fig, ax = plt.subplots(figsize=(min(1 + 0.5 * k, 9), min(0.8 + 0.45 * k, 8)))
+        im = ax.imshow(cm.to_numpy(), cmap="Blues")
+        ax.set_xticks(range(k), cm.columns.astype(str), rotation=45, ha="right")
+        ax.set_yticks(range(k), cm.index.astype(str))
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true (source label)")
+        vmax = cm.to_numpy().max() or 1
+        for i in range(k):
+            for j in range(k):
+                v = int(cm.iat[i, j])
+                if v:
+                    ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                            color="white" if v > vmax / 2 else "black")
+        fig.colorbar(im, ax=ax, label="test samples")
+        info["per_class_accuracy"] = {r["class"]: r["accuracy (recall)"] for r in per_class.to_dict("records")}
+        parts.append("<h2 id='confusion'>Current model on the test split</h2>"
+                     f"<p>The model select trained last, on {len(pred)} held-out samples with source labels: "
+                     "rows are the true class, columns the prediction; the colour is the count (scale at the right).</p>"
+                     + png(fig, "confusion matrix") + table(per_class, table_id="per-class"))
     # ---- labeling cost
-    if len(ann):
-        cur = store.current_annotations(ann)
-        cur = cur.assign(lead_time_s=store.counted_lead_time(cur["lead_time_s"]))   # impossible times do not count
-        cost = cur.groupby("round").agg(annotations=("annotation_id", "size"),
-                                        annotator_hours=("lead_time_s", lambda s: s.sum() / 3600)).reset_index()
+    if len(cur):
+        c = cur.assign(lead_time_s=store.counted_lead_time(cur["lead_time_s"]))   # impossible times do not count
+        cost = c.groupby("round").agg(annotations=("annotation_id", "size"),
+                                      annotator_hours=("lead_time_s", lambda s: s.sum() / 3600)).reset_index()
         if len(curve):
             acc = curve.set_index("round")["accuracy"]
             cost["accuracy_after"] = cost["round"].map(lambda r: acc.get(r + 1, np.nan))
-            gained = cost["accuracy_after"].diff()
-            cost["accuracy_gain_per_hour"] = gained / cost["annotator_hours"]
+            cost["accuracy_gain_per_hour"] = cost["accuracy_after"].diff() / cost["annotator_hours"]
         info["annotator_hours"] = float(cost["annotator_hours"].sum())
-        parts.append("<h2>Labeling cost</h2>" + _table(cost))
+        parts.append("<h2>Labeling cost</h2>" + table(cost))
     # ---- label quality and annotators
     lq = _read_json(rep / "label_quality.json")
     if lq:
         gate = lq.get("gate", {})
         verdict = "passed" if gate.get("passed") else "FAILED: " + "; ".join(gate.get("reasons", []))
-        keep = {k: v for k, v in lq.items() if not isinstance(v, dict) and not isinstance(v, list)}
+        flat = {k: v for k, v in lq.items() if not isinstance(v, (dict, list))}
+        flat.update({f"accepted by {k}": v for k, v in (lq.get("methods") or {}).items()})
+        flat.update({f"quarantined: {k}": v for k, v in (lq.get("by_check") or {}).items()})
         parts.append(f"<h2>Label quality</h2><p>Gate {html.escape(verdict)} (alpha {gate.get('alpha', float('nan')):.3f}, "
                      f"90% interval {_interval(gate.get('alpha_interval'))}, "
                      f"{gate.get('quarantined_share', 0):.0%} of round {gate.get('round', '-')} quarantined).</p>"
-                     + _table(pd.DataFrame([keep])))
+                     + key_values(flat))
     if (rep / "annotators.csv").exists():
-        q = pd.read_csv(rep / "annotators.csv")
+        q = pd.read_csv(rep / "annotators.csv", dtype={"class_map": str, "evidence": str})
         if len(q) and "est_accuracy" in q:
+            maps = annotator_maps(cur, labels)
+            q.insert(q.columns.get_loc("verdict"), "answers vs accepted labels",
+                     q["annotator"].astype(str).map(maps).fillna(""))
             fig, ax = plt.subplots(figsize=(6, 3))
-            colors = q["verdict"].map({"trusted": "tab:green", "watch": "tab:orange", "blocked": "tab:red"})
-            ax.bar(q["annotator"], q["est_accuracy"], color=colors)
+            ax.bar(q["annotator"].astype(str), q["est_accuracy"], color=q["verdict"].map(VERDICT_COLOURS).fillna("tab:gray"))
             ax.set_ylabel("estimated accuracy")
             ax.set_ylim(0, 1)
             ax.tick_params(axis="x", rotation=45)
-            parts.append("<h2>Annotators</h2>" + _png(fig) + _table(q))
+            ax.legend(handles=[Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()], fontsize=8, loc="lower right")
+            parts.append("<h2>Annotators</h2>" + legend({v: to_hex(c) for v, c in VERDICT_COLOURS.items()})
+                         + png(fig, "annotator accuracy") +
+                         "<p>'answers vs accepted labels': every class an annotator mostly labels as another "
+                         "(count of their answers on that class); class_map is what the blocking rule saw.</p>"
+                         + table(q.fillna("")))
+    # ---- issues: one row per flagged sample, sortable
+    iss = issues(project)
+    if len(iss):
+        shown = iss.assign(source=iss["sample_id"].map(S.source),
+                           task=iss["sample_id"].map(lambda s: S.link(s)))
+        shown = shown[["sample_id", "source", "issue", "score", "annotator", "detail", "task"]]
+        shown["sample_id"] = shown["sample_id"].map(lambda s: f"<code class='sid'>{html.escape(s)}</code>")
+        for col in ("source", "issue", "annotator", "detail"):
+            shown[col] = shown[col].astype(str).map(html.escape)
+        parts.append("<h2 id='issues'>Issues</h2><p>Every flagged sample, one row per issue (click a column to "
+                     "sort). Quarantined samples and annotations never reach the training set; triage's "
+                     "redundant and harmful samples are never selected for labeling.</p>"
+                     + table(shown, escape=False, table_id="issues-table"))
     # ---- quarantine gallery
     quar = store.read_table(data, "quarantine")
     if len(quar):
-        man = store.read_table(data, "manifest").set_index("sample_id")
-        samples = quar[quar["annotation_id"].isna()].head(24)
-        cells = []
-        for sid, reason in zip(samples["sample_id"], samples["reason"]):
-            path = man["path"].get(sid)
-            pic = _img_file(data / path) if isinstance(path, str) and (data / path).suffix != ".parquet" else \
-                html.escape(str(man["text"].get(sid, ""))[:120])
-            cells.append(f"<div class='g'>{pic}<br/><small>{html.escape(reason)}</small></div>")
+        samples = quar[quar["annotation_id"].isna()].drop_duplicates("sample_id").head(24)
+        cells = [S.cell(sid, f"<small>{html.escape(reason)}</small>") for sid, reason in zip(samples["sample_id"], samples["reason"])]
         by = quar.groupby("check").size().rename("n").reset_index()
-        parts.append("<h2>Quarantine</h2>" + _table(by) + "<div>" + "".join(cells) + "</div>")
+        parts.append("<h2>Quarantine</h2>" + table(by) + "<div>" + "".join(cells) + "</div>")
     # ---- triage
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage")
-        man = store.read_table(data, "manifest").set_index("sample_id")
-        counts = tri.assign(kind=tri["reason"].str.split(" \\(| of ", regex=True).str[0])
-        html_t = _table(counts.groupby(["triage", "kind"]).size().rename("n").reset_index())
-
-        def pic(sid):
-            path = man["path"].get(sid)
-            return _img_file(data / path, 64) if isinstance(path, str) and man["modality"].get(sid) == "image" \
-                else html.escape(str(man["text"].get(sid, ""))[:80])
+        kinds = tri.assign(kind=np.where(tri["dup_of"].notna(), "near-duplicate",
+                                         np.where(tri["flags"].fillna("") != "", tri["flags"].fillna(""),
+                                                  np.where(tri["triage"] == "keep", "", "outlier"))))
+        html_t = table(kinds.groupby(["triage", "kind"]).size().rename("n").reset_index())
         groups = tri[tri["dup_of"].notna()].groupby("dup_of", sort=False)["sample_id"].apply(list).head(12)
-        cells = [f"<div class='g'>{pic(rep_id)} {' '.join(pic(d) for d in members[:5])}<br/>"
-                 f"<small>kept, and {len(members)} near-duplicate(s)</small></div>" for rep_id, members in groups.items()]
+        cells = []
+        for rep_id, members in groups.items():
+            cells.append(S.cell(rep_id, f"<small>kept; {len(members)} near-duplicate(s) set aside:</small>", 64))
+            cells += [S.cell(d, f"<small>near-duplicate of {html.escape(rep_id[:12])}</small>", 64) for d in members[:5]]
         worst = tri.sort_values("outlier_score", ascending=False).head(12)
-        cells += [f"<div class='g'>{pic(sid)}<br/><small>{html.escape(r or f'outlier score {o:.1f}')}</small></div>"
+        cells += [S.cell(sid, f"<small>{html.escape(r or f'outlier score {o:.1f}')}</small>", 64)
                   for sid, r, o in zip(worst["sample_id"], worst["reason"], worst["outlier_score"])]
-        parts.append("<h2>Triage</h2>" + html_t + "<div>" + "".join(cells) + "</div>")
+        parts.append("<h2>Triage</h2>" + html_t + "<p>Near-duplicate groups, then the most outlying samples.</p>"
+                     "<div>" + "".join(cells) + "</div>")
     # ---- class balance
-    labels = store.read_table(data, "labels")
     if len(labels):
         counts = labels["label"].value_counts().sort_index()
         fig, ax = plt.subplots(figsize=(6, 2.6))
-        ax.bar(counts.index.astype(str), counts.values)
+        ax.bar(counts.index.astype(str), counts.values, color="tab:blue", label="accepted labels")
         ax.set_ylabel("accepted labels")
-        parts.append("<h2>Class balance</h2>" + _png(fig))
-    if (rep / "augment_preview.png").exists():
-        parts.append("<h2>Augmentation preview</h2>" + _img_file(rep / "augment_preview.png", 800))
+        ax.legend(fontsize=8)
+        parts.append("<h2>Class balance</h2>" + png(fig, "class balance"))
+    # ---- augmentation: originals beside their copies, each with its id
+    aug = store.read_table(data, "augmented")
+    if len(aug):
+        cells = []
+        for pid in list(dict.fromkeys(aug["parent_id"]))[:6]:
+            cells.append(S.cell(pid, "<small>original</small>", 80))
+            for k in aug[aug["parent_id"] == pid].head(3).itertuples():
+                pic = thumb(data / k.path, 80)
+                cells.append(f"<div class='g' data-sample-id='{html.escape(k.sample_id)}'>{pic}<br/>"
+                             f"<code class='sid' title='{html.escape(k.sample_id)}'>{html.escape(k.sample_id[:12])}</code>"
+                             f"<br/><small>copy {k.copy} of {html.escape(pid[:12])}</small></div>")
+        parts.append("<h2>Augmentation preview</h2><div>" + "".join(cells) + "</div>")
+    prov = provenance(project)
+    meta = ("<p class='meta'>Describes " + "; ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in prov.items())
+            + ".</p>")
+    params = project.root / "params.yaml"
+    if params.exists():
+        meta += ("<details class='meta'><summary>params.yaml</summary><pre>" + html.escape(params.read_text())
+                 + "</pre></details>")
     head = headline(info)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>dataprep report</title><style>"
-            "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-            ".t{border-collapse:collapse;font-size:12px}.t td,.t th{padding:2px 8px;border-bottom:1px solid #ddd}"
-            ".g{display:inline-block;width:150px;margin:4px;vertical-align:top;font-size:11px}</style></head><body>"
-            f"<h1>dataprep report</h1><p><b>{html.escape(head)}</b></p>{''.join(parts)}</body></html>")
     out = rep / "report.html"
-    write_text(out, page)
-    info["path"] = str(out)
-    info["headline"] = head
+    write_text(out, page("dataprep report", head, meta, parts))
+    info.update(path=str(out), headline=head, provenance=prov, issues=int(len(iss)))
     return info
 
 

@@ -69,15 +69,57 @@ def notes(project: Project) -> list[str]:
     return out
 
 
+def last_failure(project: Project) -> dict[str, Any] | None:
+    """The last writing command that failed and has not succeeded since (see `cli_base`)."""
+    import json
+
+    from dataprep.project import FAILURE_FILE
+
+    path = project.work / FAILURE_FILE
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def stop_suggested(project: Project) -> bool:
+    """select's verdict: consecutive models agree and the model beats the trivial baseline."""
+    import json
+
+    path = project.reports / "al_metrics.json"
+    try:
+        return bool(json.loads(path.read_text()).get("should_stop")) if path.exists() else False
+    except (OSError, ValueError):
+        return False
+
+
 def next_step(project: Project, states: dict[str, int]) -> str:
+    """One next step, true to what is on disk: a failure first, then the loop's position."""
     data = project.data
+    repro = (project.root / "dvc.yaml").exists()
+    failed = last_failure(project)
+    if failed:
+        again = "dvc repro" if repro else f"dataprep {failed['command']}"
+        return f"`dataprep {failed['command']}` failed ({failed['error']}); fix that, then {again}"
     if not store.exists(data, "selection"):
-        return "dataprep select (pick the first batch to label)"
-    if states.get("queued", 0):
-        return "annotate the queued tasks, then dataprep label pull"
+        return "dvc repro (round 1: pick the first batch to label)" if repro else \
+            "dataprep select (pick the first batch to label)"
+    queued = states.get("queued", 0)
+    if queued:
+        lab = project.cfg.label
+        if lab.backend == "simulated" and not project.cfg.simulate.active:
+            return f"{queued} tasks wait for the simulated annotators, who are on a break (simulate.active: false)"
+        who = "the simulated annotators answer them at its pull" if lab.backend == "simulated" else None
+        then = "dvc repro" if repro else "dataprep label pull"
+        if who:
+            return f"{then} ({queued} tasks are queued; {who})"
+        return f"annotate the {queued} queued tasks in Label Studio, then {then}"
     if states.get("annotated", 0):
-        return "dataprep validate"
-    return "dvc repro (next round)"
+        return "dvc repro (validate the annotated samples)" if repro else "dataprep validate"
+    if stop_suggested(project):
+        return ("dataprep report, then train on export/: predictions have stabilised, so more labels are "
+                "unlikely to help (dvc repro for another round all the same)")
+    return "dvc repro (next round)" if repro else "dataprep select (next round)"
 
 
 def show(info: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from PIL import Image
 
-from dataprep import console, store
+from dataprep import console, stage_metrics, store
 from dataprep.atomic import write_json
 from dataprep.config import Triage
 from dataprep.features import load_features, rows_of
@@ -272,4 +272,5 @@ def triage(project: Project) -> dict[str, Any]:
                "class_balance": man["source_label"].value_counts().to_dict(),
                "warnings": sanity_warnings(out, Xm, project.cfg.triage, man["modality"].iloc[0])}
     write_json(project.reports / "triage.json", summary)
+    stage_metrics.write(project.reports, "triage", summary)
     return summary

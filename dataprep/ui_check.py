@@ -5,7 +5,9 @@ model's pre-annotation), then a headless Chromium (the Debian package, driven by
 Playwright) logs in through the login form, opens the labeling page of one
 round-2 image task and saves a screenshot. It fails, naming what is missing,
 unless the image was served (HTTP 200) and rendered, and the model's guess is
-shown pre-selected.
+shown pre-selected. Then it opens the HTML report and checks that the
+confusion matrix and the issues table render (and sort), every sample picture
+with its id beside it, and saves `reports/ui-check-report.png`.
 
     python -m dataprep.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
 """
@@ -81,6 +83,46 @@ def screenshot(url: str, email: str, password: str, pid: int, task_id: int, expe
     return {"screenshot": str(out), "task_id": task_id, "pre_annotation": expect, "images_served": len(ok_images)}
 
 
+def report_check(report: Path, out: Path, timeout_s: float = 60) -> dict[str, Any]:
+    """Open the HTML report in Chromium, check that the confusion matrix (a decoded plot) and the
+    per-class and issues tables render with rows, that a click sorts the issues table, and that
+    every sample picture has its id beside it; save a full-page screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), headless=True, args=BROWSER_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(timeout_s * 1000)
+            page.goto(report.resolve().as_uri())
+            cm = page.locator("img.plot[alt='confusion matrix']")
+            if cm.count() != 1:
+                raise UserError(f"{report}: no confusion matrix plot")
+            if not page.evaluate("i => i.complete && i.naturalWidth > 100", cm.element_handle()):
+                raise UserError(f"{report}: the confusion matrix image does not decode")
+            counts = {}
+            for tid in ("per-class", "issues-table"):
+                rows = page.locator(f"table#{tid} tbody tr")
+                if not page.locator(f"table#{tid}").is_visible() or rows.count() == 0:
+                    raise UserError(f"{report}: table #{tid} is missing, hidden or empty")
+                counts[tid] = rows.count()
+            score = page.locator("table#issues-table th", has_text="score")
+            score.click()
+            first = page.eval_on_selector_all("table#issues-table tbody tr td:nth-child(4)",
+                                              "tds => tds.map(t => parseFloat(t.innerText)).filter(v => !isNaN(v))")
+            if first != sorted(first):
+                raise UserError(f"{report}: a click on 'score' did not sort the issues table")
+            bare = page.evaluate("""() => Array.from(document.querySelectorAll('img:not(.plot)'))
+                                     .filter(i => !i.closest('.g') || !i.closest('.g').querySelector('code.sid')).length""")
+            if bare:
+                raise UserError(f"{report}: {bare} sample picture(s) without an id beside them")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out), full_page=True)
+        finally:
+            browser.close()
+    return {"report_screenshot": str(out), "per_class_rows": counts["per-class"], "issues_rows": counts["issues-table"]}
+
+
 def ui_check(folder: Path, out: Path) -> dict[str, Any]:
     from dataprep.demo import run_demo
     from dataprep.project import open_project
@@ -96,7 +138,8 @@ def ui_check(folder: Path, out: Path) -> dict[str, Any]:
         proj = find_project(ls, project.cfg.label.project_title)
         task_id, expect, image = pick_task(ls, proj.id)
         creds = credentials(studio_dir(project))
-        return screenshot(url, creds["username"], creds["password"], proj.id, task_id, expect, image, out)
+        info = screenshot(url, creds["username"], creds["password"], proj.id, task_id, expect, image, out)
+        return info | report_check(project.reports / "report.html", out.with_name(out.stem + "-report.png"))
     finally:
         stop(project)
 
@@ -112,6 +155,8 @@ def main() -> None:
         raise SystemExit(f"ui-check failed: {exc}") from None
     print(f"ui-check: task {info['task_id']} shows the image and the pre-annotation {info['pre_annotation']!r}; "
           f"screenshot: {info['screenshot']}")
+    print(f"ui-check: the report renders its confusion matrix, {info['per_class_rows']} per-class rows and "
+          f"{info['issues_rows']} sortable issue rows, every sample with its id; screenshot: {info['report_screenshot']}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from dataprep import store
+from dataprep import console, stage_metrics, store
 from dataprep.atomic import write_json, write_text
 from dataprep.config import Validate
 from dataprep.errors import GateFailed, UserError
@@ -188,6 +188,7 @@ def _nothing_yet(project: Project) -> dict[str, Any]:
         store.write_table(project.data, name, store.empty(name))
     summary = {"annotations": 0, "accepted": 0, "note": "no annotations yet", "gate": {"passed": True}}
     write_json(project.reports / "label_quality.json", summary)
+    stage_metrics.write(project.reports, "validate", summary)
     write_text(project.reports / "annotators.csv", "annotator,n_annotations,est_accuracy,verdict\n")
     return summary
 
@@ -206,9 +207,10 @@ def validate(project: Project) -> dict[str, Any]:
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
     X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
     known = set(manifest["sample_id"])
-    res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
-                       project.cfg.project.seed, project.cfg.project.task, manifest[["sample_id", "width", "height"]],
-                       known=known, log=log)
+    with console.activity(f"validate: truth inference and checks on {len(ann)} annotations"):
+        res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
+                           project.cfg.project.seed, project.cfg.project.task,
+                           manifest[["sample_id", "width", "height"]], known=known, log=log)
     accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
     quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
 
@@ -249,6 +251,7 @@ def validate(project: Project) -> dict[str, Any]:
     store.write_table(data, "quarantine", quarantine.astype({"annotation_id": "Int64"}))
     write_text(reports / "annotators.csv", quality.to_csv(index=False))
     write_json(reports / "label_quality.json", summary)
+    stage_metrics.write(reports, "validate", summary)
     if not gate["passed"]:
         raise GateFailed("validation gate failed: " + "; ".join(reasons) +
                          f" (labels.parquet left as it was; see {reports / 'label_quality.json'})")

@@ -19,7 +19,7 @@ from dataprep import store
 from conftest import write_params
 from dataprep.demo import dvc_env, repro
 from dataprep.init import init_project
-from fixtures import text_csv
+from dataprep.examples import text_csv
 
 DATAPREP = str(Path(sys.executable).parent / "dataprep")
 

@@ -16,7 +16,7 @@ import os
 import pandas as pd
 import pytest
 import yaml
-from fixtures import SHAPES, image_folder, tabular_csv, text_csv
+from dataprep.examples import SHAPES, image_folder, tabular_csv, text_csv
 
 from dataprep import store
 from conftest import write_params

@@ -1,7 +1,9 @@
 """Generated datasets of every modality dataprep claims, as people have them.
 
 Nothing is downloaded; every generator is seeded, so a fixture is the same
-bytes on every machine. Used by the tests and by `benchmarks/al_efficiency.py`.
+bytes on every machine. Used by the tests, the benchmarks and `dataprep example`
+(the data of the README's tutorials). A demo helper, not a stage: no core
+module imports it.
 
 Images carry their class as a shape (ring, square, triangle, cross, bar) drawn
 in one of the ways real files hide it:
