@@ -291,7 +291,7 @@ def build(project: Project) -> dict[str, Any]:
         shown = shown[["sample_id", "source", "issue", "score", "annotator", "detail", "task"]]
         shown["sample_id"] = shown["sample_id"].map(lambda s: f"<code class='sid'>{html.escape(s)}</code>")
         for col in ("source", "issue", "annotator", "detail"):
-            shown[col] = shown[col].astype(str).map(html.escape)
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else html.escape(str(v)))
         parts.append("<h2 id='issues'>Issues</h2><p>Every flagged sample, one row per issue (click a column to "
                      "sort). Quarantined samples and annotations never reach the training set; triage's "
                      "redundant and harmful samples are never selected for labeling.</p>"

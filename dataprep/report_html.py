@@ -82,7 +82,10 @@ def table(df: pd.DataFrame, sortable: bool = True, escape: bool = True, table_id
 
 def key_values(d: dict[str, Any]) -> str:
     """A flat dict as a two-column table (a wide one-row table gets cut off on screen)."""
-    rows = [{"key": k, "value": v if not isinstance(v, float) else round(v, 4)} for k, v in d.items()]
+    def show(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    rows = [{"key": k, "value": show(v)} for k, v in d.items()]
     return table(pd.DataFrame(rows, columns=["key", "value"]), sortable=False)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 RULES: list[tuple[str, str, str]] = [
     ("ConvergenceWarning", r"Number of distinct clusters \((\d+)\) found smaller than n_clusters \((\d+)\)",
      "k-means found {0} distinct cluster(s) where {1} were asked: the features look nearly constant "
-     "(do the images carry transparency? is acquire.text_column the text?)"),
+     "(features.embedding returning one vector? images blank after decoding? the wrong acquire.text_column?)"),
 ]
 
 _seen: list[tuple[str, str, str]] = []        # (category, message, origin)

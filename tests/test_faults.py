@@ -346,3 +346,28 @@ def test_status_counts_pushed_tasks_as_queued(pushed, tmp_path):
     _dp(path, "label", "pull", check=True)
     info = json.loads(_dp(path, "--json", "status", check=True).stdout)
     assert info["states"]["queued"] + info["states"]["annotated"] == pushed_n
+
+
+def test_status_names_a_failed_command_until_it_succeeds(pushed, tmp_path):
+    """`next:` never points past a failure: a select that failed is the next step, with its error,
+    until select succeeds; with the simulated backend the queued tasks' next step is `dvc repro`
+    only where there is a dvc.yaml, else the command that answers them."""
+    import shutil
+
+    path = tmp_path / "p"
+    shutil.copytree(pushed, path)
+    info = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert info["next"].startswith("dataprep label pull") and "simulated annotators" in info["next"]
+    params = path / "params.yaml"
+    good = params.read_text()
+    params.write_text(good.replace("strategy: margin_kmeans", "strategy: no_such_strategy"))
+    res = _dp(path, "select")
+    assert res.returncode == 2 and "no_such_strategy" in res.stderr
+    info = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert info["next"].startswith("`dataprep select` failed (select.strategy: unknown strategy"), info["next"]
+    params.write_text(good)
+    _dp(path, "label", "pull", check=True)                 # another command's success does not clear it
+    assert "`dataprep select` failed" in json.loads(_dp(path, "--json", "status", check=True).stdout)["next"]
+    _dp(path, "select", check=True)
+    info = json.loads(_dp(path, "--json", "status", check=True).stdout)
+    assert "failed" not in info["next"]

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import write_params
 
 ROOT = Path(__file__).resolve().parents[1]
 WARNING = re.compile(r"\b\w*Warning\b|WARNING:|warnings\.warn")
@@ -100,3 +101,39 @@ def test_readme_newcomer_path_verbatim(tmp_path, tutorial):
     else:
         assert re.search(r"reports/metrics/select\.json\s+\S", out)    # dvc metrics show: one readable table
         assert "failed to load" not in out
+
+
+def test_default_demo_round_prints_no_warning(tmp_path):
+    """`dataprep demo` and then a round as the user runs it (`dvc repro` in the demo project, where
+    the model trains, the label checks run and the stopping rule is asked): nothing but our lines."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    demo = subprocess.run(["dataprep", "demo", "--rounds", "1", "--dir", str(tmp_path / "demo")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    again = subprocess.run(["dvc", "repro"], cwd=tmp_path / "demo", env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    out = demo.stdout + demo.stderr + again.stdout + again.stderr
+    noisy = [line for line in out.splitlines() if WARNING.search(line)]
+    assert not noisy, f"warnings reached the console: {noisy[:5]}"
+    assert "test accuracy" in again.stdout                # round 2 trained and evaluated a model
+
+
+def test_library_warnings_become_one_note(tmp_path):
+    """A user's encoder that returns one vector for every image makes scikit-learn's k-means warn
+    at the cold start: the console shows our one-line note naming the cause, not the warning;
+    the warning itself is in .dataprep/warnings.log."""
+    from dataprep.examples import image_folder
+
+    image_folder(tmp_path / "src", n_per_class=40)
+    (tmp_path / "flat.py").write_text("import numpy as np\n\ndef embed(paths):\n"
+                                      "    return np.ones((len(paths), 8), np.float32)\n")
+    write_params(tmp_path, "src", init=True, features__embedding="flat:embed")
+    out = ""
+    for cmd in (["acquire"], ["features"], ["triage"], ["select"]):
+        res = subprocess.run(["dataprep", *cmd], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stdout + res.stderr
+        out += res.stdout + res.stderr
+    assert not [line for line in out.splitlines() if WARNING.search(line)], out
+    assert out.count("note: k-means found 1 distinct cluster(s)") == 1 and "features.embedding" in out
+    log = (tmp_path / ".dataprep" / "warnings.log").read_text()
+    assert "ConvergenceWarning" in log and "Number of distinct clusters (1)" in log
