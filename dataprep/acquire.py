@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -297,11 +296,6 @@ def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
     return split
 
 
-def _error_text(error: object, source: object) -> str:
-    """A decoder's message with its in-memory buffer (`<_io.BytesIO object at 0x...>`) named as the file."""
-    return printable(re.sub(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>", str(source), str(error)))
-
-
 def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
     """Existing rows keep split and time (their source list may grow); new rows are added."""
     if not old.empty and not found.empty:
@@ -371,7 +365,7 @@ def acquire(project: Project) -> dict[str, Any]:
         else:
             good, bad = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
     found, conflicts = _collapse(good)
-    bad = [{**b, "source": printable(str(b["source"])), "error": _error_text(b["error"], b["source"])} for b in bad]
+    bad = [{**b, "source": printable(str(b["source"])), "error": printable(str(b["error"]))} for b in bad]
     if conflicts:
         warnings.append(f"{len(conflicts)} exact duplicates came with different labels (e.g. "
                         f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")

@@ -33,6 +33,11 @@ def test_image_folder_labels_duplicates_and_corrupt(project, tmp_path):
     assert s["samples"] == 12 and s["duplicates_collapsed"] == 1 and s["unreadable"] == 2
     bad = {b["source"].split("/")[-1] for b in s["unreadable_files"]}
     assert bad == {"truncated.png", "notes.png"}
+    errors = [b["error"] for b in s["unreadable_files"]]
+    assert not any("object at 0x" in e for e in errors), errors       # the file named, never a buffer's repr
+    assert any("notes.png" in e for e in errors), errors
+    assert s["duplicate_files"] == [{"sample_id": s["duplicate_files"][0]["sample_id"],
+                                     "sources": ["imgs/cat/0.png", "imgs/dog/copy_of_cat0.png"]}]
     man = store.read_table(root / "data", "manifest").set_index("sample_id")
     assert set(man["source_label"].dropna()) == {"cat", "dog"}
     dup = man[man["sources"].str.contains("copy_of_cat0")]
