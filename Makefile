@@ -10,16 +10,18 @@ export NO_ALBUMENTATIONS_UPDATE=1 DVC_NO_ANALYTICS=1 LATEST_VERSION_CHECK=false 
 
 .PHONY: demo test install venv studio-venv clean ui-check
 
-$(VENV)/.installed: pyproject.toml
+# Installs are pinned by constraints files (every package at the version the suite last
+# passed with), so a fresh machine gets the environment the tests vouch for.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]'
 	touch $@
 
-$(STUDIO_VENV)/.installed:
+$(STUDIO_VENV)/.installed: constraints-studio.txt
 	$(PYTHON) -m venv $(STUDIO_VENV)
 	$(STUDIO_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(STUDIO_VENV)/bin/python -m pip install $(PIP_FLAGS) 'label-studio==1.23.2'
+	$(STUDIO_VENV)/bin/python -m pip install $(PIP_FLAGS) -c constraints-studio.txt 'label-studio==1.23.2'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -41,7 +43,7 @@ test: $(VENV)/.installed $(STUDIO_VENV)/.installed
 ui-check: $(VENV)/.installed $(STUDIO_VENV)/.installed
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		(echo "installing Debian's chromium"; apt-get install -y -q chromium || sudo apt-get install -y -q chromium)
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[ui]'
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[ui]'
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
 		$(VENV)/bin/python -m dataprep.ui_check --out reports/ui-check.png --dir ui-check-project
 

@@ -26,8 +26,12 @@ def select(
     m = run_round(project)
     if m.get("skipped"):
         return console.result(m, f"nothing selected: {m['skipped']}")
-    lines = [f"round {m['round']}: selected {m['selected']} of {m['selectable']} selectable samples "
-             f"with {m['strategy']} ({m['n_labels']} labels, model {m['model_version']})"]
+    if m.get("exhausted"):
+        lines = [f"round {m['round']}: nothing left to select ({m['n_labels']} labels, model {m['model_version']}): "
+                 + m["note"].removeprefix("no pool sample left to select ")]
+    else:
+        lines = [f"round {m['round']}: selected {m['selected']} of {m['selectable']} selectable samples "
+                 f"with {m['strategy']} ({m['n_labels']} labels, model {m['model_version']})"]
     if "accuracy" in m:
         lines.append(f"test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
     if "stop_agreement" in m:

@@ -96,6 +96,7 @@ def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
     pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
     tasked = len(pool & set(store.read_table(data, "tasks", ["sample_id"])["sample_id"]))
     why = [f"{len(pool)} pool samples", f"{tasked} already tasked"]
+    aside = 0
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage", ["sample_id", "triage"])
         tri = tri[tri["sample_id"].isin(pool)]
@@ -103,11 +104,41 @@ def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
             k = int((tri["triage"] == verdict).sum())
             if k:
                 why.append(f"{k} {verdict} by triage")
+                aside += k
     head = f"no pool sample left to select ({', '.join(why)})"
-    if store.exists(data, "triage") and any("by triage" in w for w in why):
+    if aside > len(pool) / 2:
         return head + ("; triage set most of the pool aside: see `dataprep triage`'s warning and "
                        "data/triage.parquet, or list ids in triage.keep")
-    return head + "; acquire more data, or stop: every pool sample has been sent"
+    return head + "; labeling is complete: every pool sample has been sent (acquire more data for another round)"
+
+
+def _sent_any(data, manifest: pd.DataFrame) -> bool:
+    pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
+    return bool(pool & set(store.read_table(data, "tasks", ["sample_id"])["sample_id"]))
+
+
+def _exhausted(project: Project, manifest: pd.DataFrame, labels: pd.Series, X, index) -> dict[str, Any]:
+    """Every pool sample is tasked or set aside: labeling is complete, not an error. The model of
+    the last labels is still trained and evaluated (the final point of the learning curve) and
+    the stages after select run as usual; nothing new is selected."""
+    cfg, data, reports = project.cfg.select, project.data, project.reports
+    rnd = current_round(data)
+    version = model_version(cfg.model, cfg.model_params, labels)
+    metrics: dict[str, Any] = {"round": rnd, "n_labels": int(len(labels)), "strategy": "none",
+                               "model_version": version, "selected": 0, "selectable": 0, "exhausted": True,
+                               "note": _why_not_selectable(project, manifest)}
+    model = None
+    if len(labels) >= 2 and labels.nunique() >= 2:
+        model = make_model(cfg.model, cfg.model_params, cfg.random_state)
+        with console.activity(f"select: training {cfg.model} on {len(labels)} labels"):
+            model.fit(take(X, rows_of(index, labels.index)), labels.to_numpy().astype(str))
+    metrics.update(_evaluate(model, X, index, manifest, reports) or {})
+    if not (data / "al_state.json").exists():
+        write_json(data / "al_state.json", {"previous": None, "current": None})
+    _append_curve(reports, metrics)
+    write_json(reports / "al_metrics.json", metrics)
+    stage_metrics.write(reports, "select", metrics)
+    return metrics
 
 
 def _call(strategy, model, X, n: int, **kw) -> np.ndarray:
@@ -168,11 +199,13 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    if len(candidates) == 0:
-        raise UserError(_why_not_selectable(project, manifest))
-    batch = min(cfg.batch_size, len(candidates))       # the last batch takes what is left
     labels = store.read_table(data, "labels", ["sample_id", "label"]).set_index("sample_id")["label"]
     labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
+    if len(candidates) == 0:
+        if not _sent_any(data, manifest):
+            raise UserError(_why_not_selectable(project, manifest))
+        return _exhausted(project, manifest, labels, X, index)
+    batch = min(cfg.batch_size, len(candidates))       # the last batch takes what is left
     rnd = current_round(data)
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)   # validate the name before any work
     cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2

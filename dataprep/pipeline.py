@@ -25,7 +25,10 @@ selection log, the learning curve) are `persist: true` so `dvc repro` never
 deletes them before a stage runs; so are the accepted labels, which a failed
 validation gate must leave as they were. DVC's metrics are the few headline
 numbers of `reports/metrics/` (`dataprep.stage_metrics`); each stage's full
-summary is a plain output beside them.
+summary is a plain output beside them. Every report file is `persist: true`
+with `cache: false`: a stage that fails leaves the last ones in place (DVC
+would otherwise delete them before running it), and git, not the DVC cache,
+keeps their history.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def dvc_stages() -> dict:
         return {"persist": True} if cache else {"persist": True, "cache": False}
 
     def nocache() -> dict:
-        return {"cache": False}
+        # reports: small, for people; git tracks them, and a failed stage leaves the last ones readable
+        return {"cache": False, "persist": True}
 
     return {
         "acquire": {
@@ -87,8 +91,8 @@ def dvc_stages() -> dict:
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/triage.parquet"],
             "params": ["select", "triage.keep", "label.gold_share", "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
-                     {f"{R}/learning_curve.csv": persist(cache=False)}, {f"{R}/al_metrics.json": nocache()},
-                     {f"{R}/test_predictions.csv": persist(cache=False)}],
+                     {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
+                     {f"{R}/test_predictions.csv": nocache()}],
             "metrics": [{f"{R}/metrics/select.json": nocache()}],
         },
         "push": {

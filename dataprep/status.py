@@ -82,15 +82,20 @@ def last_failure(project: Project) -> dict[str, Any] | None:
         return None
 
 
-def stop_suggested(project: Project) -> bool:
-    """select's verdict: consecutive models agree and the model beats the trivial baseline."""
+def select_summary(project: Project) -> dict[str, Any]:
+    """select's last summary (`reports/al_metrics.json`), empty when there is none."""
     import json
 
     path = project.reports / "al_metrics.json"
     try:
-        return bool(json.loads(path.read_text()).get("should_stop")) if path.exists() else False
+        return json.loads(path.read_text()) if path.exists() else {}
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def stop_suggested(project: Project) -> bool:
+    """select's verdict: consecutive models agree and the model beats the trivial baseline."""
+    return bool(select_summary(project).get("should_stop"))
 
 
 def next_step(project: Project, states: dict[str, int]) -> str:
@@ -116,6 +121,9 @@ def next_step(project: Project, states: dict[str, int]) -> str:
         return f"annotate the {queued} queued tasks in Label Studio, then {then}"
     if states.get("annotated", 0):
         return "dvc repro (validate the annotated samples)" if repro else "dataprep validate"
+    if select_summary(project).get("exhausted"):
+        return ("dataprep report, then train on export/: labeling is complete, every pool sample has been "
+                "sent (acquire more data for another round)")
     if stop_suggested(project):
         return ("dataprep report, then train on export/: predictions have stabilised, so more labels are "
                 "unlikely to help (dvc repro for another round all the same)")

@@ -126,8 +126,16 @@ def test_bad_requests_exit_2(blobs):
     store.write_table(blobs.data, "tasks", pd.DataFrame({                                 # every one sent
         "sample_id": pool, "task_id": range(len(pool)), "created_at": pd.Timestamp("2026-01-01", tz="UTC"),
         "gold": False, "prediction": None, "round": 1}))
+    res = runner.invoke(app, ["--params", params, "--json", "select", "-n", "5"])
+    m = json.loads(res.output)            # labeling is complete, not an error: the model is still evaluated
+    assert res.exit_code == 0 and m["exhausted"] and m["selected"] == 0 and "labeling is complete" in m["note"]
+    assert m["n_labels"] == 0 and (blobs.reports / "metrics" / "select.json").exists()
+    store.write_table(blobs.data, "tasks", store.empty("tasks"))                          # none sent
+    store.write_table(blobs.data, "triage", pd.DataFrame({                                # all set aside
+        "sample_id": man["sample_id"], "dup_of": None, "cluster": 0, "outlier_score": 0.0, "flags": "blank",
+        "triage": "harmful", "reason": "blank"}))
     res = runner.invoke(app, ["--params", params, "select", "-n", "5"])
-    assert res.exit_code == 2 and "no pool sample left" in res.output
+    assert res.exit_code == 2 and "no pool sample left" in res.output and "triage set most of the pool aside" in res.output
 
 
 def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
