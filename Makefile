@@ -45,7 +45,7 @@ ui-check: $(VENV)/.installed $(STUDIO_VENV)/.installed
 		(echo "installing Debian's chromium"; apt-get install -y -q chromium || sudo apt-get install -y -q chromium)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[ui]'
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
-		$(VENV)/bin/python -m dataprep.ui_check --out reports/ui-check.png --dir ui-check-project
+		$(VENV)/bin/python -m dataprep.demo.ui_check --out reports/ui-check.png --dir ui-check-project
 
 clean:
 	rm -rf $(VENV) $(STUDIO_VENV) demo-project ui-check-project .pytest_cache

@@ -1,7 +1,7 @@
 """Models the round can fit: any scikit-learn classifier with `predict_proba`.
 
 Default `logistic`: scaled features + multinomial logistic regression
-(`dataprep.linear`, the one recipe every part uses), which trains in well under a
+(`dataprep.core.linear`, the one recipe every part uses), which trains in well under a
 second on thousands of rows and gives probabilities calibrated enough for
 margin-based selection; sparse text TF-IDF goes in as it is.
 """
@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from dataprep.errors import UserError
-from dataprep.linear import logistic
+from dataprep.core.errors import UserError
+from dataprep.core.linear import logistic
 
 MODELS = ("logistic", "random_forest")
 

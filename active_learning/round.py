@@ -19,11 +19,11 @@ import pandas as pd
 
 from active_learning.models import make_model, model_version
 from active_learning.strategies import STRATEGIES, cold_start
-from dataprep import console, stage_metrics, store
-from dataprep.atomic import write_json, write_text
-from dataprep.errors import UserError
-from dataprep.features import load_features, model_features, rows_of, take
-from dataprep.project import Project
+from dataprep.core import progress, stage_metrics, store
+from dataprep.core.atomic import write_json, write_text
+from dataprep.core.errors import UserError
+from dataprep.core.features import load_features, model_features, rows_of, take
+from dataprep.core.project import Project
 
 CURVE_COLUMNS = ["round", "n_labels", "accuracy", "macro_f1", "strategy", "model_version", "stop_agreement"]
 
@@ -130,7 +130,7 @@ def _exhausted(project: Project, manifest: pd.DataFrame, labels: pd.Series, X, i
     model = None
     if len(labels) >= 2 and labels.nunique() >= 2:
         model = make_model(cfg.model, cfg.model_params, cfg.random_state)
-        with console.activity(f"select: training {cfg.model} on {len(labels)} labels"):
+        with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
             model.fit(take(X, rows_of(index, labels.index)), labels.to_numpy().astype(str))
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})
     if not (data / "al_state.json").exists():
@@ -233,7 +233,7 @@ def run_round(project: Project) -> dict[str, Any]:
     else:
         lab_rows = rows_of(index, labels.index)
         strategy_name = cfg.strategy
-        with console.activity(f"select: training {cfg.model} on {len(labels)} labels, scoring {len(candidates)} samples"):
+        with progress.activity(f"select: training {cfg.model} on {len(labels)} labels, scoring {len(candidates)} samples"):
             model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
             picked = _call(STRATEGIES[cfg.strategy], model, Xc, batch, chunk_size=cfg.chunk_size,
                            shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,

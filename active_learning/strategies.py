@@ -29,7 +29,7 @@ from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 
-from dataprep.features import take
+from dataprep.core.features import take
 
 DEFAULT_CHUNK = 50_000
 

@@ -17,7 +17,7 @@ from typing import Any
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A  # noqa: E402
 
-from dataprep.errors import UserError  # noqa: E402
+from dataprep.core.errors import UserError  # noqa: E402
 
 
 REFLECT = 4   # cv2.BORDER_REFLECT_101: no black corners after a rotation

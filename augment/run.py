@@ -27,11 +27,11 @@ from joblib import Parallel, delayed
 from PIL import Image
 
 from augment.pipelines import A, fingerprint, load
-from dataprep import console, store
-from dataprep.acquire import content_id
-from dataprep.atomic import atomic_path, record_write, write_bytes, write_text
-from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
-from dataprep.project import Project
+from dataprep.core import progress, store
+from dataprep.core.acquire import content_id
+from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_text
+from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
+from dataprep.core.project import Project
 
 BATCH = 64
 README = "README.txt"     # keeps the folder non-empty before the first accepted image
@@ -99,7 +99,7 @@ def _batch(items: list[dict], doc: dict, fp: str, seed: int, out_dir: str, detec
     comp = compose(doc, detection, mv)
     rows, dropped = [], 0
     for it in items:
-        # as displayed (transparency, EXIF, deep and huge images: dataprep.images); a file over the
+        # as displayed (transparency, EXIF, deep and huge images: dataprep.core.images); a file over the
         # pixel budget is augmented shrunk, its boxes scaled with it
         im = load_rgb(it["path"], max_pixels=max_pixels)
         img = np.asarray(im)
@@ -142,7 +142,7 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
     runner = Parallel(n_jobs=min(n_jobs, max(1, len(batches))), return_as="generator")
     jobs = (delayed(_batch)(b, doc, fp, seed, str(out_dir), detection, min_visibility, max_pixels) for b in batches)
     rows, dropped = [], 0
-    for part, d in console.track(runner(jobs), total=len(batches), description="augment"):
+    for part, d in progress.track(runner(jobs), total=len(batches), description="augment"):
         rows += part
         dropped += d
     df = pd.DataFrame(rows, columns=["sample_id", "parent_id", "path", "label", "transform", "seed", "copy"])

@@ -28,7 +28,7 @@ def make_images(folder: Path, n: int) -> None:
         return
     sys.path.insert(0, str(ROOT))
     from sklearn.datasets import load_digits
-    from dataprep.sources import digit_image
+    from dataprep.core.sources import digit_image
 
     d = load_digits()
     rng = np.random.default_rng(0)
@@ -43,8 +43,8 @@ def make_images(folder: Path, n: int) -> None:
 def child(src: str, work: str, jobs: int) -> None:
     sys.path.insert(0, str(ROOT))
     import yaml
-    from dataprep.acquire import acquire
-    from dataprep.project import open_project
+    from dataprep.core.acquire import acquire
+    from dataprep.core.project import open_project
 
     w = Path(work)
     shutil.rmtree(w, ignore_errors=True)

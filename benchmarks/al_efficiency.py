@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from active_learning import strategies as S  # noqa: E402
 from active_learning.models import make_model  # noqa: E402
 from bench_data import load  # noqa: E402
-from dataprep.config import Select  # noqa: E402
+from dataprep.core.config import Select  # noqa: E402
 
 warnings.filterwarnings("ignore")
 OUT = Path(__file__).parent / "out"

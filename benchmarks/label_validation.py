@@ -35,8 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import load  # noqa: E402
-from dataprep import linear  # noqa: E402
-from dataprep.config import Annotator, Validate  # noqa: E402
+from dataprep.core import linear  # noqa: E402
+from dataprep.core.config import Annotator, Validate  # noqa: E402
 from labeling import checks  # noqa: E402
 from labeling.aggregate import DawidSkene, majority_vote  # noqa: E402
 from labeling.simulate import annotate, similarity_confusion  # noqa: E402

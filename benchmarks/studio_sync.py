@@ -98,7 +98,7 @@ def main() -> None:
     from labeling.studio_backend import fetch_tasks, mirror_rows, push_items, _filter_after
     from labeling.studio_client import NO_RETRY, field
     from labeling.studio_server import credentials, start_server, stop_pid
-    from dataprep import store
+    from dataprep.core import store
 
     OUT.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="studio-sync-"))

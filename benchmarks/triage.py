@@ -43,7 +43,7 @@ OUT = Path(__file__).parent / "out"
 def _base_image(pair: tuple[np.ndarray, np.ndarray], rng: np.random.Generator):
     """A two-digit number: two of scikit-learn's digits, each warped and placed at random."""
     from PIL import Image
-    from dataprep.sources import digit_image
+    from dataprep.core.sources import digit_image
 
     canvas = Image.new("L", (64, 64), 255)
     for slot, digit in enumerate(pair):
@@ -144,7 +144,7 @@ def features(n: int, jobs: int) -> tuple[np.ndarray, float]:
     if cache.exists() and meta.exists():
         return np.load(cache), json.loads(meta.read_text())["secs"]
     from joblib import Parallel, delayed
-    from dataprep.features import _image_batch
+    from dataprep.core.features import _image_batch
 
     truth = make_dataset(n)
     paths = [str(folder / p) for p in truth["path"]]
@@ -160,8 +160,8 @@ def features(n: int, jobs: int) -> tuple[np.ndarray, float]:
 # ------------------------------------------------------------------- methods
 
 def run_ours(n: int, jobs: int) -> dict:
-    from dataprep.config import Triage
-    from dataprep.triage import triage_frame
+    from dataprep.core.config import Triage
+    from dataprep.core.triage import triage_frame
 
     truth = make_dataset(n)
     X, _ = features(n, jobs)

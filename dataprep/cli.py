@@ -6,15 +6,15 @@ one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-import sys
-
-from dataprep import console, trace, warning_summary
+from dataprep import console, warning_summary
 from dataprep.cli_base import make_app, project_from
+from dataprep.core import trace
 
 app = make_app("Data-prep ops: acquire, triage, select, label, validate, augment, export.")
 
@@ -37,7 +37,7 @@ def init(
                                                    help="set a params.yaml value, comments kept (repeatable)")] = None,
 ) -> None:
     """Scaffold a project: git, dvc (analytics off), params.yaml, dvc.yaml, .gitignore."""
-    from dataprep.errors import UserError
+    from dataprep.core.errors import UserError
     from dataprep.init import init_project
 
     settings = {}
@@ -61,7 +61,7 @@ def acquire(
     test_fraction: Annotated[float | None, typer.Option(help="held-out stratified test share")] = None,
 ) -> None:
     """Acquire raw data into the content-addressed dataset folder."""
-    from dataprep.acquire import acquire as run
+    from dataprep.core.acquire import acquire as run
 
     project = project_from(ctx, {"acquire.source": source, "acquire.kind": kind, "acquire.test_fraction": test_fraction})
     s = run(project)
@@ -90,11 +90,11 @@ def status(ctx: typer.Context) -> None:
 
 
 def _mount() -> None:
-    """Commands of the other packages (each has its own cli.py)."""
+    """The commands of every part (`dataprep.commands`)."""
     import importlib
 
-    for mod in ("active_learning.cli", "labeling.cli", "augment.cli", "dataprep.loop_cli"):
-        app.add_typer(importlib.import_module(mod).app)
+    for name in ("learning", "labeling", "augment", "loop", "demo"):
+        app.add_typer(importlib.import_module(f"dataprep.commands.{name}").app)
 
 
 _mount()

@@ -18,10 +18,10 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from dataprep import console, warning_summary
-from dataprep.errors import GateFailed, UserError, printable
-from dataprep.atomic import use_temp_dir, write_json
-from dataprep.lock import project_lock
-from dataprep.project import FAILURE_FILE, Project, open_project
+from dataprep.core.errors import GateFailed, UserError, printable
+from dataprep.core.atomic import use_temp_dir, write_json
+from dataprep.core.lock import project_lock
+from dataprep.core.project import FAILURE_FILE, Project, open_project
 
 
 def _where(exc: BaseException) -> str:
@@ -91,14 +91,15 @@ def make_app(help: str) -> typer.Typer:
 
 def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None, writes: bool = True) -> Project:
     """The project of the root `--params`, with this command's flag overrides. A command that
-    `writes` holds the project lock (`dataprep.lock`) until it ends."""
+    `writes` holds the project lock (`dataprep.core.lock`) until it ends."""
     root = ctx.find_root()
     params = (root.obj or {}).get("params", Path("params.yaml"))
     project = open_project(params, overrides)
     warning_summary.log_to(project.work)
     if writes:
-        _opened.update(work=project.work, command=ctx.command_path.removeprefix(ctx.find_root().info_name or "").strip())
         ctx.with_resource(project_lock(project.work, on_wait=lambda line: console.err.print(escape(line))))
+        # recorded once the lock is held: a command that never got it says nothing about the project
+        _opened.update(work=project.work, command=ctx.command_path.removeprefix(ctx.find_root().info_name or "").strip())
         data = project.data
         use_temp_dir(project.work / "tmp", [data, data / "raw", data / "augmented"])
     return project

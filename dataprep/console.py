@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from dataprep.core import progress
+
 T = TypeVar("T")
 
 _state = {"quiet": False, "json": False}
@@ -47,7 +49,8 @@ def result(data: dict[str, Any], *lines: str) -> None:
 
 
 def track(items: Iterable[T], total: int | None = None, description: str = "working") -> Iterator[T]:
-    """A progress bar on stderr around `items` (hidden under --quiet/--json)."""
+    """A progress bar on stderr around `items` (hidden under --quiet/--json and when stderr is
+    not a terminal)."""
     if quiet() or not err.is_terminal:
         yield from items
         return
@@ -83,3 +86,13 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for r in rows:
         t.add_row(*[Text(str(v)) for v in r])
     out.print(t)
+
+
+class _Rich:
+    """The reporter the core's `progress` calls go to while the CLI runs."""
+
+    track = staticmethod(track)
+    activity = staticmethod(activity)
+
+
+progress.install(_Rich())

@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep import store
-from dataprep.atomic import write_text
-from dataprep.project import Project
+from dataprep.core import store
+from dataprep.core.atomic import write_text
+from dataprep.core.project import Project
 
 
 def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
     """Accuracy of the model on random pool samples with source labels, per label count."""
     from active_learning.models import make_model
-    from dataprep.features import model_features, rows_of, take
+    from dataprep.core.features import model_features, rows_of, take
 
     man = store.read_table(project.data, "manifest")
     pool = man[(man["split"] == "pool") & man["source_label"].notna()]

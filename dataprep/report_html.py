@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataprep.images import load_rgb
+from dataprep.core.images import load_rgb
 
 
 def png(fig, alt: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataprep import console, store
-from dataprep.project import Project
+from dataprep import console
+from dataprep.core import store
+from dataprep.core.project import Project
 
 
 def status(project: Project) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def last_failure(project: Project) -> dict[str, Any] | None:
     """The last writing command that failed and has not succeeded since (see `cli_base`)."""
     import json
 
-    from dataprep.project import FAILURE_FILE
+    from dataprep.core.project import FAILURE_FILE
 
     path = project.work / FAILURE_FILE
     try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataprep.atomic import write_json
-from dataprep.project import Project
+from dataprep.core.atomic import write_json
+from dataprep.core.project import Project
 
 
 def _implementation(project: Project):

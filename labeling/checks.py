@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from dataprep import linear, store
+from dataprep.core import linear, store
 
 FLAG_COLUMNS = ["sample_id", "annotation_id", "annotator", "check", "reason"]
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from dataprep.errors import UserError
+from dataprep.core.errors import UserError
 
 FROM_NAME = "label"
 

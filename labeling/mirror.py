@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep import store
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep.core import store
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 
 
 def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset()) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dataprep.config import Annotator
+from dataprep.core.config import Annotator
 
 # median lead time (s) and lognormal sigma per profile
 LEAD = {"good": (9.0, 0.5), "careful": (25.0, 0.4), "spammer": (1.2, 0.3), "adversarial": (8.0, 0.5),

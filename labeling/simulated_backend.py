@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep import store
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep.core import store
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 from labeling.mirror import batch_to_push, mirror
 
 
@@ -84,7 +84,7 @@ def _sim_answer(project: Project) -> int:
 
 
 def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
-    from dataprep.features import load_features, rows_of
+    from dataprep.core.features import load_features, rows_of
 
     X, index = load_features(project, man)
     lab = man.dropna(subset=["source_label"])

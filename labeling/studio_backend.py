@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep import console, store
-from dataprep.atomic import write_json
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep.core import progress, store
+from dataprep.core.atomic import write_json
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 from labeling import label_config
 from labeling.mirror import batch_to_push, mirror
 from labeling.studio_client import NO_RETRY, client, explained, field
@@ -136,7 +136,7 @@ def push_items(ls, url: str, pid: int, items: list[dict], marker: Path, batch: i
         there = existing_sample_ids(ls, pid)
     todo = [it for it in items if it["data"]["sample_id"] not in there]
     chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
-    for chunk in console.track(chunks, total=len(chunks), description="push to Label Studio"):
+    for chunk in progress.track(chunks, total=len(chunks), description="push to Label Studio"):
         with explained(url, f"importing {len(chunk)} tasks into project {pid}"):
             ls.projects.import_tasks(id=pid, request=chunk, return_task_ids=False, request_options=NO_RETRY)
     removed = 0

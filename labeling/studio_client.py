@@ -15,8 +15,8 @@ from typing import Iterator
 import httpx
 import requests
 
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 
 NO_RETRY = {"max_retries": 0}     # for POSTs that must not run twice (imports)
 

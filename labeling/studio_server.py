@@ -25,9 +25,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from dataprep.atomic import write_json
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep.core.atomic import write_json
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 
 ADMIN = "admin@dataprep.local"
 

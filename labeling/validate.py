@@ -24,12 +24,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from dataprep import console, stage_metrics, store
-from dataprep.atomic import write_json, write_text
-from dataprep.config import Validate
-from dataprep.errors import GateFailed, UserError
-from dataprep.features import model_features, rows_of, take
-from dataprep.project import Project
+from dataprep.core import progress, stage_metrics, store
+from dataprep.core.atomic import write_json, write_text
+from dataprep.core.config import Validate
+from dataprep.core.errors import GateFailed, UserError
+from dataprep.core.features import model_features, rows_of, take
+from dataprep.core.project import Project
 from labeling import checks
 from labeling.aggregate import DawidSkene
 
@@ -207,7 +207,7 @@ def validate(project: Project) -> dict[str, Any]:
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
     X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
     known = set(manifest["sample_id"])
-    with console.activity(f"validate: truth inference and checks on {len(ann)} annotations"):
+    with progress.activity(f"validate: truth inference and checks on {len(ann)} annotations"):
         res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
                            project.cfg.project.seed, project.cfg.project.task,
                            manifest[["sample_id", "width", "height"]], known=known, log=log)

@@ -44,7 +44,7 @@ def write_params(path: Path, source: str = "digits", init: bool = False, **overr
     `section__key=value` overrides (`select__batch_size=20`); `init` also runs `dataprep init`."""
     import yaml
 
-    from dataprep.config import default_params_yaml
+    from dataprep.core.config import default_params_yaml
     from dataprep.init import init_project
 
     path.mkdir(parents=True, exist_ok=True)

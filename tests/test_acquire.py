@@ -6,10 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_png
-from dataprep import store
-from dataprep.acquire import acquire
+from dataprep.core import store
+from dataprep.core.acquire import acquire
 from dataprep.cli import app
-from dataprep.project import open_project
+from dataprep.core.project import open_project
 
 runner = CliRunner()
 

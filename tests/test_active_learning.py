@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from active_learning import strategies as S
 from active_learning.round import run_round, selectable
-from dataprep import store
-from dataprep.acquire import acquire
+from dataprep.core import store
+from dataprep.core.acquire import acquire
 from dataprep.cli import app
-from dataprep.project import open_project
+from dataprep.core.project import open_project
 
 runner = CliRunner()
 
@@ -142,9 +142,9 @@ def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
     """Features that carry nothing about the label (a row number against a label that repeats
     every 4 rows): consecutive models agree (both guess the commonest class), which must not
     read as 'labeling is done'."""
-    from dataprep.acquire import acquire
-    from dataprep.features import build_features
-    from dataprep.project import open_project
+    from dataprep.core.acquire import acquire
+    from dataprep.core.features import build_features
+    from dataprep.core.project import open_project
     from active_learning.round import run_round
     import yaml
 

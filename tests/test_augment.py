@@ -7,10 +7,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from augment.run import augment, augment_items
-from dataprep import store
-from dataprep.acquire import acquire
+from dataprep.core import store
+from dataprep.core.acquire import acquire
 from dataprep.cli import app
-from dataprep.project import open_project
+from dataprep.core.project import open_project
 
 runner = CliRunner()
 
@@ -118,7 +118,7 @@ def test_bad_transform_exits_2(project):
 
 
 def test_detection_exports_coco_with_augmented_boxes(project, tmp_path):
-    from dataprep.export import export
+    from dataprep.core.export import export
 
     src = tmp_path / "src"
     items = _detection_set(src, n=8)

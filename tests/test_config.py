@@ -1,7 +1,7 @@
 import pytest
 
-from dataprep.config import default_params_yaml, load_config
-from dataprep.errors import UserError
+from dataprep.core.config import default_params_yaml, load_config
+from dataprep.core.errors import UserError
 
 
 def test_defaults_template_is_valid(tmp_path):

@@ -3,13 +3,13 @@ themselves through its API, mirrored back by the pull stage."""
 
 from collections import Counter
 
-from dataprep import store
-from dataprep.demo import run_demo
-from dataprep.project import open_project
+from dataprep.core import store
+from dataprep.demo.run import run_demo
+from dataprep.core.project import open_project
 from labeling.studio_backend import find_project
 from labeling.studio_client import client
 from labeling.studio_server import stop
-from labeling.studio_sim import annotator_email
+from dataprep.demo.studio_sim import annotator_email
 
 
 def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from sklearn.datasets import make_blobs
 
-from dataprep import store
+from dataprep.core import store
 from conftest import write_params
-from dataprep.demo import dvc_env, repro
+from dataprep.demo.run import dvc_env, repro
 from dataprep.init import init_project
-from dataprep.examples import text_csv
+from dataprep.demo.examples import text_csv
 
 DATAPREP = str(Path(sys.executable).parent / "dataprep")
 
@@ -71,7 +71,7 @@ def test_concurrent_pulls_leave_no_duplicate(pushed, tmp_path):
 
 
 def test_lock_names_the_holder_and_times_out(pushed, tmp_path):
-    from dataprep.lock import project_lock
+    from dataprep.core.lock import project_lock
 
     with project_lock(pushed / ".dataprep", command="dataprep held-by-test"):
         res = subprocess.run([DATAPREP, "label", "pull"], cwd=pushed, capture_output=True, text=True,
@@ -103,9 +103,9 @@ def test_stale_server_pid_is_never_signalled(tmp_path):
 
 def _labeled(path: Path) -> Path:
     """A tabular project annotated by 3 good simulated annotators, as files."""
-    from dataprep.acquire import acquire
-    from dataprep.config import Annotator
-    from dataprep.project import open_project
+    from dataprep.core.acquire import acquire
+    from dataprep.core.config import Annotator
+    from dataprep.core.project import open_project
     from labeling.simulate import annotate
 
     X, y = make_blobs(n_samples=200, centers=3, n_features=4, random_state=0)
@@ -318,7 +318,7 @@ def test_symlinks_follow_the_policy_and_odd_names_pass(tmp_path):
 
 
 def test_export_is_swapped_in_whole(tmp_path):
-    from dataprep.atomic import swap_dir
+    from dataprep.core.atomic import swap_dir
 
     dest, new = tmp_path / "export", tmp_path / ".export.tmp"
     for version in ("1", "2"):

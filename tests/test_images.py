@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dataprep.examples import huge_png, image_folder, shape_mask, text_csv, write_image
+from dataprep.demo.examples import huge_png, image_folder, shape_mask, text_csv, write_image
 from PIL import Image
 
-from dataprep import store
-from dataprep.images import check_image, load_rgb
+from dataprep.core import store
+from dataprep.core.images import check_image, load_rgb
 
 
 def _shape_visible(img: Image.Image, shape: str, seed: int) -> float:
@@ -134,7 +134,7 @@ def test_onnx_text_encoder_and_precomputed_file(tmp_path):
     src = text_csv(tmp_path / "t.csv", n_per_class=10)
     p = tmp_path / "p"
     p.mkdir()
-    vocab = sorted({w for words in __import__("dataprep.examples", fromlist=["TOPICS"]).TOPICS.values() for w in words})
+    vocab = sorted({w for words in __import__("dataprep.demo.examples", fromlist=["TOPICS"]).TOPICS.values() for w in words})
     _text_encoder(p / "txt.onnx", vocab)
     (p / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": str(src)}, "features": {"embedding": "txt.onnx"}}))
     _run(p, "acquire")

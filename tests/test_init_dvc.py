@@ -9,8 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from dataprep.cli import app
-from dataprep.config import default_params_yaml
-from dataprep.pipeline import dvc_yaml
+from dataprep.core.config import default_params_yaml
+from dataprep.core.pipeline import dvc_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

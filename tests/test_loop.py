@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from dataprep import store
+from dataprep.core import store
 from conftest import write_params
-from dataprep.demo import dvc_env, repro
+from dataprep.demo.run import dvc_env, repro
 
 
 def _project(path, **overrides):

@@ -16,11 +16,11 @@ import os
 import pandas as pd
 import pytest
 import yaml
-from dataprep.examples import SHAPES, image_folder, tabular_csv, text_csv
+from dataprep.demo.examples import SHAPES, image_folder, tabular_csv, text_csv
 
-from dataprep import store
+from dataprep.core import store
 from conftest import write_params
-from dataprep.demo import dvc_env, repro
+from dataprep.demo.run import dvc_env, repro
 
 ROUNDS = 3
 

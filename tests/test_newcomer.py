@@ -122,7 +122,7 @@ def test_library_warnings_become_one_note(tmp_path):
     """A user's encoder that returns one vector for every image makes scikit-learn's k-means warn
     at the cold start: the console shows our one-line note naming the cause, not the warning;
     the warning itself is in .dataprep/warnings.log."""
-    from dataprep.examples import image_folder
+    from dataprep.demo.examples import image_folder
 
     image_folder(tmp_path / "src", n_per_class=40)
     (tmp_path / "flat.py").write_text("import numpy as np\n\ndef embed(paths):\n"

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataprep import store
-from dataprep.errors import UserError
+from dataprep.core import store
+from dataprep.core.errors import UserError
 
 
 def _selection(n=5):
@@ -60,7 +60,7 @@ def test_killed_writer_leaves_a_readable_file(tmp_path):
     store.write_table(tmp_path, "selection", _selection(3))
     code = (
         "import pandas as pd, sys\n"
-        "from dataprep import store\n"
+        "from dataprep.core import store\n"
         "n = 300_000\n"
         "df = pd.DataFrame({'sample_id': [f's{i}' for i in range(n)], 'score': 0.1, 'rank': range(n),"
         " 'strategy': 'x', 'model_version': 'm', 'round': 2, 'prediction': None})\n"

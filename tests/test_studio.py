@@ -13,16 +13,16 @@ import yaml
 from label_studio_sdk import LabelStudio
 from typer.testing import CliRunner
 
-from dataprep import store
-from dataprep.acquire import acquire
+from dataprep.core import store
+from dataprep.core.acquire import acquire
 from dataprep.cli import app
-from dataprep.config import default_params_yaml
-from dataprep.project import open_project
+from dataprep.core.config import default_params_yaml
+from dataprep.core.project import open_project
 from labeling import label_config
 from labeling.studio_backend import push, pull, result_to_label
 from labeling.studio_client import field
 from labeling.studio_server import credentials, server_env, start_server, stop_pid
-from labeling.studio_users import annotator_token
+from dataprep.demo.studio_users import annotator_token
 
 runner = CliRunner()
 ANNOTATORS = ["ann.a@example.org", "ann.b@example.org", "ann.c@example.org"]
@@ -256,7 +256,7 @@ def test_detection_boxes_round_trip_in_pixels(server):
 
 
 def test_label_config_checks_user_xml(tmp_path):
-    from dataprep.errors import UserError
+    from dataprep.core.errors import UserError
 
     good = tmp_path / "good.xml"
     good.write_text(label_config.generate("classification", "image", ["cat", "dog"]))
@@ -278,7 +278,7 @@ def test_prediction_score_is_the_models_probability():
 def test_studio_start_port_in_use_is_one_line(tmp_path):
     import socket
 
-    from dataprep.errors import UserError
+    from dataprep.core.errors import UserError
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageEnhance, ImageFilter
 
-from dataprep import store
-from dataprep.acquire import acquire
-from dataprep.project import open_project
-from dataprep.triage import triage
+from dataprep.core import store
+from dataprep.core.acquire import acquire
+from dataprep.core.project import open_project
+from dataprep.core.triage import triage
 
 
 def _scene(seed, size=96):
@@ -69,8 +69,8 @@ def test_texts_differing_by_punctuation_are_duplicates(project, tmp_path):
 def test_a_clump_of_similar_outliers_cannot_hide_in_itself():
     """30 near-identical out-of-domain rows are one another's nearest neighbours; they must still
     be flagged, and the bulk must not be."""
-    from dataprep.config import Triage
-    from dataprep.triage import triage_frame
+    from dataprep.core.config import Triage
+    from dataprep.core.triage import triage_frame
 
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 4, (5, 16))

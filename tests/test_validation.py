@@ -6,11 +6,11 @@ import pytest
 from sklearn.datasets import make_blobs
 from typer.testing import CliRunner
 
-from dataprep import store
-from dataprep.acquire import acquire
+from dataprep.core import store
+from dataprep.core.acquire import acquire
 from dataprep.cli import app
-from dataprep.config import Annotator
-from dataprep.project import open_project
+from dataprep.core.config import Annotator
+from dataprep.core.project import open_project
 from labeling import checks
 from labeling.simulate import annotate
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from dataprep import console
-from dataprep.errors import UserError
+from dataprep.core.errors import UserError
 
 MARK = ".dataprep-demo"
 STAGE_DOING = {"acquire": "acquiring the digits", "features": "computing features", "triage": "triage",
@@ -69,7 +69,7 @@ def _fresh_folder(folder: Path, params_text: str) -> Path:
     """(Re)create the demo folder as its own git + DVC repo; inside another checkout (this one,
     say) DVC would refuse a git-ignored subdir."""
     from dataprep.init import init_project
-    from dataprep.project import open_project
+    from dataprep.core.project import open_project
 
     if folder.exists():
         if not (folder / MARK).exists():
@@ -112,8 +112,8 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
     """N rounds of `dvc repro` in a fresh project. With `studio`, each round's batch goes to a local
     Label Studio and the simulated annotators answer there between rounds (not after the last
     round when `answer_last` is false: its tasks wait for a person, as `make ui-check` needs)."""
-    from dataprep.config import default_params_yaml
-    from dataprep.project import open_project
+    from dataprep.core.config import default_params_yaml
+    from dataprep.core.project import open_project
     from dataprep.report import build
 
     folder = folder.resolve()
@@ -142,7 +142,7 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
                 raise UserError(f"round {r}: `dvc repro` failed in {folder}:\n{tail}")
             _say_round(folder, r)
             if studio and (answer_last or r < rounds):   # the team works between rounds
-                from labeling.studio_sim import answer_in_studio
+                from dataprep.demo.studio_sim import answer_in_studio
                 a = answer_in_studio(project)
                 console.say(f"round {r}: {a['answered']} annotations made in Label Studio on {a['tasks']} tasks")
     info = build(project)

@@ -30,12 +30,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from PIL import Image
 
-from dataprep import console, stage_metrics, store
-from dataprep.atomic import write_json
-from dataprep.config import Triage
-from dataprep.features import load_features, rows_of
-from dataprep.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
-from dataprep.project import Project
+from dataprep.core import progress, stage_metrics, store
+from dataprep.core.atomic import write_json
+from dataprep.core.config import Triage
+from dataprep.core.features import load_features, rows_of
+from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
+from dataprep.core.project import Project
 
 THUMB = 16
 CROPS = (0.0, 0.025, 0.05, 0.075)   # per side: a slightly cropped copy matches one of these
@@ -51,7 +51,7 @@ def _thumb(g: Image.Image, f: float) -> np.ndarray:
 
 
 def image_stats(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
-    """Thumbnail descriptor and quality numbers of one image (as displayed: see `dataprep.images`)."""
+    """Thumbnail descriptor and quality numbers of one image (as displayed: see `dataprep.core.images`)."""
     w, h = image_size(path)
     g = load_rgb(path, max_side=256, max_pixels=max_pixels).convert("L")
     arr = np.asarray(g, dtype=np.float32)
@@ -156,7 +156,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         runner = Parallel(n_jobs=min(n_jobs, len(batches)) or 1, return_as="generator")
         thumbs = np.empty((n, len(CROPS), THUMB * THUMB), np.float32)
         rows: list[dict[str, Any]] = []
-        for t, part in console.track(runner(delayed(_stats_batch)(b, max_pixels) for b in batches),
+        for t, part in progress.track(runner(delayed(_stats_batch)(b, max_pixels) for b in batches),
                                      total=len(batches), description="triage images"):
             thumbs[len(rows):len(rows) + len(part)] = t
             rows.extend(part)

@@ -13,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from dataprep import console, store
-from dataprep.errors import UserError
-from dataprep.project import Project
+from dataprep import console
+from dataprep.core import store
+from dataprep.core.errors import UserError
+from dataprep.core.project import Project
 from labeling import label_config
 from labeling.studio_client import NO_RETRY, client, connection, explained, field
 
@@ -49,7 +50,7 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
 
     from labeling.simulated_backend import simulated_answers
     from labeling.studio_backend import find_project
-    from labeling.studio_users import annotator_token
+    from dataprep.demo.studio_users import annotator_token
 
     if not project.cfg.simulate.active:
         return {"answered": 0, "tasks": 0}

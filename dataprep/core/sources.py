@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dataprep.atomic import atomic_path
+from dataprep.core.atomic import atomic_path
 
 DIGITS_SCALE = 8
 

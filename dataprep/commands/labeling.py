@@ -37,7 +37,7 @@ app.add_typer(label, name="label")
 @label.command()
 def push(ctx: typer.Context) -> None:
     """Send the selected samples (plus gold tasks) with the model's pre-annotations."""
-    from dataprep.atomic import write_json
+    from dataprep.core.atomic import write_json
     from labeling.backend import push as run
 
     project = project_from(ctx)

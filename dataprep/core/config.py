@@ -13,15 +13,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dataprep.errors import UserError
-from dataprep.images import DEFAULT_MAX_PIXELS
+from dataprep.core.errors import UserError
+from dataprep.core.images import DEFAULT_MAX_PIXELS
 
 
 _reads: set[str] | None = None
 
 
 def trace_reads() -> set[str]:
-    """Start recording every `section.key` read from any config (see `dataprep.trace`)."""
+    """Start recording every `section.key` read from any config (see `dataprep.core.trace`)."""
     global _reads
     _reads = set()
     return _reads

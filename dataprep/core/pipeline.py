@@ -3,7 +3,7 @@
 `params.yaml` is the single source of truth. `dvc.yaml` bakes in no value:
 paths are interpolated from `params.yaml` (`${project.data_dir}`), and each
 stage declares the settings its code reads (a test runs real rounds with
-`dataprep.trace` and checks the declarations against what the code touched).
+`dataprep.core.trace` and checks the declarations against what the code touched).
 Editing `params.yaml` (the source, the labels, any stage's setting) and running
 `dvc repro` re-runs exactly the stages that read what changed; no re-init.
 
@@ -24,7 +24,7 @@ Outputs that carry history across rounds (the annotation mirror, the
 selection log, the learning curve) are `persist: true` so `dvc repro` never
 deletes them before a stage runs; so are the accepted labels, which a failed
 validation gate must leave as they were. DVC's metrics are the few headline
-numbers of `reports/metrics/` (`dataprep.stage_metrics`); each stage's full
+numbers of `reports/metrics/` (`dataprep.core.stage_metrics`); each stage's full
 summary is a plain output beside them. Every report file is `persist: true`
 with `cache: false`: a stage that fails leaves the last ones in place (DVC
 would otherwise delete them before running it), and git, not the DVC cache,

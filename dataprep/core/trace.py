@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from dataprep import atomic, config
+from dataprep.core import atomic, config
 
 ENV = "DATAPREP_TRACE"
 

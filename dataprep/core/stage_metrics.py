@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataprep.atomic import write_json
+from dataprep.core.atomic import write_json
 
 # stage -> {metric name: dotted key in that stage's summary}
 HEADLINE: dict[str, dict[str, str]] = {

@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.atomic import atomic_path
-from dataprep.errors import UserError
+from dataprep.core.atomic import atomic_path
+from dataprep.core.errors import UserError
 
 _TS = pa.timestamp("us", tz="UTC")
 

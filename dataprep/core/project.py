@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataprep.config import Config, load_config
+from dataprep.core.config import Config, load_config
 
 
 @dataclass(frozen=True)

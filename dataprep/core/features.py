@@ -2,7 +2,7 @@
 
 - Images: grey pixels resized to a small square plus a HOG descriptor (cheap,
   robust to small shifts) and per-channel colour statistics, of the image as
-  displayed (`dataprep.images`).
+  displayed (`dataprep.core.images`).
 - Text: sparse TF-IDF (1-2 grams, sublinear tf) is what the model learns from
   (`model_features`): a dense projection loses accuracy (on a 12-class real
   text set, 256 SVD dimensions reached 0.659 where sparse TF-IDF + logistic
@@ -39,11 +39,11 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from PIL import Image
 
-from dataprep import console, store
-from dataprep.atomic import atomic_path, write_json
-from dataprep.errors import UserError
-from dataprep.images import DEFAULT_MAX_PIXELS, load_rgb
-from dataprep.project import Project
+from dataprep.core import progress, store
+from dataprep.core.atomic import atomic_path, write_json
+from dataprep.core.errors import UserError
+from dataprep.core.images import DEFAULT_MAX_PIXELS, load_rgb
+from dataprep.core.project import Project
 
 FOLDER = "features"
 _EMBEDDERS: dict[str, Callable[[list[str]], np.ndarray]] = {}
@@ -71,7 +71,7 @@ def hog(gray: np.ndarray, cells: int = 4, bins: int = 8) -> np.ndarray:
 
 def image_vector(path: str, size: int, with_hog: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Grey pixels at size x size, colour mean and std, HOG: of the image as displayed
-    (`dataprep.images.load_rgb`: transparency composited, EXIF applied, huge files shrunk)."""
+    (`dataprep.core.images.load_rgb`: transparency composited, EXIF applied, huge files shrunk)."""
     im = load_rgb(path, max_side=256, max_pixels=max_pixels)
     rgb = np.asarray(im, dtype=np.float32) / 255.0
     gray = np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
@@ -204,7 +204,7 @@ def onnx_features(model_path: Path, inputs: list[str], modality: str, project: P
 
     out = []
     chunks = [inputs[i:i + f.batch_size] for i in range(0, len(inputs), f.batch_size)]
-    for chunk in console.track(chunks, total=len(chunks), description=f"encode with {model_path.name}"):
+    for chunk in progress.track(chunks, total=len(chunks), description=f"encode with {model_path.name}"):
         y = np.asarray(sess.run(None, {inp.name: batch_input(chunk)})[0], np.float32)
         out.append(y.reshape(len(chunk), -1) if y.ndim <= 2 else y.reshape(len(chunk), y.shape[1], -1).mean(1))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -219,7 +219,7 @@ def image_features(paths: list[str], project: Project) -> np.ndarray:
     n_jobs = min(project.cfg.acquire.n_jobs, len(batches)) or 1
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     parts = runner(delayed(_image_batch)(b, f.image_size, f.hog, project.cfg.acquire.max_pixels) for b in batches)
-    return np.concatenate(list(console.track(parts, total=len(batches), description="image features")))
+    return np.concatenate(list(progress.track(parts, total=len(batches), description="image features")))
 
 
 def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -239,7 +239,7 @@ def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.cs
 
 
 def tabular_features(ids: list[str], project: Project) -> np.ndarray:
-    from dataprep.acquire import TABULAR_FILE
+    from dataprep.core.acquire import TABULAR_FILE
 
     table = pd.read_parquet(project.data / TABULAR_FILE).set_index("sample_id").loc[ids]
     values = table.to_numpy(np.float64)

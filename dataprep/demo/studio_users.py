@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import requests
 
-from dataprep.errors import UserError
+from dataprep.core.errors import UserError
 
 
 def _session_token(session: requests.Session, url: str) -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from dataprep.errors import UserError
+from dataprep.core.errors import UserError
 
 DEFAULT_TIMEOUT = 600.0
 POLL = 0.1

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from dataprep import console, stage_metrics, store
-from dataprep.atomic import atomic_path, record_write, write_bytes, write_json
-from dataprep.errors import UserError, printable
-from dataprep.images import check_image
-from dataprep.project import Project
-from dataprep.sources import write_digits
+from dataprep.core import progress, stage_metrics, store
+from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
+from dataprep.core.errors import UserError, printable
+from dataprep.core.images import check_image
+from dataprep.core.project import Project
+from dataprep.core.sources import write_digits
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 TABLE_EXTS = {".csv", ".jsonl", ".json", ".parquet"}
@@ -147,7 +147,7 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
     runner = Parallel(n_jobs=n_jobs if len(batches) > 1 else 1, return_as="generator")
     rows: list[dict] = []
     if files:
-        for part in console.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
+        for part in progress.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
             rows.extend(part)
     good = [r for r in rows if "error" not in r]
     bad = [r for r in rows if "error" in r]

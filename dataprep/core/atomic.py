@@ -26,7 +26,7 @@ _written: set[str] | None = None
 
 
 def trace_writes() -> set[str]:
-    """Start recording every path written through this module (see `dataprep.trace`)."""
+    """Start recording every path written through this module (see `dataprep.core.trace`)."""
     global _written
     _written = set()
     return _written

@@ -9,7 +9,7 @@ shown pre-selected. Then it opens the HTML report and checks that the
 confusion matrix and the issues table render (and sort), every sample picture
 with its id beside it, and saves `reports/ui-check-report.png`.
 
-    python -m dataprep.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
+    python -m dataprep.demo.ui_check [--out reports/ui-check.png] [--dir ui-check-project]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dataprep.errors import UserError
+from dataprep.core.errors import UserError
 
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
@@ -36,7 +36,7 @@ def chromium() -> str:
 
 def pick_task(ls, pid: int) -> tuple[int, str, str]:
     """An unanswered task with a model pre-annotation: (task id, predicted class, image URL path)."""
-    from labeling.studio_sim import unanswered
+    from dataprep.demo.studio_sim import unanswered
 
     todo = unanswered(ls, pid).dropna(subset=["prediction"])
     if todo.empty:
@@ -124,8 +124,8 @@ def report_check(report: Path, out: Path, timeout_s: float = 60) -> dict[str, An
 
 
 def ui_check(folder: Path, out: Path) -> dict[str, Any]:
-    from dataprep.demo import run_demo
-    from dataprep.project import open_project
+    from dataprep.demo.run import run_demo
+    from dataprep.core.project import open_project
     from labeling.studio_backend import find_project
     from labeling.studio_client import client
     from labeling.studio_server import credentials, stop, studio_dir
