@@ -9,7 +9,6 @@ writes `reports/al_metrics.json`.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from active_learning.models import make_model, model_version
-from active_learning.strategies import STRATEGIES, cold_start
+from active_learning.strategies import STRATEGIES, cold_start, query
 from dataprep.core import progress, stage_metrics, store
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
@@ -141,14 +140,6 @@ def _exhausted(project: Project, manifest: pd.DataFrame, labels: pd.Series, X, i
     return metrics
 
 
-def _call(strategy, model, X, n: int, **kw) -> np.ndarray:
-    """Call a modAL-shaped strategy, passing only the keywords it accepts."""
-    params = inspect.signature(strategy).parameters
-    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        kw = {k: v for k, v in kw.items() if k in params}
-    return np.asarray(strategy(model, X, n, **kw)).ravel()
-
-
 def reserve_rare(model, X, picked: np.ndarray, n_rare: int) -> np.ndarray:
     """Swap the last `n_rare` picks for the pool samples most confidently predicted
     as the classes the model predicts least often (to find more of them)."""
@@ -235,9 +226,9 @@ def run_round(project: Project) -> dict[str, Any]:
         strategy_name = cfg.strategy
         with progress.activity(f"select: training {cfg.model} on {len(labels)} labels, scoring {len(candidates)} samples"):
             model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
-            picked = _call(STRATEGIES[cfg.strategy], model, Xc, batch, chunk_size=cfg.chunk_size,
-                           shortlist_factor=cfg.shortlist_factor, random_state=cfg.random_state + rnd,
-                           X_labeled=np.asarray(G[lab_rows]), X_embed=Gc)
+            picked = query(STRATEGIES[cfg.strategy], model, Xc, batch, {
+                "chunk_size": cfg.chunk_size, "shortlist_factor": cfg.shortlist_factor,
+                "random_state": cfg.random_state + rnd, "X_labeled": np.asarray(G[lab_rows]), "X_embed": Gc})
         n_rare = int(math.floor(cfg.rare_class_share * batch))
         if n_rare:
             picked = reserve_rare(model, Xc, picked, n_rare)

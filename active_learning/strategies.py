@@ -1,5 +1,13 @@
 """Query strategies, all with modAL's shape: `strategy(model, X, n, **kw) -> indices`.
 
+Each strategy names the keywords it takes in its signature and nowhere else
+(no `**kwargs` that swallows a typo) and declares, with `@reads(...)`, which
+of the round's context it reads (`chunk_size`, `shortlist_factor`,
+`random_state`, `X_labeled`, `X_embed`). `query()` calls a strategy with
+exactly those: a strategy that declares a context key the round does not have
+is a `KeyError` naming it, and a keyword a strategy does not take is Python's
+`TypeError`.
+
 `X` may be a memory-mapped matrix larger than memory: everything here streams
 it in chunks of `chunk_size` rows and keeps only O(chunk + shortlist) floats.
 No strategy builds an N x N or N x k matrix for the pool.
@@ -32,6 +40,27 @@ from sklearn.neighbors import NearestNeighbors
 from dataprep.core.features import take
 
 DEFAULT_CHUNK = 50_000
+CONTEXT = ("chunk_size", "shortlist_factor", "random_state", "X_labeled", "X_embed")
+
+
+def reads(*keys: str):
+    """Declare the context keywords a strategy takes (each must be in CONTEXT)."""
+    unknown = set(keys) - set(CONTEXT)
+    if unknown:
+        raise KeyError(f"unknown strategy context {sorted(unknown)}; known: {', '.join(CONTEXT)}")
+
+    def mark(fn):
+        fn.reads = tuple(keys)
+        return fn
+    return mark
+
+
+def query(strategy, model, X, n: int, context: dict) -> np.ndarray:
+    """Call `strategy` with the context keys it declares, and nothing else."""
+    missing = [k for k in strategy.reads if k not in context]
+    if missing:
+        raise KeyError(f"strategy {strategy.__name__} reads {missing}, which the caller did not provide")
+    return np.asarray(strategy(model, X, n, **{k: context[k] for k in strategy.reads})).ravel()
 
 # name -> (modAL sampling function, modAL measure, True if a higher measure is more informative)
 _MODAL = {
@@ -66,7 +95,8 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
 def _modal_strategy(measure: str):
     sampler = _MODAL[measure][0]
 
-    def strategy(model, X, n: int, chunk_size: int = DEFAULT_CHUNK, **_) -> np.ndarray:
+    @reads("chunk_size")
+    def strategy(model, X, n: int, chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
         if X.shape[0] <= chunk_size:
             return modal_indices(sampler(model, take(X, slice(None)), n_instances=min(n, X.shape[0])))
         return _top(informativeness(model, X, measure, chunk_size), n)
@@ -81,7 +111,8 @@ margin = _modal_strategy("margin")
 entropy = _modal_strategy("entropy")
 
 
-def random_sampling(model, X, n: int, random_state: int | None = 0, **_) -> np.ndarray:
+@reads("random_state")
+def random_sampling(model, X, n: int, random_state: int | None = 0) -> np.ndarray:
     return np.random.default_rng(random_state).choice(X.shape[0], size=min(n, X.shape[0]), replace=False)
 
 
@@ -119,8 +150,9 @@ def _fill(picked: np.ndarray, ranked: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([picked, rest[: n - len(picked)]])
 
 
+@reads("shortlist_factor", "chunk_size", "random_state", "X_embed")
 def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
-                  random_state: int | None = 0, X_embed=None, **_) -> np.ndarray:
+                  random_state: int | None = 0, X_embed=None) -> np.ndarray:
     """`X` is what the model reads; `X_embed` (same rows), if given, the space diversity is measured in."""
     idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
     if len(idx) <= n:
@@ -133,9 +165,9 @@ def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int 
     return idx[_fill(picked, np.argsort(-score, kind="stable"), n)]
 
 
+@reads("shortlist_factor", "chunk_size", "X_labeled", "X_embed")
 def margin_kcenter(model, X, n: int, shortlist_factor: int = 10, chunk_size: int = DEFAULT_CHUNK,
-                   X_labeled: np.ndarray | None = None, random_state: int | None = 0, X_embed=None,
-                   **_) -> np.ndarray:
+                   X_labeled: np.ndarray | None = None, X_embed=None) -> np.ndarray:
     """`X_embed` and `X_labeled`, if given, are in the space distances are measured in."""
     idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
     if len(idx) <= n:
@@ -158,7 +190,8 @@ def margin_kcenter(model, X, n: int, shortlist_factor: int = 10, chunk_size: int
     return idx[np.asarray(picks)]
 
 
-def cold_start(model, X, n: int, random_state: int | None = 0, max_rows: int = 10_000, **_) -> np.ndarray:
+@reads("random_state")
+def cold_start(model, X, n: int, random_state: int | None = 0, max_rows: int = 10_000) -> np.ndarray:
     """Typical and diverse picks without a model (see module docstring)."""
     N = X.shape[0]
     n = min(n, N)

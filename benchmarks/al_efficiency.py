@@ -55,7 +55,7 @@ OUT = Path(__file__).parent / "out"
 DEFAULT = Select().strategy
 
 
-def modal_ranked_batch(model, X, n, X_train, y_labeled, **_):
+def modal_ranked_batch(model, X, n, X_train, y_labeled):
     from modAL.batch import uncertainty_batch_sampling
     from modAL.models import ActiveLearner
 
@@ -97,8 +97,12 @@ def run_curve(X, G, y, Xt, yt, strat, batch, seed, budget):
         fn = STRATS[strat] if strat in STRATS else S.STRATEGIES[strat.split("+", 1)[1]]
         if len(set(y[labeled])) < 2:
             fn = S.random_sampling
-        picks = fn(model, X[pool], n, random_state=seed + len(labeled), X_labeled=G[labeled], y_labeled=y[labeled],
-                   X_embed=G[pool], X_train=X[labeled])
+        if fn is modal_ranked_batch:          # modAL's own: it needs the labeled rows and their labels
+            picks = fn(model, X[pool], n, X[labeled], y[labeled])
+        else:                                 # ours and modAL's wrapped ones: what each declares
+            picks = S.query(fn, model, X[pool], n, {
+                "chunk_size": S.DEFAULT_CHUNK, "shortlist_factor": 10, "random_state": seed + len(labeled),
+                "X_labeled": G[labeled], "X_embed": G[pool]})
         labeled += list(pool[np.asarray(picks)])
 
 

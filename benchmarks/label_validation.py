@@ -82,7 +82,7 @@ def crowd(seeds: int) -> pd.DataFrame:
         t = time.perf_counter()
         methods["majority_vote"] = (majority_vote(long), time.perf_counter() - t)
         t = time.perf_counter()
-        methods["dawid_skene"] = (DawidSkene().fit(long, classes).predict(), time.perf_counter() - t)
+        methods["dawid_skene"] = (DawidSkene().fit_predict(long, classes=classes), time.perf_counter() - t)
         t = time.perf_counter()
         methods["cleanlab_crowdlab"] = (crowdlab(ann, X, ids, classes, seed), time.perf_counter() - t)
         t = time.perf_counter()
@@ -207,12 +207,12 @@ def scale_child(n: int) -> None:
     df = pd.DataFrame({"task": tasks, "worker": workers, "label": names[lab]})
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0, c0 = time.perf_counter(), time.process_time()
-    ds = DawidSkene().fit(df, list(names))
+    ds = DawidSkene().fit(df, classes=list(names))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"items": n, "annotations": len(df), "wall_s": wall, "cpu_s": cpu,
                       "extra_peak_mb": peak - base, "iterations": ds.n_iter_,
-                      "accuracy": float((ds.predict().to_numpy() == names[truth]).mean())}))
+                      "accuracy": float((ds.labels_.to_numpy() == names[truth]).mean())}))
 
 
 def main():

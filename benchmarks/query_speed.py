@@ -62,7 +62,9 @@ def child(method: str, path: str, picks: int) -> None:
         learner = ActiveLearner(estimator=model, X_training=X[lab], y_training=y[lab])
         idx = S.modal_indices(uncertainty_batch_sampling(learner, Xp, n_instances=picks))
     else:
-        idx = S.STRATEGIES[method](model, Xp, picks, X_labeled=X[lab], random_state=0)
+        idx = S.query(S.STRATEGIES[method], model, Xp, picks, {
+            "chunk_size": S.DEFAULT_CHUNK, "shortlist_factor": 10, "random_state": 0, "X_labeled": X[lab],
+            "X_embed": None})
     secs = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] / 2**20     # Python + numpy allocations during selection
     print(json.dumps({"secs": secs, "extra_mb": peak, "picks": int(len(set(idx.tolist())))}))

@@ -1,7 +1,13 @@
 """Truth inference from the annotation log: Dawid-Skene with an optional per-item prior.
 
-Follows the crowd-kit shape (`fit` on a long table of (task, worker, label))
-and scikit-learn's conventions (learned attributes end in `_`). Both EM steps
+Follows the crowd-kit shape (`fit` on a long table `X` of (task, worker, label))
+and scikit-learn's estimator conventions: parameters are set in `__init__` and
+checked in `fit` (a bad one is a `ValueError` naming it), `get_params` /
+`set_params` / `clone` work, learned attributes end in `_` (`labels_`,
+`confidence_`, `posterior_`, `confusion_`, `skill_`), `fit_predict(X)` gives the
+inferred labels and `predict(X)` / `predict_proba(X)` infer the tasks of any
+annotation table from the learned worker confusions (a worker never seen in
+`fit` counts as uninformative). Both EM steps
 are one sparse product with the (worker x label, task) count matrix, so a
 round costs O(annotations x classes) time and O(annotations + tasks x classes)
 memory: 1M tasks x 3 labels converge in seconds.
@@ -15,12 +21,22 @@ unreliable, and gives a posterior to tasks that have no usable annotation.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 
-class DawidSkene:
+def _check(name: str, value, kind: type | tuple, low: float, strict: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or value < low or (strict and value == low):
+        raise ValueError(f"DawidSkene: {name} must be a {'whole ' if kind is numbers.Integral else ''}number "
+                         f"{'>' if strict else '>='} {low}, got {value!r}")
+
+
+class DawidSkene(BaseEstimator):
     """Full confusion matrix per worker, EM from a (soft) majority vote."""
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, diag_prior: float = 1.0,
@@ -31,10 +47,20 @@ class DawidSkene:
         self.diag_prior = diag_prior    # extra pseudo-count on the diagonal: a worker is assumed
         self.prior_weight = prior_weight  # better than chance until the data says otherwise
 
-    def fit(self, annotations: pd.DataFrame, classes: list[str] | None = None, prior: np.ndarray | None = None,
+    def fit(self, X: pd.DataFrame, y=None, *, classes: list[str] | None = None, prior: np.ndarray | None = None,
             tasks: np.ndarray | None = None) -> "DawidSkene":
-        """`annotations`: columns task, worker, label. `tasks`: every task to infer (default: the
-        annotated ones), sorted; `prior`: (len(tasks) x len(classes)) probabilities in that order."""
+        """`X`: the annotations, columns task, worker, label (`y` is ignored: there is no truth).
+        `tasks`: every task to infer (default: the annotated ones), sorted; `prior`:
+        (len(tasks) x len(classes)) probabilities in that order."""
+        _check("n_iter", self.n_iter, numbers.Integral, 1)
+        _check("tol", self.tol, numbers.Real, 0)
+        _check("smoothing", self.smoothing, numbers.Real, 0, strict=True)
+        _check("diag_prior", self.diag_prior, numbers.Real, 0)
+        _check("prior_weight", self.prior_weight, numbers.Real, 0)
+        missing = {"task", "worker", "label"} - set(getattr(X, "columns", []))
+        if missing:
+            raise ValueError(f"DawidSkene.fit: X needs the columns task, worker, label (missing {sorted(missing)})")
+        annotations = X
         task_col = annotations["task"].to_numpy()
         tasks = np.unique(task_col) if tasks is None else np.asarray(tasks)
         t_idx = np.searchsorted(tasks, task_col)
@@ -59,7 +85,6 @@ class DawidSkene:
             post += np.asarray(prior, np.float32)
         post /= post.sum(1, keepdims=True)
         last = -np.inf
-        it = 0
         for it in range(1, self.n_iter + 1):
             # M-step: class prior, confusion[w, true, observed]
             pi = post.mean(0, dtype=np.float64) + 1e-9
@@ -88,13 +113,37 @@ class DawidSkene:
         self.class_prior_ = pi / pi.sum()
         self.skill_ = pd.Series(np.einsum("k,wkk->w", self.class_prior_, conf), index=workers)
         self.n_iter_ = it
+        self.labels_ = pd.Series(self.classes_[post.argmax(1)], index=tasks)
+        self.confidence_ = pd.Series(post.max(1), index=tasks)
         return self
 
-    def predict(self) -> pd.Series:
-        return pd.Series(self.classes_[self.posterior_.argmax(1)], index=self.tasks_)
+    def fit_predict(self, X: pd.DataFrame, y=None, **fit_params) -> pd.Series:
+        """The inferred label of every task (indexed by task)."""
+        return self.fit(X, **fit_params).labels_
 
-    def confidence(self) -> pd.Series:
-        return pd.Series(self.posterior_.max(1), index=self.tasks_)
+    def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Posterior class probabilities of the tasks of `X` (rows: sorted tasks, columns: classes_),
+        from the learned class prior and worker confusions; no prior, no refit."""
+        check_is_fitted(self, "confusion_")
+        tasks, t_idx = np.unique(X["task"].to_numpy(), return_inverse=True)
+        K = len(self.classes_)
+        codes = pd.Categorical(X["label"], categories=list(self.classes_)).codes
+        if (codes < 0).any():
+            raise ValueError("labels outside classes_")
+        known = {w: i for i, w in enumerate(self.workers_)}
+        w_idx = X["worker"].map(known)
+        logp = np.tile(np.log(self.class_prior_), (len(tasks), 1))
+        log_conf = np.log(self.confusion_)                  # [worker, true, observed]
+        seen = w_idx.notna().to_numpy()
+        np.add.at(logp, t_idx[seen], log_conf[w_idx[seen].astype(int).to_numpy(), :, codes[seen]])
+        logp -= logp.max(1, keepdims=True)
+        p = np.exp(logp)
+        return pd.DataFrame(p / p.sum(1, keepdims=True), index=tasks, columns=list(self.classes_))
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """The most probable label of every task of `X` (see `predict_proba`)."""
+        proba = self.predict_proba(X)
+        return pd.Series(np.asarray(proba.columns)[proba.to_numpy().argmax(1)], index=proba.index)
 
 
 def majority_vote(annotations: pd.DataFrame) -> pd.Series:

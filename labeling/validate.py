@@ -45,7 +45,7 @@ def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None =
                tasks: np.ndarray | None = None, weight: float = 1.0) -> DawidSkene:
     long = pd.DataFrame({"task": ann["sample_id"].to_numpy(), "worker": ann["annotator"].to_numpy(),
                          "label": ann["label"].to_numpy()})
-    return DawidSkene(prior_weight=weight).fit(long, classes, prior, tasks)
+    return DawidSkene(prior_weight=weight).fit(long, classes=classes, prior=prior, tasks=tasks)
 
 
 def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int) -> np.ndarray | None:
@@ -110,7 +110,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         return _all_quarantined(ann, flags)
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
-    quality = checks.annotator_quality(usable, ds1.predict(), ds1, tasks, gold_truth, cfg)
+    quality = checks.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
     blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
     blocked_ann = usable[usable["annotator"].isin(blocked)]
     ev = quality.set_index("annotator")["evidence"]
@@ -122,7 +122,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     ds0 = _aggregate(kept, classes, tasks=everyone)
     prior = None
     if features is not None:
-        y0 = ds0.predict().where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))
+        y0 = ds0.labels_.where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))
         prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed)
     weight = 1.0
     if prior is not None:
@@ -131,7 +131,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         pos = pd.Index(everyone).get_indexer(agreed.index)
         weight = prior_weight(prior[pos], agreed["first"].to_numpy().astype(str), classes)
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None else ds0
-    pred, conf = ds.predict(), ds.confidence()
+    pred, conf = ds.labels_, ds.confidence_
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
     method = np.where(n == 1, "single", np.where(unanimous, "agreement", "dawid_skene"))

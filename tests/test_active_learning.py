@@ -87,9 +87,29 @@ def test_chunked_scoring_matches_in_memory(name, tmp_path):
     np.save(tmp_path / "X.npy", X)
     mm = np.load(tmp_path / "X.npy", mmap_mode="r")
     fn = S.STRATEGIES[name]
-    whole = fn(model, X, 25, chunk_size=10_000, X_labeled=X[:60])
-    chunked = fn(model, mm, 25, chunk_size=128, X_labeled=X[:60])
+    ctx = {"shortlist_factor": 10, "random_state": 0, "X_labeled": X[:60], "X_embed": None}
+    whole = S.query(fn, model, X, 25, ctx | {"chunk_size": 10_000})
+    chunked = S.query(fn, model, mm, 25, ctx | {"chunk_size": 128})
     assert list(whole) == list(chunked)
+
+
+def test_strategies_take_no_keyword_they_do_not_name():
+    """A typo is an error, never a setting silently dropped: no strategy swallows **kwargs, each
+    declares the round context it reads, and that declaration matches its signature."""
+    import inspect
+
+    X, y = make_blobs(n_samples=300, centers=3, n_features=4, random_state=0)
+    model = LogisticRegression(max_iter=500).fit(X[:30], y[:30])
+    for name, fn in S.STRATEGIES.items():
+        params = inspect.signature(fn).parameters
+        assert not any(p.kind == p.VAR_KEYWORD for p in params.values()), name
+        assert set(fn.reads) <= set(params) and set(fn.reads) <= set(S.CONTEXT), name
+        with pytest.raises(TypeError):
+            fn(model, X, 5, shortlist_factr=3)
+    with pytest.raises(KeyError, match="X_embed"):
+        S.query(S.margin_kmeans, model, X, 5, {"chunk_size": 100, "shortlist_factor": 2, "random_state": 0})
+    with pytest.raises(KeyError, match="unknown strategy context"):
+        S.reads("chunksize")
 
 
 def test_cold_start_is_typical_and_diverse():

@@ -141,3 +141,38 @@ def test_alpha_interval_separates_a_noisy_crowd_from_spam():
     lo, hi = checks.alpha_interval(items, crowd)
     assert lo < checks.krippendorff_alpha(items, crowd) < hi and hi > 0.4
     assert checks.alpha_interval(items, spam)[1] < 0.3
+
+
+def test_dawid_skene_is_a_scikit_learn_estimator():
+    """Parameters checked in fit with the name, clone/get_params work, fit_predict gives the
+    labels, and predict infers new tasks from the learned worker confusions."""
+    from sklearn.base import clone
+
+    from labeling.aggregate import DawidSkene
+
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["a", "b", "c"], 300)
+    rows = []
+    for t, y in enumerate(truth):
+        for w, acc in (("good1", .95), ("good2", .9), ("good3", .85), ("swapper", 0.0)):
+            lab = y if rng.random() < acc else ({"a": "b", "b": "c", "c": "a"}[y] if w == "swapper" else rng.choice(["a", "b", "c"]))
+            rows.append({"task": t, "worker": w, "label": lab})
+    X = pd.DataFrame(rows)
+    for bad in ({"n_iter": 0}, {"n_iter": 2.5}, {"tol": -1}, {"smoothing": 0}, {"prior_weight": -0.1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            DawidSkene(**bad).fit(X)
+    with pytest.raises(ValueError, match="task, worker, label"):
+        DawidSkene().fit(X.rename(columns={"worker": "annotator"}))
+    est = DawidSkene(n_iter=50)
+    assert clone(est).get_params() == est.get_params() and est.get_params()["n_iter"] == 50
+    labels = est.fit_predict(X)
+    assert (labels.to_numpy() == truth).mean() > 0.97                  # the swapper is a perfect permutation
+    assert est.confidence_.between(0, 1).all() and list(est.labels_.index) == list(range(300))
+    # new tasks, answered only by the swapper: its learned confusion un-swaps them
+    new = pd.DataFrame({"task": [1000, 1001], "worker": "swapper", "label": ["b", "c"]})
+    assert est.predict(new).tolist() == ["a", "b"]
+    proba = est.predict_proba(new)
+    assert list(proba.columns) == ["a", "b", "c"] and np.allclose(proba.sum(1), 1)
+    # a worker never seen in fit is uninformative: the class prior decides
+    stranger = est.predict_proba(pd.DataFrame({"task": [5], "worker": "nobody", "label": ["a"]}))
+    assert np.allclose(stranger.to_numpy()[0], est.class_prior_)
