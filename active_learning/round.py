@@ -8,7 +8,6 @@ writes `reports/al_metrics.json`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
@@ -21,6 +20,7 @@ from active_learning.strategies import STRATEGIES, cold_start, query
 from dataprep.core import progress, stage_metrics, store
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
+from dataprep.core.ids import seeded_key
 from dataprep.core.features import load_features, model_features, rows_of, take
 from dataprep.core.project import Project
 
@@ -44,8 +44,7 @@ def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, 
     pos = np.setdiff1d(np.flatnonzero(candidates.isin(known).to_numpy()), picked)
     if n_gold == 0 or len(pos) == 0:
         return pd.DataFrame(columns=list(store.SCHEMAS["selection"]))
-    key = candidates.iloc[pos].map(lambda s: hashlib.blake2b(f"gold{project.cfg.project.seed}:{s}".encode(),
-                                                            digest_size=8).hexdigest())
+    key = seeded_key(candidates.iloc[pos], f"gold{project.cfg.project.seed}:")
     pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
     pred, conf = _guess(model, take(Xc, pos))
     return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
@@ -157,7 +156,7 @@ def reserve_rare(model, X, picked: np.ndarray, n_rare: int) -> np.ndarray:
 def stop_set(manifest: pd.DataFrame, size: int, seed: int) -> list[str]:
     """A fixed sample of the pool (by seeded hash of id) used to judge model stability."""
     pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
-    key = pool.map(lambda s: hashlib.blake2b(f"stop{seed}:{s}".encode(), digest_size=8).hexdigest())
+    key = seeded_key(pool, f"stop{seed}:")
     return pool.loc[key.sort_values().index[:size]].tolist()
 
 

@@ -28,7 +28,7 @@ from PIL import Image
 
 from augment.pipelines import A, fingerprint, load
 from dataprep.core import progress, store
-from dataprep.core.acquire import content_id
+from dataprep.core.ids import content_id
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_text
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.core.project import Project

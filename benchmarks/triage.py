@@ -173,7 +173,7 @@ def run_ours(n: int, jobs: int) -> dict:
     pos = {s: i for i, s in enumerate(man["sample_id"])}
     pairs = np.array([(i, pos[d]) for i, d in enumerate(out["dup_of"]) if isinstance(d, str)]).reshape(-1, 2)
     return {"secs": secs, "pairs": pairs.tolist(), "outlier_score": out["outlier_score"].tolist(),
-            "flagged_ood": (out["flags"].str.contains("out of distribution")).tolist(),
+            "flagged_ood": out["is_outlier"].astype(bool).tolist(),
             "harmful": (out["triage"] == "harmful").tolist()}
 
 

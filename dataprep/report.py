@@ -156,6 +156,12 @@ def annotator_maps(ann: pd.DataFrame, labels: pd.DataFrame, min_share: float = 0
     return out
 
 
+def _triage_kinds(flags, dup_of) -> list[str]:
+    """The issue codes of one triage row (near-duplicate first)."""
+    kinds = ["near-duplicate"] if isinstance(dup_of, str) else []
+    return kinds + [c for c in str(flags or "").split(",") if c]
+
+
 def issues(project: Project) -> pd.DataFrame:
     """One row per flagged sample and issue, as Datalab lists them: quarantine checks and triage
     findings, with a score where the check has one (higher = worse)."""
@@ -170,9 +176,10 @@ def issues(project: Project) -> pd.DataFrame:
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage")
         for r in tri[tri["triage"] != "keep"].itertuples():
-            kind = "near-duplicate" if isinstance(r.dup_of, str) else (r.flags or "outlier")
-            rows.append({"sample_id": r.sample_id, "issue": f"triage: {kind}", "score": r.outlier_score,
-                         "annotator": "", "detail": r.reason or ""})
+            for kind in _triage_kinds(r.flags, r.dup_of):       # one row per issue, as Datalab lists them
+                rows.append({"sample_id": r.sample_id, "issue": f"triage: {kind}",
+                             "score": r.outlier_score if kind == "outlier" else np.nan,
+                             "annotator": "", "detail": r.reason or ""})
     return pd.DataFrame(rows, columns=["sample_id", "issue", "score", "annotator", "detail"])
 
 
@@ -306,9 +313,7 @@ def build(project: Project) -> dict[str, Any]:
     # ---- triage
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage")
-        kinds = tri.assign(kind=np.where(tri["dup_of"].notna(), "near-duplicate",
-                                         np.where(tri["flags"].fillna("") != "", tri["flags"].fillna(""),
-                                                  np.where(tri["triage"] == "keep", "", "outlier"))))
+        kinds = tri.assign(kind=[", ".join(_triage_kinds(f, d)) for f, d in zip(tri["flags"], tri["dup_of"])])
         html_t = table(kinds.groupby(["triage", "kind"]).size().rename("n").reset_index())
         groups = tri[tri["dup_of"].notna()].groupby("dup_of", sort=False)["sample_id"].apply(list).head(12)
         cells = []

@@ -126,7 +126,6 @@ class DawidSkene(BaseEstimator):
         from the learned class prior and worker confusions; no prior, no refit."""
         check_is_fitted(self, "confusion_")
         tasks, t_idx = np.unique(X["task"].to_numpy(), return_inverse=True)
-        K = len(self.classes_)
         codes = pd.Categorical(X["label"], categories=list(self.classes_)).codes
         if (codes < 0).any():
             raise ValueError("labels outside classes_")

@@ -7,7 +7,6 @@ functions, so they send and record the same way.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ import pandas as pd
 
 from dataprep.core import store
 from dataprep.core.errors import UserError
+from dataprep.core.ids import seeded_key
 from dataprep.core.project import Project
 
 
@@ -29,7 +29,7 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
     sent |= set(also_sent)
     out = sel.assign(gold=sel["strategy"] == "gold")
-    order = out["sample_id"].map(lambda s: hashlib.blake2b(s.encode(), digest_size=8).hexdigest())
+    order = seeded_key(out["sample_id"])
     out = out.loc[order.sort_values().index].reset_index(drop=True)
     return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
 

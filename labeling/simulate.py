@@ -25,6 +25,11 @@ LEAD = {"good": (9.0, 0.5), "careful": (25.0, 0.4), "spammer": (1.2, 0.3), "adve
         "lazy_majority": (1.8, 0.3), "lazy_accept": (1.6, 0.3)}
 
 
+# The simulated clock: every simulated annotation is stamped from here (round r on day r), so
+# reruns give identical tables and hashes. The demo pins acquisition times to it too.
+SIM_EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
+
+
 def similarity_confusion(classes: list[str], centroids: np.ndarray | None, temperature: float = 0.5) -> np.ndarray:
     """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier."""
     K = len(classes)
@@ -50,7 +55,7 @@ def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator],
     cidx = {c: i for i, c in enumerate(classes)}
     conf = confusion if confusion is not None else similarity_confusion(classes, None)
     majority = truth.loc[tasks["sample_id"]].mode().iloc[0] if len(tasks) else classes[0]
-    t0 = start_time if start_time is not None else pd.Timestamp("2026-01-01", tz="UTC")
+    t0 = start_time if start_time is not None else SIM_EPOCH
     overlap = min(overlap, len(annotators))
     rows = []
     clock = 0.0

@@ -17,6 +17,7 @@ from dataprep.core import store
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 from labeling.mirror import batch_to_push, mirror
+from labeling.simulate import SIM_EPOCH, annotate, similarity_confusion
 
 
 def _sim_dir(project: Project):
@@ -42,7 +43,7 @@ def push(project: Project) -> dict[str, Any]:
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"])   # now, not a round later
     old = _sim_tasks(project)
     start = int(old["task_id"].max()) + 1 if len(old) else 1
-    now = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
+    now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
     new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
                         "round": batch["round"]})
@@ -56,7 +57,6 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd
     """What the simulated annotators (params `simulate`) answer on `todo` (sample_id, task_id,
     prediction, round): rows of the annotation schema. Used by both backends: the simulated one
     keeps them, `dataprep demo --studio` posts them to Label Studio as each annotator."""
-    from labeling.simulate import annotate, similarity_confusion
 
     man = store.read_table(project.data, "manifest")
     require_truth(man, todo["sample_id"])
@@ -67,7 +67,7 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd
     rnd = int(todo["round"].max())
     return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
                     random_state=sim.seed * 1000 + rnd, start_id=start_id,
-                    start_time=pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=rnd, hours=1), round_=rnd)
+                    start_time=SIM_EPOCH + pd.Timedelta(days=rnd, hours=1), round_=rnd)
 
 
 def _sim_answer(project: Project) -> int:

@@ -10,7 +10,6 @@ and acquisition time.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,6 +24,7 @@ from joblib import Parallel, delayed
 from dataprep.core import progress, stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.core.errors import UserError, printable
+from dataprep.core.ids import content_id, seeded_key
 from dataprep.core.images import check_image
 from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
@@ -33,10 +33,6 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 TABLE_EXTS = {".csv", ".jsonl", ".json", ".parquet"}
 TABULAR_FILE = "raw/tabular.parquet"
 TEXT_FILE = "raw/text.parquet"
-
-
-def content_id(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def now_utc() -> pd.Timestamp:
@@ -288,7 +284,7 @@ def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
     split = pd.Series("pool", index=new.index, dtype=object)
     if fraction <= 0 or new.empty:
         return split
-    key = new["sample_id"].map(lambda s: hashlib.blake2b(f"{seed}:{s}".encode(), digest_size=8).hexdigest())
+    key = seeded_key(new["sample_id"], f"{seed}:")
     strata = new["source_label"].fillna("\0")
     for _, idx in new.groupby(strata).groups.items():
         ranked = key.loc[idx].sort_values().index

@@ -43,7 +43,8 @@ class _Section(BaseModel):
         return super().model_dump(*args, **kwargs)
 
 
-class Project(_Section):
+class ProjectSettings(_Section):
+    """The `project:` section (the folder and its files are `dataprep.core.project.Project`)."""
     data_dir: str = "data"
     reports_dir: str = "reports"
     task: Literal["classification", "detection"] = "classification"
@@ -165,7 +166,7 @@ class Export(_Section):
 
 
 class Config(_Section):
-    project: Project = Field(default_factory=Project)
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
     acquire: Acquire = Field(default_factory=Acquire)
     triage: Triage = Field(default_factory=Triage)
     features: Features = Field(default_factory=Features)

@@ -43,7 +43,10 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "dup_of": pa.string(),
         "cluster": pa.int64(),
         "outlier_score": pa.float64(),
-        "flags": pa.string(),           # comma-separated quality flags
+        "flags": pa.string(),           # comma-separated issue codes (triage.JUNK_CODES, "outlier")
+        "is_near_duplicate": pa.bool_(),
+        "is_junk": pa.bool_(),
+        "is_outlier": pa.bool_(),
         "triage": pa.string(),          # keep | redundant | harmful
         "reason": pa.string(),
     },
@@ -136,7 +139,7 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 
 # Columns added after a table was first written: files without them read them as null.
-ADDED = {("selection", "confidence")}
+ADDED = {("selection", "confidence"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
 def check_schema(path: Path, name: str) -> None:

@@ -17,6 +17,13 @@
   each dataset instead of flagging a fixed share.
 - Clusters. Mini-batch k-means over the features, for browsing and cold start.
 
+Findings are data, as cleanlab's Datalab keeps them, not prose to parse back:
+per sample a boolean per issue (`is_near_duplicate`, `is_junk`,
+`is_outlier`), a score (`outlier_score`), the machine codes of its flags
+(`flags`: `tiny`, `blank`, `dark`, `bright`, `blurry`, `empty_text`,
+`short_text`, `outlier`, comma-separated), and `reason`, the sentence a person
+reads.
+
 `triage.keep` lists sample ids a person has looked at and wants kept.
 """
 
@@ -148,7 +155,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
                  n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> pd.DataFrame:
     """The stage's logic on a manifest and its feature rows (same order)."""
     n = len(man)
-    flags: list[list[str]] = [[] for _ in range(n)]
+    flags: list[list[tuple[str, str]]] = [[] for _ in range(n)]     # per sample: (issue code, what a person reads)
     modality = man["modality"].iloc[0]
     if modality == "image":
         paths = [str(data_dir / p) for p in man["path"]]
@@ -162,14 +169,14 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
             rows.extend(part)
         st = pd.DataFrame(rows)
         w, h, mean, std, sharp = (st[c].to_numpy() for c in ("width", "height", "mean", "std", "sharpness"))
-        checks = [(np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
-                  (std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
-                  ((std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
-                  ((std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
-                  (sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
-        for mask, why in checks:
+        checks = [("tiny", np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
+                  ("blank", std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
+                  ("dark", (std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
+                  ("bright", (std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
+                  ("blurry", sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
+        for code, mask, why in checks:
             for j in np.flatnonzero(mask):
-                flags[j].append(why(j))
+                flags[j].append((code, why(j)))
         pairs = near_duplicate_pairs(thumbs, cfg.near_dup_threshold, seed=seed)
         del thumbs
     else:
@@ -183,12 +190,13 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
             pairs = np.r_[pairs, np.c_[np.arange(n), first][first != np.arange(n)]]
             for j, t in enumerate(norm):
                 if len(t) < cfg.min_text_chars:
-                    flags[j].append("empty text" if not t else f"text too short ({len(t)} chars)")
+                    flags[j].append(("empty_text", "empty text") if not t else
+                                    ("short_text", f"text too short ({len(t)} chars)"))
     score = outlier_scores(np.asarray(X, dtype=np.float32), cfg.n_neighbors, cfg.outlier_reference, seed)
     q1, q3 = np.percentile(score, [25, 75])
     cut = q3 + cfg.outlier_iqr * (q3 - q1)
     for j in np.flatnonzero(score > cut):
-        flags[j].append(f"out of distribution (k-NN distance {score[j]:.1f}x the median)")
+        flags[j].append((OUTLIER, f"out of distribution (k-NN distance {score[j]:.1f}x the median)"))
     if modality == "image":
         # texture the resized features cannot see (noise averages to grey when shrunk): the
         # Laplacian energy at native resolution, as a robust z-score against the dataset
@@ -196,8 +204,8 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         mad = np.median(np.abs(ls - np.median(ls))) * 1.4826 + 1e-6
         z = (ls - np.median(ls)) / mad
         for j in np.flatnonzero(np.abs(z) > 4 * cfg.outlier_iqr):
-            if not any(f.startswith("out of distribution") or f.startswith("blank") for f in flags[j]):
-                flags[j].append(f"out of distribution (texture: Laplacian energy z={z[j]:.0f})")
+            if not any(code in (OUTLIER, "blank") for code, _ in flags[j]):
+                flags[j].append((OUTLIER, f"out of distribution (texture: Laplacian energy z={z[j]:.0f})"))
         score = np.maximum(score, np.abs(z) / (4 * cfg.outlier_iqr) * cut)
     # star groups, not chains: the best remaining sample becomes a representative and takes its
     # direct near-duplicates (not junk first, then the largest, then by id)
@@ -226,14 +234,27 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         if ids[j] in cfg.keep:
             verdict.append("keep"), reason.append("kept by triage.keep")
         elif flags[j]:
-            verdict.append("harmful"), reason.append("; ".join(flags[j]))
+            verdict.append("harmful"), reason.append("; ".join(text for _, text in flags[j]))
         elif dup_of[j] is not None:
             verdict.append("redundant"), reason.append(f"near-duplicate of {dup_of[j]}")
         else:
             verdict.append("keep"), reason.append("")
+    codes = [[code for code, _ in f] for f in flags]
     return pd.DataFrame({"sample_id": ids, "dup_of": dup_of, "cluster": cluster.astype(np.int64),
-                         "outlier_score": score.astype(np.float64), "flags": [", ".join(f) for f in flags],
+                         "outlier_score": score.astype(np.float64), "flags": [",".join(c) for c in codes],
+                         "is_near_duplicate": [d is not None for d in dup_of],
+                         "is_junk": [any(c != OUTLIER for c in cs) for cs in codes],
+                         "is_outlier": [OUTLIER in cs for cs in codes],
                          "triage": verdict, "reason": reason})
+
+
+OUTLIER = "outlier"
+JUNK_CODES = ("tiny", "blank", "dark", "bright", "blurry", "empty_text", "short_text")
+
+
+def has_flag(tri: pd.DataFrame, code: str) -> pd.Series:
+    """Whether each sample carries the flag `code` (OUTLIER or one of JUNK_CODES)."""
+    return tri["flags"].fillna("").str.split(",").map(lambda cs: code in cs)
 
 
 def sanity_warnings(out: pd.DataFrame, X: np.ndarray, cfg: Triage, modality: str) -> list[str]:
@@ -249,7 +270,7 @@ def sanity_warnings(out: pd.DataFrame, X: np.ndarray, cfg: Triage, modality: str
                            if modality == "image" else "check acquire.text_column / acquire.feature_columns"))
     flagged = (out["triage"] != "keep").mean()
     if flagged > cfg.warn_share:
-        blank = out["flags"].str.contains("blank or near-constant").mean()
+        blank = has_flag(out, "blank").mean()
         cause = (f"{blank:.0%} of images are nearly constant after decoding: do they carry transparency, "
                  "or are they scans of empty pages?" if blank > 0.5 * flagged else
                  f"{(out['triage'] == 'redundant').mean():.0%} are near-duplicates (triage.near_dup_threshold "

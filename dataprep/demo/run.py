@@ -21,13 +21,14 @@ from typing import Any, Callable, Iterator
 
 from dataprep import console
 from dataprep.core.errors import UserError
+from labeling.simulate import SIM_EPOCH
 
 MARK = ".dataprep-demo"
 STAGE_DOING = {"acquire": "acquiring the digits", "features": "computing features", "triage": "triage",
                "pull": "pulling the annotators' answers", "validate": "validating labels",
                "select": "training the model and selecting the next batch", "push": "sending the batch",
                "augment": "augmenting accepted images", "export": "exporting the training set"}
-DEMO_EPOCH = "1767225600"   # 2026-01-01: pins acquisition times so reruns give identical hashes
+DEMO_EPOCH = str(int(SIM_EPOCH.timestamp()))   # pins acquisition times so reruns give identical hashes
 
 
 def dvc_env() -> dict[str, str]:
