@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from PIL import Image
 
 from augment.pipelines import A, fingerprint, load
-from dataprep.core import progress, store
-from dataprep.core.ids import content_id
+from dataprep.core import store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_text
+from dataprep.core.ids import content_id
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
+from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 
 BATCH = 64
@@ -138,11 +138,9 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
     work = [{"sample_id": r.sample_id, "path": str(data_dir / r.path), "label": r.label,
              "copies": int(per.get(str(r.label), copies))} for r in items.itertuples()]
     work = [w for w in work if w["copies"] > 0]
-    batches = [work[i:i + BATCH] for i in range(0, len(work), BATCH)]
-    runner = Parallel(n_jobs=min(n_jobs, max(1, len(batches))), return_as="generator")
-    jobs = (delayed(_batch)(b, doc, fp, seed, str(out_dir), detection, min_visibility, max_pixels) for b in batches)
     rows, dropped = [], 0
-    for part, d in progress.track(runner(jobs), total=len(batches), description="augment"):
+    for part, d in map_batches(_batch, work, BATCH, n_jobs, "augment", doc, fp, seed, str(out_dir), detection,
+                               min_visibility, max_pixels):
         rows += part
         dropped += d
     df = pd.DataFrame(rows, columns=["sample_id", "parent_id", "path", "label", "transform", "seed", "copy"])

@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
-from dataprep.core import progress, stage_metrics, store
+from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.core.errors import UserError, printable
 from dataprep.core.ids import content_id, seeded_key
 from dataprep.core.images import check_image
+from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
 
@@ -138,13 +138,10 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
             todo.append((rel, label))
     files = todo
     size = max(64, min(1000, len(files) // (n_jobs * 4) or 1))
-    batches = [files[i:i + size] for i in range(0, len(files), size)]
-    jobs = (delayed(_image_batch)(b, str(folder), shown, str(raw_dir), max_pixels) for b in batches)
-    runner = Parallel(n_jobs=n_jobs if len(batches) > 1 else 1, return_as="generator")
     rows: list[dict] = []
-    if files:
-        for part in progress.track(runner(jobs), total=len(batches), description=f"acquire {len(files)} images"):
-            rows.extend(part)
+    for part in map_batches(_image_batch, files, size, n_jobs, f"acquire {len(files)} images",
+                            str(folder), shown, str(raw_dir), max_pixels):
+        rows.extend(part)
     good = [r for r in rows if "error" not in r]
     bad = [r for r in rows if "error" in r]
     for r in good:                      # written in worker processes: record them here

@@ -36,13 +36,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from PIL import Image
 
 from dataprep.core import progress, store
 from dataprep.core.atomic import atomic_path, write_json
 from dataprep.core.errors import UserError
 from dataprep.core.images import DEFAULT_MAX_PIXELS, load_rgb
+from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 
 FOLDER = "features"
@@ -214,12 +214,9 @@ def image_features(paths: list[str], project: Project) -> np.ndarray:
     f = project.cfg.features
     if f.embedding:
         return np.asarray(_embedder(f.embedding, project.root)(paths), dtype=np.float32)
-    size = 256
-    batches = [paths[i:i + size] for i in range(0, len(paths), size)]
-    n_jobs = min(project.cfg.acquire.n_jobs, len(batches)) or 1
-    runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    parts = runner(delayed(_image_batch)(b, f.image_size, f.hog, project.cfg.acquire.max_pixels) for b in batches)
-    return np.concatenate(list(progress.track(parts, total=len(batches), description="image features")))
+    parts = map_batches(_image_batch, paths, 256, project.cfg.acquire.n_jobs, "image features",
+                        f.image_size, f.hog, project.cfg.acquire.max_pixels)
+    return np.concatenate(list(parts))
 
 
 def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.csr_matrix]:

@@ -34,14 +34,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from PIL import Image
 
-from dataprep.core import progress, stage_metrics, store
+from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import write_json
 from dataprep.core.config import Triage
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
+from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 
 THUMB = 16
@@ -159,12 +159,9 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
     modality = man["modality"].iloc[0]
     if modality == "image":
         paths = [str(data_dir / p) for p in man["path"]]
-        batches = [paths[i:i + 512] for i in range(0, n, 512)]
-        runner = Parallel(n_jobs=min(n_jobs, len(batches)) or 1, return_as="generator")
         thumbs = np.empty((n, len(CROPS), THUMB * THUMB), np.float32)
         rows: list[dict[str, Any]] = []
-        for t, part in progress.track(runner(delayed(_stats_batch)(b, max_pixels) for b in batches),
-                                     total=len(batches), description="triage images"):
+        for t, part in map_batches(_stats_batch, paths, 512, n_jobs, "triage images", max_pixels):
             thumbs[len(rows):len(rows) + len(part)] = t
             rows.extend(part)
         st = pd.DataFrame(rows)
