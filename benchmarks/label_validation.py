@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import load  # noqa: E402
 from dataprep.core import linear  # noqa: E402
 from dataprep.core.config import Annotator, Validate  # noqa: E402
-from labeling import checks  # noqa: E402
+from labeling import label_errors  # noqa: E402
 from labeling.aggregate import DawidSkene, majority_vote  # noqa: E402
 from labeling.simulate import annotate, similarity_confusion  # noqa: E402
 from labeling.validate import infer_labels  # noqa: E402
@@ -71,7 +71,7 @@ def crowd(seeds: int) -> pd.DataFrame:
     rows = []
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
-        weak = checks.fit_proba(X[(few := rng.choice(len(X), 60, replace=False))], y[few], X, seed)
+        weak = label_errors.fit_proba(X[(few := rng.choice(len(X), 60, replace=False))], y[few], X, seed)
         pred = np.asarray(sorted(set(y[few])))[weak.argmax(1)]
         tasks = pd.DataFrame({"sample_id": ids, "task_id": np.arange(len(ids)), "prediction": pred, "gold": False})
         ann = annotate(tasks, truth, crew(), 3, classes, conf, random_state=seed)
@@ -181,10 +181,10 @@ def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
             lr = lr_proba(X, noisy, seed)       # cleanlab on plain LR probabilities, as the issue measured it
             found = {f"cleanlab_lr_{f}": find_label_issues(codes, lr, filter_by=f)
                      for f in ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning")}
-            flags = checks.label_errors(ids, noisy, checks.out_of_sample_proba(X, noisy, 5, seed), classes)
+            flags = label_errors.label_errors(ids, noisy, label_errors.out_of_sample_proba(X, noisy, 5, seed), classes)
             found["ours"] = np.isin(ids, flags["sample_id"])
             if G is not X:
-                dense = checks.label_errors(ids, noisy, checks.out_of_sample_proba(G, noisy, 5, seed), classes)
+                dense = label_errors.label_errors(ids, noisy, label_errors.out_of_sample_proba(G, noisy, 5, seed), classes)
                 found["ours_dense"] = np.isin(ids, dense["sample_id"])
             for name, f in found.items():
                 tp = (f & flipped).sum()

@@ -30,7 +30,7 @@ from dataprep.core.config import Validate
 from dataprep.core.errors import GateFailed, UserError
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
-from labeling import checks
+from labeling import agreement, annotators, checks, label_errors
 from labeling.aggregate import DawidSkene
 
 
@@ -53,7 +53,7 @@ def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, see
     (cross-validated) where y is known, from a model fit on all of y elsewhere."""
     known = y.notna().to_numpy()
     yk = y[known].astype(str).to_numpy()
-    proba = checks.out_of_sample_proba(X[known], yk, folds, seed)
+    proba = label_errors.out_of_sample_proba(X[known], yk, folds, seed)
     if proba is None:
         return None
     present = sorted(set(yk))
@@ -61,7 +61,7 @@ def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, see
     cols = [classes.index(c) for c in present]
     full[np.ix_(known, cols)] = proba
     if (~known).any():
-        full[np.ix_(~known, cols)] = checks.fit_proba(X[known], yk, X[~known], seed)
+        full[np.ix_(~known, cols)] = label_errors.fit_proba(X[known], yk, X[~known], seed)
     return full / full.sum(1, keepdims=True)
 
 
@@ -110,11 +110,11 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         return _all_quarantined(ann, flags)
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
-    quality = checks.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
+    quality = annotators.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
     blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
     blocked_ann = usable[usable["annotator"].isin(blocked)]
     ev = quality.set_index("annotator")["evidence"]
-    flags.append(checks._flags(blocked_ann, "blocked_annotator",
+    flags.append(checks.flags_of(blocked_ann, "blocked_annotator",
                                [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in blocked_ann["annotator"]]))
     kept = usable[~usable["annotator"].isin(blocked)]
     # pass 2: truth with a model prior, for every annotated sample
@@ -139,16 +139,16 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                            "method": method, "n_annotations": n.to_numpy()})
     sample_flags = []
     orphan = labels[labels["n_annotations"] == 0]
-    sample_flags.append(checks._flags(orphan.assign(annotation_id=None, annotator=None), "no_usable_annotation",
+    sample_flags.append(checks.flags_of(orphan.assign(annotation_id=None, annotator=None), "no_usable_annotation",
                                       ["every annotation was quarantined: send for another annotation"] * len(orphan)))
     labels = labels[labels["n_annotations"] > 0]
     single = labels[labels["method"] == "single"]
     if len(single) and prior is not None:
         pos = pd.Index(everyone).get_indexer(single["sample_id"])
-        sample_flags.append(checks.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
+        sample_flags.append(label_errors.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
                                                 prior[pos], classes))
     low = labels[labels["confidence"] < cfg.min_confidence]
-    sample_flags.append(checks._flags(low.assign(annotation_id=None, annotator=None), "low_agreement",
+    sample_flags.append(checks.flags_of(low.assign(annotation_id=None, annotator=None), "low_agreement",
                                       [f"accepted label {l!r} has confidence {c:.2f} < {cfg.min_confidence}: "
                                        "send for another annotation" for l, c in zip(low["label"], low["confidence"])]))
     # gold tasks: the known label is the accepted label
@@ -168,7 +168,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
 
 def _all_quarantined(ann: pd.DataFrame, flags: list[pd.DataFrame]) -> dict[str, Any]:
     everyone = pd.Series(np.unique(ann["sample_id"].to_numpy()))
-    sample_q = checks._flags(pd.DataFrame({"sample_id": everyone, "annotation_id": None, "annotator": None}),
+    sample_q = checks.flags_of(pd.DataFrame({"sample_id": everyone, "annotation_id": None, "annotator": None}),
                              "no_usable_annotation",
                              ["every annotation was quarantined: send for another annotation"] * len(everyone))
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
@@ -219,7 +219,7 @@ def validate(project: Project) -> dict[str, Any]:
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
     q_share = len(batch & set(sample_q["sample_id"])) / max(1, len(batch))
     nan = float("nan")
-    agree = checks.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
+    agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
                                                            "alpha_per_class": {}}
     alpha, (alpha_lo, alpha_hi) = agree["alpha"], agree["alpha_interval"]
     reasons = []

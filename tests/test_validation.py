@@ -11,7 +11,7 @@ from dataprep.core.acquire import acquire
 from dataprep.cli import app
 from dataprep.core.config import Annotator
 from dataprep.core.project import open_project
-from labeling import checks
+from labeling import agreement, checks
 from labeling.simulate import annotate
 
 runner = CliRunner()
@@ -125,9 +125,9 @@ def test_provenance_flags_forged_completed_by():
 
 
 def test_krippendorff_alpha_by_hand():
-    assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "b", "b"])) == 1.0
+    assert agreement.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "b", "b"])) == 1.0
     # (a,a) and (a,b): D_o = 0.5, D_e = 0.5 -> alpha 0
-    assert checks.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "a", "b"])) == pytest.approx(0.0)
+    assert agreement.krippendorff_alpha(np.array([1, 1, 2, 2]), np.array(["a", "a", "a", "b"])) == pytest.approx(0.0)
 
 
 def test_alpha_interval_separates_a_noisy_crowd_from_spam():
@@ -138,9 +138,9 @@ def test_alpha_interval_separates_a_noisy_crowd_from_spam():
     truth = rng.integers(10, size=20)[items]
     crowd = np.where(rng.random(60) < 0.75, truth, rng.integers(10, size=60)).astype(str)
     spam = rng.integers(10, size=60).astype(str)
-    lo, hi = checks.alpha_interval(items, crowd)
-    assert lo < checks.krippendorff_alpha(items, crowd) < hi and hi > 0.4
-    assert checks.alpha_interval(items, spam)[1] < 0.3
+    lo, hi = agreement.alpha_interval(items, crowd)
+    assert lo < agreement.krippendorff_alpha(items, crowd) < hi and hi > 0.4
+    assert agreement.alpha_interval(items, spam)[1] < 0.3
 
 
 def test_dawid_skene_is_a_scikit_learn_estimator():

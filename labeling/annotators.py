@@ -1,0 +1,67 @@
+"""Each annotator's estimates and verdict (trusted | watch | blocked) with the evidence: accuracy
+under Dawid-Skene, agreement with the consensus, gold accuracy, speed, accepting wrong
+pre-annotations, and systematic class maps from the learned confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dataprep.core import store
+
+
+def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks: pd.DataFrame,
+                      gold_truth: pd.Series, cfg) -> pd.DataFrame:
+    """Per annotator: estimated accuracy and confusion, gold accuracy, agreement with
+    consensus, speed, pre-annotation acceptance, and a verdict with the evidence."""
+    a = annotations.merge(tasks[["sample_id", "prediction", "gold"]].drop_duplicates("sample_id"), on="sample_id", how="left")
+    a["consensus"] = a["sample_id"].map(consensus)
+    a["lead_time_s"] = store.counted_lead_time(a["lead_time_s"])
+    crowd_lead = float(a["lead_time_s"].median()) if a["lead_time_s"].notna().any() else np.nan
+    rows = []
+    classes = list(ds.classes_)
+    for name, g in a.groupby("annotator"):
+        est = float(ds.skill_.get(name, np.nan))
+        agree = float((g["label"] == g["consensus"]).mean())
+        gold = g[g["sample_id"].isin(gold_truth.index)]
+        gold_acc = float((gold["label"] == gold["sample_id"].map(gold_truth)).mean()) if len(gold) else np.nan
+        lead = float(g["lead_time_s"].median()) if g["lead_time_s"].notna().any() else np.nan
+        with_pred = g[g["prediction"].notna() & (g["prediction"] != g["consensus"])]
+        accept_wrong = float((with_pred["label"] == with_pred["prediction"]).mean()) if len(with_pred) >= 5 else np.nan
+        maps = []
+        if name in set(ds.workers_):
+            conf = ds.confusion_[list(ds.workers_).index(name)]
+            support = g.groupby("consensus").size()
+            for k, c in enumerate(classes):
+                j = int(np.argmax(conf[k]))
+                if j != k and conf[k, j] > 0.6 and support.get(c, 0) >= 8:
+                    maps.append(f"{c}->{classes[j]}")
+        evidence, verdict = [], "trusted"
+        if name in cfg.blocked_annotators:
+            verdict, evidence = "blocked", ["listed in validate.blocked_annotators"]
+        # block only when even an optimistic bound (90%) on the accuracy is too low: a good
+        # annotator with a handful of unlucky annotations is watched, not blocked
+        upper = est + 1.28 * np.sqrt(max(est * (1 - est), 0.01) / len(g))
+        if upper < cfg.block_accuracy:
+            verdict = "blocked"
+            evidence.append(f"estimated accuracy {est:.2f} (at most {upper:.2f}) < {cfg.block_accuracy}")
+        elif est < cfg.watch_accuracy:
+            verdict = "watch" if verdict == "trusted" else verdict
+            evidence.append(f"estimated accuracy {est:.2f} < {cfg.watch_accuracy}")
+        if len(gold) >= 5 and gold_acc < cfg.block_accuracy:
+            verdict = "blocked"
+            evidence.append(f"gold accuracy {gold_acc:.2f} on {len(gold)} gold tasks")
+        if maps:
+            verdict = "blocked"
+            evidence.append("systematically maps " + ", ".join(maps))
+        if not np.isnan(accept_wrong) and accept_wrong > 0.8:
+            verdict = "blocked"
+            evidence.append(f"accepts the pre-annotation even when it is wrong ({accept_wrong:.0%})")
+        if crowd_lead and not np.isnan(lead) and lead < 0.3 * crowd_lead:
+            verdict = "watch" if verdict == "trusted" else verdict
+            evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")
+        rows.append({"annotator": name, "n_annotations": len(g), "est_accuracy": round(est, 4),
+                     "consensus_agreement": round(agree, 4), "gold_accuracy": gold_acc, "n_gold": len(gold),
+                     "median_lead_time_s": round(lead, 2), "accepts_wrong_preannotation": accept_wrong,
+                     "class_map": ", ".join(maps), "verdict": verdict, "evidence": "; ".join(evidence)})
+    return pd.DataFrame(rows)

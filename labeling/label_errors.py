@@ -1,0 +1,67 @@
+"""Model-based label-error detection: out-of-sample class probabilities (logistic regression
+and, below KNN_MAX_ROWS, a k-NN vote) and cleanlab's filter over them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from dataprep.core import linear
+from labeling.checks import flags_of
+
+KNN_MAX_ROWS = 50_000
+
+
+def _proba_model(random_state: int = 0, n_rows: int = 0, sparse: bool = False):
+    """Logistic regression soft-voted with 15-NN. The k-NN vote is robust to label noise
+    (one wrong neighbour moves p by 1/15) and the linear model is smooth where k-NN is
+    coarse; together they flagged noise better than either on image, tabular and small
+    data in `benchmarks/label_validation.py`. k-NN is dropped above KNN_MAX_ROWS (cost).
+    Sparse text TF-IDF goes in as it is (cosine k-NN), like the selection model reads it."""
+    from sklearn.ensemble import VotingClassifier
+
+    lr = linear.logistic(random_state)
+    if n_rows > KNN_MAX_ROWS or n_rows < 30:
+        return lr
+    return VotingClassifier([("lr", lr), ("knn", linear.knn(15, sparse))], voting="soft")
+
+
+def fit_proba(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """Probabilities for X_new from the same model fit on all of (X, y)."""
+    return _proba_model(random_state, X.shape[0], sp.issparse(X)).fit(X, y).predict_proba(X_new)
+
+
+def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0) -> np.ndarray | None:
+    """Cross-validated class probabilities (columns in sorted label order), or None if too few labels."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    counts = pd.Series(y).value_counts()
+    if len(counts) < 2 or counts.min() < 2:
+        return None
+    k = int(min(folds, counts.min()))
+    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    return cross_val_predict(_proba_model(random_state, X.shape[0], sp.issparse(X)), X, y, cv=cv, method="predict_proba", n_jobs=min(k, 2))
+
+
+def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Confident learning (cleanlab `find_label_issues`) on out-of-sample probabilities.
+
+    cleanlab (Apache-2.0 since 2.9) implements the confident-joint estimate and
+    its filters well; we use its `prune_by_class` filter. What we add is better
+    probabilities (see `_proba_model`).
+    """
+    from cleanlab.filter import find_label_issues
+
+    lookup = {c: i for i, c in enumerate(classes)}
+    y = np.array([lookup[v] for v in labels])
+    with warnings.catch_warnings():     # "too few examples in class" is expected early in a loop
+        warnings.simplefilter("ignore")
+        issues = find_label_issues(y, pred_probs, filter_by="prune_by_class")
+    guess = np.asarray(classes, dtype=object)[pred_probs.argmax(1)]
+    df = pd.DataFrame({"sample_id": sample_ids[issues], "annotation_id": None, "annotator": None})
+    reasons = [f"label {labels[i]!r} looks wrong: model (out-of-sample) says {guess[i]!r} "
+               f"with p={pred_probs[i].max():.2f}" for i in np.flatnonzero(issues)]
+    return flags_of(df, "label_error", reasons)
