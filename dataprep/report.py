@@ -10,10 +10,11 @@ balance and augmentations. Every sample shown carries its id, source path and
 Label Studio task link (`dataprep.report_html`). Every section reads the stage
 outputs on disk, so the report can be rebuilt at any time.
 
-The random baseline is computed here when the pool carries source labels: the
-same model trained on random pool samples with their source labels, at the
-label counts of the learning curve (3 draws). Its labels are clean, ours come
-from (noisy, simulated or real) annotators, so the comparison favours random.
+The random baseline (`active_learning.baseline`, the learning part: the report
+trains nothing itself) is the same model trained on random pool samples with
+their source labels, at the label counts of the learning curve (3 draws). Its
+labels are clean, ours come from (noisy, simulated or real) annotators, so the
+comparison favours random.
 """
 
 from __future__ import annotations
@@ -26,37 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep.core import store
+from dataprep.core import progress, store
 from dataprep.core.atomic import write_text
 from dataprep.core.project import Project
-
-
-def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
-    """Accuracy of the model on random pool samples with source labels, per label count."""
-    from active_learning.models import make_model
-    from dataprep.core.features import model_features, rows_of, take
-
-    man = store.read_table(project.data, "manifest")
-    pool = man[(man["split"] == "pool") & man["source_label"].notna()]
-    test = man[(man["split"] == "test") & man["source_label"].notna()]
-    if pool.empty or test.empty:
-        return pd.DataFrame(columns=["n_labels", "accuracy"])
-    X, index = model_features(project, man)
-    Xt, yt = take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()
-    cfg = project.cfg.select
-    rows = []
-    for n in sorted(set(counts)):
-        accs = []
-        for d in range(draws):
-            pick = pool.sample(min(n, len(pool)), random_state=cfg.random_state + d)
-            y = pick["source_label"].astype(str).to_numpy()
-            if len(set(y)) < 2:
-                continue
-            m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(take(X, rows_of(index, pick["sample_id"])), y)
-            accs.append(float(m.score(Xt, yt)))
-        if accs:
-            rows.append({"n_labels": n, "accuracy": float(np.mean(accs))})
-    return pd.DataFrame(rows)
 
 
 def _read_json(path: Path) -> dict:
@@ -193,7 +166,7 @@ def build(project: Project) -> dict[str, Any]:
     from matplotlib.colors import to_hex
     from matplotlib.patches import Patch
 
-    from dataprep import console
+    from active_learning.baseline import random_baseline
     from dataprep.report_html import Samples, key_values, legend, page, png, table, thumb
 
     rep, data = project.reports, project.data
@@ -208,7 +181,7 @@ def build(project: Project) -> dict[str, Any]:
     S = Samples(data, man, links)
     # ---- learning curve
     if len(curve):
-        with console.activity("report: random-sample baseline (the same model on random labels)"):
+        with progress.activity("report: random-sample baseline (the same model on random labels)"):
             base = random_baseline(project, curve["n_labels"].tolist())
         base.to_csv(rep / "baseline_curve.csv", index=False)
         last = curve.iloc[-1]
