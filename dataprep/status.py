@@ -6,7 +6,7 @@ from typing import Any
 
 from dataprep import console
 from dataprep.core import store
-from dataprep.core.project import Project
+from dataprep.core.project import FAILURE_FILE, Project
 
 
 def status(project: Project) -> dict[str, Any]:
@@ -74,7 +74,6 @@ def last_failure(project: Project) -> dict[str, Any] | None:
     """The last writing command that failed and has not succeeded since (see `cli_base`)."""
     import json
 
-    from dataprep.core.project import FAILURE_FILE
 
     path = project.work / FAILURE_FILE
     try:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dataprep.core import store
 from dataprep.core.errors import UserError
+from dataprep.core.features import load_features, rows_of
 from dataprep.core.project import Project
 from labeling.mirror import batch_to_push, mirror
 from labeling.simulate import SIM_EPOCH, annotate, similarity_confusion
@@ -84,7 +85,6 @@ def _sim_answer(project: Project) -> int:
 
 
 def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
-    from dataprep.core.features import load_features, rows_of
 
     X, index = load_features(project, man)
     lab = man.dropna(subset=["source_label"])

@@ -17,6 +17,7 @@ import requests
 
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
+from labeling.studio_server import local_connection
 
 NO_RETRY = {"max_retries": 0}     # for POSTs that must not run twice (imports)
 
@@ -31,7 +32,6 @@ def connection(project: Project) -> tuple[str, str]:
     url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
     if url and key:
         return url.rstrip("/"), key
-    from labeling.studio_server import local_connection
 
     local = local_connection(project)
     if local:

@@ -21,8 +21,10 @@ from typing import Any
 import pandas as pd
 
 from dataprep.core import store
+from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.atomic import swap_dir
 from dataprep.core.errors import UserError
+from dataprep.core.images import image_size
 from dataprep.core.project import Project
 
 
@@ -92,7 +94,6 @@ def export(project: Project) -> dict[str, Any]:
             table = pd.DataFrame({"sample_id": lin["sample_id"], "text": man["text"].reindex(lin["sample_id"]).to_numpy(),
                                   "label": lin["label"]})
         else:
-            from dataprep.core.acquire import TABULAR_FILE
             feats = pd.read_parquet(data / TABULAR_FILE).set_index("sample_id")
             table = feats.reindex(lin["sample_id"]).reset_index().assign(label=lin["label"].to_numpy())
         fmt = "csv" if project.cfg.export.format in ("auto", "csv") else "parquet"
@@ -110,7 +111,6 @@ def export(project: Project) -> dict[str, Any]:
 
 def write_coco(lin: pd.DataFrame, data: Path, dest: Path, classes: list[str]) -> list[str]:
     """Copy the images to `dest/images/` and write `dest/annotations.json` (COCO); return the paths."""
-    from dataprep.core.images import image_size
 
     boxes = [json.loads(label) if isinstance(label, str) and label else [] for label in lin["label"]]
     names = classes + sorted({b["label"] for bs in boxes for b in bs} - set(classes))

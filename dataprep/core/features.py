@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from PIL import Image
 
 from dataprep.core import progress, store
+from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.atomic import atomic_path, write_json
 from dataprep.core.errors import UserError
 from dataprep.core.images import DEFAULT_MAX_PIXELS, load_rgb
@@ -236,7 +237,6 @@ def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.cs
 
 
 def tabular_features(ids: list[str], project: Project) -> np.ndarray:
-    from dataprep.core.acquire import TABULAR_FILE
 
     table = pd.read_parquet(project.data / TABULAR_FILE).set_index("sample_id").loc[ids]
     values = table.to_numpy(np.float64)
