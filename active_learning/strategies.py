@@ -132,8 +132,9 @@ def _nearest_to_centres(Xs: np.ndarray, centres: np.ndarray, labels: np.ndarray)
 
 def _kmeans(Xs: np.ndarray, k: int, random_state, weights=None):
     """Lloyd k-means (k-means++ init) while m x k is small; above that, mini-batch k-means
-    from a random init, because k-means++ seeding alone is O(m x k x d x log k) and took
-    15 s for 1,000 centres over 10,000 candidates (vs 0.7 s) in benchmarks/query_speed.py."""
+    from a random init, because k-means++ seeding alone is O(m x k x d x log k) and dominates
+    for 1,000 centres over 10,000 candidates (`python benchmarks/query_speed.py --kmeans`
+    times both)."""
     if len(Xs) * k > 2_500_000:
         km = MiniBatchKMeans(n_clusters=k, random_state=random_state, n_init=1, batch_size=4096, max_iter=20,
                              init="random")

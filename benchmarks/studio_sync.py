@@ -8,12 +8,14 @@ on a free loopback port with a temporary data folder, then measures:
   `projects.import_tasks` call (naive) vs `labeling.studio_backend.push_items`;
 - full read of N annotated tasks: `tasks.list(fields="all")` and the synchronous
   JSON export (naive) vs dataprep's pull fetch (snapshot export) + mirror rows;
+- listing the sample ids of N tasks (what push asks first): `tasks.list(fields=
+  "task_only")` (naive) vs `existing_sample_ids` (only `id,data` included);
 - incremental pull after `--changed` annotations were updated;
 - a push killed half way (SIGKILL) and re-run: tasks on the server, duplicates.
 Prints a table and writes benchmarks/out/studio_sync.csv.
 
-Why push cannot beat one inline import by much (label-studio 1.23, SQLite, profiled
-with py-spy): ~78% of the server's time for an import with predictions goes to
+Why push cannot beat one inline import by much (label-studio 1.23, SQLite; profiled
+once by hand with py-spy, which this script does not repeat): ~78% of the server's time for an import with predictions goes to
 recounting every new task's annotations and predictions from scratch (Django
 `bulk_update` with one CASE WHEN per task), although the counts were set when the
 tasks were created. Any route that creates predictions (inline, or
@@ -95,7 +97,7 @@ def main() -> None:
         return
     os.environ.setdefault("DATAPREP_LABEL_STUDIO_BIN", str(ROOT / ".venv-studio" / "bin" / "label-studio"))
     from label_studio_sdk import LabelStudio
-    from labeling.studio_backend import fetch_tasks, mirror_rows, push_items, _filter_after
+    from labeling.studio_backend import _filter_after, existing_sample_ids, fetch_tasks, mirror_rows, push_items
     from labeling.studio_client import NO_RETRY, field
     from labeling.studio_server import credentials, start_server, stop_pid
     from dataprep.core import store
@@ -137,6 +139,12 @@ def main() -> None:
         def ours_full():
             tasks = fetch_tasks(ls, pid, None)
             return mirror_rows(tasks, users, "classification", empty, None)
+        for rep in range(a.repeats):     # what push asks first: which sample ids the project has
+            secs, got = timed(lambda: list(ls.tasks.list(project=pid, fields="task_only", page_size=1000)))
+            row("list the sample ids of N tasks", "tasks.list(fields='task_only') (naive)", secs, tasks=len(got), rep=rep)
+            secs, got = timed(lambda: existing_sample_ids(ls, pid))
+            row("list the sample ids of N tasks", "dataprep existing_sample_ids (include=id,data)", secs,
+                tasks=len(got), rep=rep)
         for rep in range(a.repeats):
             secs, got = timed(lambda: list(ls.tasks.list(project=pid, fields="all", page_size=500)))
             row("full pull of N annotated tasks", "tasks.list(fields='all') (naive)", secs, tasks=len(got), rep=rep)

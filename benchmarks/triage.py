@@ -1,6 +1,6 @@
 """Triage quality and speed: injected near-duplicates and out-of-domain images, ours vs cleanlab Datalab.
 
-    python benchmarks/triage.py [--sizes 20000,100000] [--jobs 2] [--no-datalab-at 100000]
+    python benchmarks/triage.py [--sizes 20000,100000] [--jobs 2] [--methods dataprep,datalab,datalab+thumbs]
 
 Data: N digits-derived 64x64 images (two-digit numbers: two of scikit-learn's
 1,797 digits, each resized, rotated and placed at random, so no two are alike:
@@ -10,7 +10,17 @@ near-duplicates of random originals (resized to 48 or 96 px, JPEG-recompressed,
 (drawn shapes, and patches cut from scikit-learn's sample photos). The images
 are written once under benchmarks/out/triage_data/<N>.
 
-Metrics, on the same feature matrix for both tools (dataprep's image features):
+What each row gets:
+- `dataprep`: dataprep's image features (16x16 pixels + HOG), and inside
+  triage its own thumbnails (16x16 grey, mean-centred, L2-normalised, with
+  5%-cropped variants) for near-duplicates and the native-resolution Laplacian
+  texture energy for outliers;
+- `datalab`: cleanlab's Datalab on the same image features;
+- `datalab+thumbs`: Datalab given what ours reads besides: the features, the
+  whole-image thumbnail and the log texture energy, stacked (the row where the
+  baseline gets our extra information).
+
+Metrics:
 - near-duplicate precision: predicted pairs whose two images come from the same
   original, over all predicted pairs; recall: injected copies linked to their
   original's group, over all injected copies;
@@ -177,11 +187,29 @@ def run_ours(n: int, jobs: int) -> dict:
             "harmful": (out["triage"] == "harmful").tolist()}
 
 
-def run_datalab(n: int, jobs: int) -> dict:
-    from cleanlab import Datalab
+def our_inputs(n: int, jobs: int) -> np.ndarray:
+    """The image features stacked with what our triage reads besides them: each image's
+    whole-image thumbnail and its log texture energy (each block scaled to unit mean norm)."""
+    from dataprep.core.images import DEFAULT_MAX_PIXELS
+    from dataprep.core.parallel import map_batches
+    from dataprep.core.triage import _stats_batch
 
     truth = make_dataset(n)
     X, _ = features(n, jobs)
+    paths = [str(OUT / "triage_data" / str(n) / p) for p in truth["path"]]
+    thumbs, texture = [], []
+    for t, st in map_batches(_stats_batch, paths, 512, jobs, "thumbnails", DEFAULT_MAX_PIXELS):
+        thumbs.append(t[:, 0, :])
+        texture += [np.log1p(s["sharpness"]) for s in st]
+    blocks = [np.asarray(X, np.float32), np.concatenate(thumbs), np.asarray(texture, np.float32)[:, None]]
+    return np.hstack([b / (np.linalg.norm(b, axis=1).mean() + 1e-9) for b in blocks])
+
+
+def run_datalab(n: int, jobs: int, X: np.ndarray | None = None) -> dict:
+    from cleanlab import Datalab
+
+    truth = make_dataset(n)
+    X = features(n, jobs)[0] if X is None else X
     lab = Datalab(data={"label": truth["digit"].to_numpy()}, label_name="label", verbosity=0)
     t0 = time.perf_counter()
     lab.find_issues(features=X, issue_types={"near_duplicate": {}, "outlier": {}})
@@ -194,7 +222,8 @@ def run_datalab(n: int, jobs: int) -> dict:
             "flagged_ood": od["is_outlier_issue"].tolist(), "harmful": od["is_outlier_issue"].tolist()}
 
 
-METHODS = {"dataprep": run_ours, "datalab": run_datalab}
+METHODS = {"dataprep": run_ours, "datalab": run_datalab,
+           "datalab+thumbs": lambda n, jobs: run_datalab(n, jobs, our_inputs(n, jobs))}
 
 
 def child(method: str, n: int, jobs: int) -> None:
@@ -231,7 +260,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="20000,100000")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--methods", default="dataprep,datalab")
+    ap.add_argument("--methods", default="dataprep,datalab,datalab+thumbs")
     ap.add_argument("--child", nargs=3, metavar=("METHOD", "N", "JOBS"))
     a = ap.parse_args()
     if a.child:
