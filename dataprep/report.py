@@ -146,6 +146,9 @@ def issues(project: Project) -> pd.DataFrame:
     for r in quar.itertuples():
         rows.append({"sample_id": r.sample_id, "issue": f"quarantine: {r.check}", "score": np.nan,
                      "annotator": r.annotator or "", "detail": r.reason})
+    for d in _read_json(project.reports / "label_quality.json").get("doubtful_samples", []):
+        rows.append({"sample_id": d["sample_id"], "issue": f"doubt (label kept): {d['check']}", "score": np.nan,
+                     "annotator": "", "detail": d["reason"]})
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage")
         for r in tri[tri["triage"] != "keep"].itertuples():
@@ -254,11 +257,17 @@ def build(project: Project) -> dict[str, Any]:
                      q["annotator"].astype(str).map(maps).fillna(""))
             fig, ax = plt.subplots(figsize=(6, 3))
             ax.bar(q["annotator"].astype(str), q["est_accuracy"], color=q["verdict"].map(VERDICT_COLOURS).fillna("tab:gray"))
+            if {"est_accuracy_low", "est_accuracy_high"} <= set(q.columns):      # the 90% interval a verdict reads
+                ax.errorbar(q["annotator"].astype(str), q["est_accuracy"],
+                            yerr=[q["est_accuracy"] - q["est_accuracy_low"], q["est_accuracy_high"] - q["est_accuracy"]],
+                            fmt="none", ecolor="black", capsize=3, lw=1)
             ax.set_ylabel("estimated accuracy")
             ax.set_ylim(0, 1)
             ax.tick_params(axis="x", rotation=45)
             ax.legend(handles=[Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()], fontsize=8, loc="lower right")
             parts.append("<h2>Annotators</h2>" + legend({v: to_hex(c) for v, c in VERDICT_COLOURS.items()})
+                         + "<p>Bars: estimated accuracy; whiskers: its 90% interval. An annotator is watched or "
+                         "blocked only when the top of the interval is under the bar.</p>"
                          + png(fig, "annotator accuracy") +
                          "<p>'answers vs accepted labels': every class an annotator mostly labels as another "
                          "(count of their answers on that class); class_map is what the blocking rule saw.</p>"

@@ -40,12 +40,14 @@ class DawidSkene(BaseEstimator):
     """Full confusion matrix per worker, EM from a (soft) majority vote."""
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, diag_prior: float = 1.0,
-                 prior_weight: float = 1.0):
+                 prior_weight: float = 1.0, class_smoothing: float = 0.01):
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing      # pseudo-count on every confusion cell
         self.diag_prior = diag_prior    # extra pseudo-count on the diagonal: a worker is assumed
         self.prior_weight = prior_weight  # better than chance until the data says otherwise
+        self.class_smoothing = class_smoothing  # pseudo-count per class in the class prior: no class
+        # share can collapse to zero, so no prior can push a class out of existence
 
     def fit(self, X: pd.DataFrame, y=None, *, classes: list[str] | None = None, prior: np.ndarray | None = None,
             tasks: np.ndarray | None = None) -> "DawidSkene":
@@ -57,6 +59,7 @@ class DawidSkene(BaseEstimator):
         _check("smoothing", self.smoothing, numbers.Real, 0, strict=True)
         _check("diag_prior", self.diag_prior, numbers.Real, 0)
         _check("prior_weight", self.prior_weight, numbers.Real, 0)
+        _check("class_smoothing", self.class_smoothing, numbers.Real, 0, strict=True)
         missing = {"task", "worker", "label"} - set(getattr(X, "columns", []))
         if missing:
             raise ValueError(f"DawidSkene.fit: X needs the columns task, worker, label (missing {sorted(missing)})")
@@ -87,7 +90,7 @@ class DawidSkene(BaseEstimator):
         last = -np.inf
         for it in range(1, self.n_iter + 1):
             # M-step: class prior, confusion[w, true, observed]
-            pi = post.mean(0, dtype=np.float64) + 1e-9
+            pi = (post.sum(0, dtype=np.float64) + self.class_smoothing) / (N + K * self.class_smoothing)
             counts = np.asarray(M @ post, np.float64).reshape(W, K, K).transpose(0, 2, 1) + self.smoothing
             counts += self.diag_prior * np.eye(K)
             conf = counts / counts.sum(2, keepdims=True)

@@ -10,6 +10,16 @@ import pandas as pd
 from dataprep.core import store
 
 
+def accuracy_interval(est: float, n: int, z: float = 1.645) -> tuple[float, float]:
+    """90% Wilson interval of an accuracy estimated from n annotations (never outside [0, 1],
+    wide for a handful of annotations)."""
+    if n <= 0 or np.isnan(est):
+        return 0.0, 1.0
+    centre = (est + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(est * (1 - est) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks: pd.DataFrame,
                       gold_truth: pd.Series, cfg) -> pd.DataFrame:
     """Per annotator: estimated accuracy and confusion, gold accuracy, agreement with
@@ -39,15 +49,16 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         evidence, verdict = [], "trusted"
         if name in cfg.blocked_annotators:
             verdict, evidence = "blocked", ["listed in validate.blocked_annotators"]
-        # block only when even an optimistic bound (90%) on the accuracy is too low: a good
-        # annotator with a handful of unlucky annotations is watched, not blocked
-        upper = est + 1.28 * np.sqrt(max(est * (1 - est), 0.01) / len(g))
+        # a verdict needs the interval, not the point estimate: blocked or watched only when even
+        # the top of the 90% interval is below the bar (a good annotator with a handful of unlucky
+        # annotations, or an estimate the data cannot pin down, stays trusted)
+        lower, upper = accuracy_interval(est, len(g))
         if upper < cfg.block_accuracy:
             verdict = "blocked"
-            evidence.append(f"estimated accuracy {est:.2f} (at most {upper:.2f}) < {cfg.block_accuracy}")
-        elif est < cfg.watch_accuracy:
+            evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.block_accuracy}")
+        elif upper < cfg.watch_accuracy:
             verdict = "watch" if verdict == "trusted" else verdict
-            evidence.append(f"estimated accuracy {est:.2f} < {cfg.watch_accuracy}")
+            evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.watch_accuracy}")
         if len(gold) >= 5 and gold_acc < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"gold accuracy {gold_acc:.2f} on {len(gold)} gold tasks")
@@ -61,6 +72,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")
         rows.append({"annotator": name, "n_annotations": len(g), "est_accuracy": round(est, 4),
+                     "est_accuracy_low": round(lower, 4), "est_accuracy_high": round(upper, 4),
                      "consensus_agreement": round(agree, 4), "gold_accuracy": gold_acc, "n_gold": len(gold),
                      "median_lead_time_s": round(lead, 2), "accepts_wrong_preannotation": accept_wrong,
                      "class_map": ", ".join(maps), "verdict": verdict, "evidence": "; ".join(evidence)})

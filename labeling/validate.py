@@ -6,11 +6,21 @@ Order matters and is deliberate:
    annotators judged blocked (low skill, failed gold, a systematic class map,
    accepting wrong pre-annotations, or listed in params) are quarantined whole;
 3. Dawid-Skene again on the remaining annotations, now with the model's
-   out-of-sample probabilities as a per-item prior;
-4. singly-labeled samples go through confident learning (cleanlab);
-5. samples whose accepted label is not confident enough are quarantined and
+   out-of-sample probabilities as a per-item prior, weighted by how well that
+   prior predicts the items where kept annotators agreed (no weight before 20
+   such items, or when it is no better than a uniform guess);
+4. the evidence is never overruled: a label no kept annotator gave, a 1-1 tie
+   among the kept annotators, and (from a model that has earned trust) an
+   agreed label the model gives under 5% await another annotation
+   (`tie`, `model_disagrees`; not counted by the gate);
+5. singly-labeled samples go through confident learning (cleanlab) on the
+   model's probabilities; only a model that has earned it (out-of-sample
+   accuracy on agreed items >= `validate.label_error_min_accuracy`, on 30 or
+   more, and not over-confident) quarantines them; a weaker model's flags keep
+   the label and list it as doubtful in `label_quality.json`;
+6. samples whose accepted label is not confident enough are quarantined and
    listed for another annotation instead of being silently accepted;
-6. the gate: the share of the latest batch quarantined and Krippendorff's alpha
+7. the gate: the share of the latest batch quarantined and Krippendorff's alpha
    against params. A failed gate writes the reports and quarantine (to look
    at) but keeps the previous `labels.parquet`, and exits 1.
 
@@ -68,13 +78,15 @@ def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, see
 def prior_weight(prior: np.ndarray, labels: np.ndarray, classes: list[str]) -> float:
     """How much the model's prior should count: the temperature w that makes prior**w
     best predict the labels of items where several annotators agreed (maximum
-    likelihood over a grid). A strong model earns w > 1, a weak one w < 1."""
+    likelihood over a grid). A strong model earns w > 1, a weak one w < 1, one no
+    better than a uniform guess w = 0 (no prior at all), and so does a model with
+    fewer than 20 agreed items to be judged on: it has earned nothing yet."""
     if len(labels) < 20:
-        return 1.0
+        return 0.0
     y = np.searchsorted(classes, labels)
     logp = np.log(np.clip(prior, 1e-6, 1.0))
-    best, best_ll = 1.0, -np.inf
-    for w in np.geomspace(0.25, 4.0, 25):
+    best, best_ll = 0.0, -np.inf
+    for w in np.r_[0.0, np.geomspace(0.25, 4.0, 25)]:
         z = w * logp
         z -= z.max(1, keepdims=True)
         ll = float((z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
@@ -130,7 +142,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         agreed = votes[(votes["size"] >= 2) & (votes["nunique"] == 1)]
         pos = pd.Index(everyone).get_indexer(agreed.index)
         weight = prior_weight(prior[pos], agreed["first"].to_numpy().astype(str), classes)
-    ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None else ds0
+    ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
@@ -142,11 +154,25 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     sample_flags.append(checks.flags_of(orphan.assign(annotation_id=None, annotator=None), "no_usable_annotation",
                                       ["every annotation was quarantined: send for another annotation"] * len(orphan)))
     labels = labels[labels["n_annotations"] > 0]
+    sample_flags += evidence_flags(kept, labels)
     single = labels[labels["method"] == "single"]
+    doubtful = checks.no_flags()
+    model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
+    if prior is not None:
+        model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy)
+    if prior is not None and model_check["trusted"]:
+        sample_flags.append(strong_disagreements(labels, prior, everyone, classes))
     if len(single) and prior is not None:
         pos = pd.Index(everyone).get_indexer(single["sample_id"])
-        sample_flags.append(label_errors.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
-                                                prior[pos], classes))
+        found = label_errors.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
+                                          prior[pos], classes)
+        if model_check["trusted"]:
+            sample_flags.append(found)
+        elif len(found):    # a weak model's flag costs at most another annotation, never a correct label
+            why = (f" (kept: the model is {model_check['accuracy'] or 0:.0%} accurate on "
+                   f"{model_check['agreed_items']} agreed items, under validate.label_error_min_accuracy "
+                   f"{cfg.label_error_min_accuracy:.0%}); worth another annotation")
+            doubtful = found.assign(check="label_error_unconfirmed", reason=[r + why for r in found["reason"]])
     low = labels[labels["confidence"] < cfg.min_confidence]
     sample_flags.append(checks.flags_of(low.assign(annotation_id=None, annotator=None), "low_agreement",
                                       [f"accepted label {l!r} has confidence {c:.2f} < {cfg.min_confidence}: "
@@ -163,7 +189,74 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     accepted = labels[~labels["sample_id"].isin(sample_q["sample_id"])].sort_values("sample_id").reset_index(drop=True)
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
-            "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight}
+            "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight,
+            "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
+
+
+AWAITING = ("tie", "model_disagrees")     # sample checks that ask for another annotation, not a verdict
+
+
+def evidence_flags(kept: pd.DataFrame, labels: pd.DataFrame) -> list[pd.DataFrame]:
+    """Inference never overrules the evidence: a label no kept annotator gave is not accepted
+    (the model prior outweighed every annotator: another annotation decides), and a tie among
+    the kept annotators is not broken by the model or by skill estimates (another annotation
+    breaks it)."""
+    if kept.empty or labels.empty:
+        return []
+    votes = kept.groupby(["sample_id", "label"]).size().rename("n").reset_index()
+    given = votes.groupby("sample_id")["label"].agg(set)
+    top = votes.sort_values(["sample_id", "n", "label"], ascending=[True, False, True]).groupby("sample_id").head(2)
+    pairs = top.groupby("sample_id").agg(first=("label", "first"), last=("label", "last"),
+                                         n1=("n", "first"), n2=("n", "last"), k=("n", "size"))
+    lab = labels.set_index("sample_id")
+    out = []
+    nobody = lab[[lab_ not in given.get(s, set()) for s, lab_ in zip(lab.index, lab["label"])]]
+    out.append(checks.flags_of(nobody.reset_index().assign(annotation_id=None, annotator=None), "model_disagrees",
+                               [f"inferred {l!r}, a label no kept annotator gave (they said "
+                                f"{', '.join(sorted(map(repr, given.get(s, set()))))}): the model prior outweighed "
+                                "them; send for another annotation" for s, l in zip(nobody.index, nobody["label"])]))
+    ties = pairs[(pairs["k"] == 2) & (pairs["n1"] == pairs["n2"])]
+    ties = ties[ties.index.isin(lab.index) & ~ties.index.isin(nobody.index)]
+    out.append(checks.flags_of(ties.reset_index().assign(annotation_id=None, annotator=None), "tie",
+                               [f"kept annotators split {a!r} vs {b!r} ({n}-{n}): send for another annotation"
+                                for a, b, n in zip(ties["first"], ties["last"], ties["n1"])]))
+    return out
+
+
+def strong_disagreements(labels: pd.DataFrame, prior: np.ndarray, everyone: np.ndarray, classes: list[str],
+                         max_proba: float = 0.05) -> pd.DataFrame:
+    """Samples labelled by several annotators whose accepted label a trusted model gives less
+    than `max_proba` (out of sample), predicting another class: another annotation decides."""
+    several = labels[labels["n_annotations"] >= 2]
+    if several.empty:
+        return checks.no_flags()
+    p = prior[pd.Index(everyone).get_indexer(several["sample_id"])]
+    k = np.searchsorted(classes, several["label"].astype(str).to_numpy())
+    mine = p[np.arange(len(k)), k]
+    bad = (mine < max_proba) & (p.argmax(1) != k)
+    hit = several[bad]
+    return checks.flags_of(hit.assign(annotation_id=None, annotator=None), "model_disagrees",
+                           [f"the annotators' {l!r} gets {q:.0%} from a model that has earned trust, which says "
+                            f"{classes[j]!r}: send for another annotation"
+                            for l, q, j in zip(hit["label"], mine[bad], p[bad].argmax(1))])
+
+
+def model_earned(prior: np.ndarray, everyone: np.ndarray, kept: pd.DataFrame, classes: list[str],
+                 min_accuracy: float, min_items: int = 30) -> dict[str, Any]:
+    """Whether the model may quarantine labels on its own word: its out-of-sample accuracy on
+    the items where two or more kept annotators agreed must reach `min_accuracy`, on at least
+    `min_items` of them, and its confidence must not exceed its accuracy by more than 10 points
+    (a model that is sure and wrong has not earned it)."""
+    votes = kept.groupby("sample_id")["label"].agg(["nunique", "size", "first"])
+    agreed = votes[(votes["size"] >= 2) & (votes["nunique"] == 1)]
+    pos = pd.Index(everyone).get_indexer(agreed.index)
+    if len(agreed) < min_items:
+        return {"trusted": False, "accuracy": None, "agreed_items": int(len(agreed)), "confidence": None}
+    p = prior[pos]
+    acc = float((np.asarray(classes)[p.argmax(1)] == agreed["first"].astype(str).to_numpy()).mean())
+    conf = float(p.max(1).mean())
+    return {"trusted": bool(acc >= min_accuracy and conf - acc <= 0.1), "accuracy": acc,
+            "agreed_items": int(len(agreed)), "confidence": conf}
 
 
 def _all_quarantined(ann: pd.DataFrame, flags: list[pd.DataFrame]) -> dict[str, Any]:
@@ -217,7 +310,10 @@ def validate(project: Project) -> dict[str, Any]:
     # gate on the latest batch
     latest = int(ann["round"].max())
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
-    q_share = len(batch & set(sample_q["sample_id"])) / max(1, len(batch))
+    # a tie or a label the model contradicts awaits another annotation: it keeps the sample out
+    # of training, but says nothing bad about the batch, so the gate does not count it
+    awaiting = set(sample_q.loc[sample_q["check"].isin(AWAITING), "sample_id"])
+    q_share = len(batch & (set(sample_q["sample_id"]) - awaiting)) / max(1, len(batch))
     nan = float("nan")
     agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
                                                            "alpha_per_class": {}}
@@ -229,7 +325,8 @@ def validate(project: Project) -> dict[str, Any]:
         reasons.append(f"Krippendorff's alpha {alpha:.2f} (90% interval {alpha_lo:.2f}-{alpha_hi:.2f}) "
                        f"< {cfg.min_agreement}")
     gate = {"passed": not reasons, "reasons": reasons, "round": latest, "batch_samples": len(batch),
-            "quarantined_share": round(q_share, 4), "alpha": alpha,
+            "quarantined_share": round(q_share, 4), "awaiting_share": round(len(batch & awaiting) / max(1, len(batch)), 4),
+            "alpha": alpha,
             "alpha_interval": [alpha_lo, alpha_hi],
             "thresholds": {"max_quarantined_share": cfg.max_quarantined_share, "min_agreement": cfg.min_agreement}}
     summary = {
@@ -243,6 +340,9 @@ def validate(project: Project) -> dict[str, Any]:
         "watch_annotators": sorted(quality.loc[quality["verdict"] == "watch", "annotator"]),
         "agreement": agree, "gate": gate,
         "lead_time_flags": checks.lead_times(ann),      # excluded from cost figures, not quarantined
+        "label_error_model": res["label_error_model"],
+        "doubtful": int(len(res["doubtful"])),
+        "doubtful_samples": res["doubtful"][["sample_id", "check", "reason"]].head(1000).to_dict("records"),
     }
     truth = manifest.set_index("sample_id")["source_label"]
     if truth.notna().any() and len(accepted):

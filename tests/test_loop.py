@@ -12,7 +12,9 @@ from dataprep.demo.run import dvc_env, repro
 
 
 def _project(path, **overrides):
-    return write_params(path, init=True, **{"select__batch_size": 20, **overrides})
+    # a round-1 batch of 20 keeps ~12-15 labels once ties and labels nobody gave await another
+    # annotation; 10 labels end the cold start so round 3 is the model's second point on the curve
+    return write_params(path, init=True, **{"select__batch_size": 20, "select__cold_start_min_labels": 10, **overrides})
 
 
 def _run(path):

@@ -176,3 +176,79 @@ def test_dawid_skene_is_a_scikit_learn_estimator():
     # a worker never seen in fit is uninformative: the class prior decides
     stranger = est.predict_proba(pd.DataFrame({"task": [5], "worker": "nobody", "label": ["a"]}))
     assert np.allclose(stranger.to_numpy()[0], est.class_prior_)
+
+
+def test_inference_never_overrules_the_evidence(labeled):
+    """Samples where two kept annotators agree on a wrong label the model contradicts are never
+    accepted under a label nobody gave; 1-vs-1 ties are sent for another annotation, not
+    accepted; a weak model's label-error flag keeps the label (listed as doubtful)."""
+    from labeling.validate import validate
+
+    p, truth = labeled(GOOD[:3])
+    ann = store.read_table(p.data, "annotations")
+    sids = ann["sample_id"].drop_duplicates().sort_values().to_numpy()
+    pair, tie = sids[:12], sids[12:24]
+    other = {"c0": "c1", "c1": "c2", "c2": "c3", "c3": "c0"}
+    keep = []
+    for sid, g in ann.groupby("sample_id"):
+        g = g.sort_values("annotation_id")
+        if sid in pair:                       # two annotators agree on the same wrong label
+            g = g.head(2).assign(label=other[truth[sid]])
+        elif sid in tie:                      # one right, one wrong
+            g = g.head(2)
+            g = g.assign(label=[truth[sid], other[truth[sid]]])
+        keep.append(g)
+    store.write_table(p.data, "annotations", pd.concat(keep, ignore_index=True))
+    s = validate(p)
+    labels = store.read_table(p.data, "labels").set_index("sample_id")
+    quar = store.read_table(p.data, "quarantine")
+    given = pd.concat(keep).groupby("sample_id")["label"].agg(set)
+    assert all(labels.loc[x, "label"] in given[x] for x in labels.index), "a label nobody gave was accepted"
+    overruled = set(quar.loc[quar["check"] == "model_disagrees", "sample_id"])
+    assert overruled <= set(pair)                   # only where the model contradicts an agreement
+    assert set(tie).isdisjoint(labels.index) and set(tie) <= set(quar.loc[quar["check"] == "tie", "sample_id"])
+    assert all(x in labels.index or x in set(quar["sample_id"]) for x in pair)
+    if s["label_error_model"]["trusted"]:          # a model that has earned it sends them back
+        assert set(pair) - set(labels.index), quar[quar["sample_id"].isin(pair)]
+    assert "label_error_model" in s and s["doubtful"] == len(s["doubtful_samples"])
+
+
+def test_weak_model_flags_cost_no_label(labeled):
+    """With a model that has not earned it (validate.label_error_min_accuracy above what it
+    reaches), label-error flags on singly labeled samples keep the label and list it."""
+    from labeling.validate import validate
+
+    p, truth = labeled(GOOD[:1], overlap=1, label_error_min_accuracy=1.0)
+    ann = store.read_table(p.data, "annotations")
+    wrong = ann["sample_id"].sort_values().head(40)
+    flip = {"c0": "c1", "c1": "c2", "c2": "c3", "c3": "c0"}
+    ann.loc[ann["sample_id"].isin(wrong), "label"] = ann.loc[ann["sample_id"].isin(wrong), "sample_id"].map(
+        lambda x: flip[truth[x]])
+    store.write_table(p.data, "annotations", ann)
+    s = validate(p)
+    quar = store.read_table(p.data, "quarantine")
+    assert not (quar["check"] == "label_error").any()
+    assert s["label_error_model"]["trusted"] is False and s["doubtful"] > 0
+    assert {d["check"] for d in s["doubtful_samples"]} == {"label_error_unconfirmed"}
+    labels = store.read_table(p.data, "labels")
+    assert len(labels) == ann["sample_id"].nunique() - len(set(quar["sample_id"]))
+
+
+def test_evidence_flags_name_the_label_nobody_gave_and_the_tie():
+    from labeling.validate import evidence_flags
+
+    kept = pd.DataFrame({"sample_id": ["a", "b", "b", "c", "c", "c"], "label": ["x", "x", "y", "x", "x", "y"]})
+    inferred = pd.DataFrame({"sample_id": ["a", "b", "c"], "label": ["z", "x", "x"]})
+    nobody, tie = evidence_flags(kept, inferred)
+    assert nobody["sample_id"].tolist() == ["a"] and "no kept annotator gave" in nobody["reason"].iloc[0]
+    assert tie["sample_id"].tolist() == ["b"] and "1-1" in tie["reason"].iloc[0]
+
+
+def test_class_prior_cannot_collapse():
+    from labeling.aggregate import DawidSkene
+
+    X = pd.DataFrame({"task": np.repeat(np.arange(50), 2), "worker": ["a", "b"] * 50, "label": "x"})
+    ds = DawidSkene().fit(X, classes=["x", "y", "z"])           # nobody ever says y or z
+    s = ds.class_smoothing
+    assert ds.class_prior_.min() >= 0.99 * s / (50 + 3 * s) > 0
+    assert DawidSkene(class_smoothing=1.0).fit(X, classes=["x", "y", "z"]).class_prior_.min() >= 0.99 / 53

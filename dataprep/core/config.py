@@ -133,6 +133,7 @@ class Validate(_Section):
     watch_accuracy: float = Field(0.8, ge=0.0, le=1.0)
     blocked_annotators: list[str] = Field(default_factory=list)
     cv_folds: int = Field(5, ge=2)
+    label_error_min_accuracy: float = Field(0.9, ge=0.0, le=1.0)
 
 
 class Augment(_Section):
@@ -370,6 +371,7 @@ validate:
   watch_accuracy: 0.8       # ... and below this are watched
   blocked_annotators: []
   cv_folds: 5
+  label_error_min_accuracy: 0.9   # the model quarantines a single label only when this accurate on agreed items (else: kept, listed as doubtful)
 
 augment:
   pipeline: light           # light | medium | detection | an albumentations dict (A.to_dict)
