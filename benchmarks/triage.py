@@ -155,12 +155,13 @@ def features(n: int, jobs: int) -> tuple[np.ndarray, float]:
         return np.load(cache), json.loads(meta.read_text())["secs"]
     from joblib import Parallel, delayed
     from dataprep.core.features import _image_batch
+    from dataprep.core.images import DEFAULT_MAX_PIXELS
 
     truth = make_dataset(n)
     paths = [str(folder / p) for p in truth["path"]]
     t0 = time.perf_counter()
     batches = [paths[i:i + 512] for i in range(0, len(paths), 512)]
-    X = np.concatenate(Parallel(n_jobs=jobs)(delayed(_image_batch)(b, 16, True) for b in batches))
+    X = np.concatenate(Parallel(n_jobs=jobs)(delayed(_image_batch)(b, 16, True, DEFAULT_MAX_PIXELS) for b in batches))
     secs = time.perf_counter() - t0
     np.save(cache, X)
     meta.write_text(json.dumps({"secs": secs}))
