@@ -305,6 +305,7 @@ def validate(project: Project) -> dict[str, Any]:
                            project.cfg.project.seed, project.cfg.project.task,
                            manifest[["sample_id", "width", "height"]], known=known, log=log)
     accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
+    doubtful = res.get("doubtful", checks.no_flags())         # none when every annotation was quarantined
     quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
 
     # gate on the latest batch
@@ -340,9 +341,9 @@ def validate(project: Project) -> dict[str, Any]:
         "watch_annotators": sorted(quality.loc[quality["verdict"] == "watch", "annotator"]),
         "agreement": agree, "gate": gate,
         "lead_time_flags": checks.lead_times(ann),      # excluded from cost figures, not quarantined
-        "label_error_model": res["label_error_model"],
-        "doubtful": int(len(res["doubtful"])),
-        "doubtful_samples": res["doubtful"][["sample_id", "check", "reason"]].head(1000).to_dict("records"),
+        "label_error_model": res.get("label_error_model", {"trusted": False, "accuracy": None, "agreed_items": 0}),
+        "doubtful": int(len(doubtful)),
+        "doubtful_samples": doubtful[["sample_id", "check", "reason"]].head(1000).to_dict("records"),
     }
     truth = manifest.set_index("sample_id")["source_label"]
     if truth.notna().any() and len(accepted):
