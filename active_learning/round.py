@@ -131,9 +131,20 @@ def _exhausted(project: Project, manifest: pd.DataFrame, labels: pd.Series, X, i
         with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
             model.fit(take(X, rows_of(index, labels.index)), labels.to_numpy().astype(str))
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})
+    return _finish(project, metrics)
+
+
+def _finish(project: Project, metrics: dict[str, Any], curve: bool = True) -> dict[str, Any]:
+    """Every way out of a round writes the same outputs (the stage's declared outs): the summary,
+    its headline metrics, the learning-curve row (`curve`), and the state and test predictions
+    as they were when this round did not make new ones."""
+    data, reports = project.data, project.reports
     if not (data / "al_state.json").exists():
         write_json(data / "al_state.json", {"previous": None, "current": None})
-    _append_curve(reports, metrics)
+    if not (reports / "test_predictions.csv").exists():
+        write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")
+    if curve:
+        _append_curve(reports, metrics)
     write_json(reports / "al_metrics.json", metrics)
     stage_metrics.write(reports, "select", metrics)
     return metrics
@@ -167,7 +178,7 @@ def _evaluate(model, X, index, manifest, reports=None) -> dict[str, float] | Non
 
     test = manifest[(manifest["split"] == "test") & manifest["source_label"].notna()]
     if test.empty or model is None:
-        if reports is not None:
+        if reports is not None:      # no model (cold start) or no test labels: no predictions
             write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")
         return None
     pred = model.predict(take(X, rows_of(index, test["sample_id"])))
@@ -209,13 +220,10 @@ def run_round(project: Project) -> dict[str, Any]:
         # batch from the same model would only flood them. Nothing to do until labels come back.
         metrics = {"round": waiting, "n_labels": int(len(labels)), "model_version": version, "selected": 0,
                    "strategy": "none", "skipped": f"no new labels since round {waiting}'s batch was sent"}
-        write_json(reports / "al_metrics.json", metrics)
-        stage_metrics.write(reports, "select", metrics)
-        if not (reports / "test_predictions.csv").exists():     # the last model's stay as they were
-            write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")
-        if not (data / "al_state.json").exists():
-            write_json(data / "al_state.json", {"previous": None, "current": None})
-        return metrics
+        # the same model as the last round: its stop verdict and test predictions still hold
+        last = json.loads((reports / "al_metrics.json").read_text()) if (reports / "al_metrics.json").exists() else {}
+        metrics.update({k: last[k] for k in ("stop_agreement", "should_stop", "stop_blocked") if k in last})
+        return _finish(project, metrics, curve=False)
     if cold:
         model, strategy_name = None, "cold_start"
         picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd)
@@ -258,10 +266,7 @@ def run_round(project: Project) -> dict[str, Any]:
         metrics["stop_blocked"] = (f"test accuracy {metrics['accuracy']:.0%} is not above always guessing the most "
                                    f"common class ({metrics['majority_accuracy']:.0%}): keep labeling, or check "
                                    "the features")
-    _append_curve(reports, metrics)
-    write_json(reports / "al_metrics.json", metrics)
-    stage_metrics.write(reports, "select", metrics)
-    return metrics
+    return _finish(project, metrics)
 
 
 class _Rows:

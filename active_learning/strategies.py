@@ -130,17 +130,22 @@ def _nearest_to_centres(Xs: np.ndarray, centres: np.ndarray, labels: np.ndarray)
     return order[first]
 
 
-def _kmeans(Xs: np.ndarray, k: int, random_state, weights=None):
+KMEANS_SWITCH = 2_500_000     # m x k above which the diversity step uses mini-batch k-means
+
+
+def kmeans_for(m: int, k: int, random_state):
     """Lloyd k-means (k-means++ init) while m x k is small; above that, mini-batch k-means
     from a random init, because k-means++ seeding alone is O(m x k x d x log k) and dominates
     for 1,000 centres over 10,000 candidates (`python benchmarks/query_speed.py --kmeans`
-    times both)."""
-    if len(Xs) * k > 2_500_000:
-        km = MiniBatchKMeans(n_clusters=k, random_state=random_state, n_init=1, batch_size=4096, max_iter=20,
-                             init="random")
-    else:
-        km = KMeans(n_clusters=k, random_state=random_state, n_init=1, max_iter=100)
-    return km.fit(Xs, sample_weight=weights)
+    times both, built by this function)."""
+    if m * k > KMEANS_SWITCH:
+        return MiniBatchKMeans(n_clusters=k, random_state=random_state, n_init=1, batch_size=4096, max_iter=20,
+                               init="random")
+    return KMeans(n_clusters=k, random_state=random_state, n_init=1, max_iter=100)
+
+
+def _kmeans(Xs: np.ndarray, k: int, random_state, weights=None):
+    return kmeans_for(len(Xs), k, random_state).fit(Xs, sample_weight=weights)
 
 
 def _fill(picked: np.ndarray, ranked: np.ndarray, n: int) -> np.ndarray:

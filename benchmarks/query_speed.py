@@ -82,13 +82,14 @@ def child(method: str, path: str, picks: int) -> None:
 def kmeans_seeding(m: int = 10_000, k: int = 1_000, d: int = 64) -> list[dict]:
     """What `active_learning.strategies._kmeans` chooses between, on a shortlist of m candidates
     for k centres: Lloyd k-means with k-means++ seeding vs mini-batch k-means from a random init."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans
+    sys.path.insert(0, str(ROOT))
+    from active_learning.strategies import KMEANS_SWITCH, kmeans_for
 
     X = np.random.default_rng(0).normal(size=(m, d)).astype(np.float32)
     rows = []
-    for name, km in (("kmeans++ (Lloyd)", KMeans(n_clusters=k, random_state=0, n_init=1, max_iter=100)),
-                     ("mini-batch, random init", MiniBatchKMeans(n_clusters=k, random_state=0, n_init=1,
-                                                                 batch_size=4096, max_iter=20, init="random"))):
+    # the two estimators the strategy builds, on either side of its switch
+    for name, km in (("kmeans++ (Lloyd)", kmeans_for(KMEANS_SWITCH // k, k, 0)),
+                     ("mini-batch, random init", kmeans_for(KMEANS_SWITCH // k + 1, k, 0))):
         t0 = time.perf_counter()
         km.fit(X)
         rows.append({"method": name, "candidates": m, "centres": k, "secs": time.perf_counter() - t0})

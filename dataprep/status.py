@@ -54,19 +54,12 @@ def notes(project: Project) -> list[str]:
             out.append(f"validation: {q['accepted']} accepted, {q['quarantined_samples']} samples quarantined; "
                        f"blocked annotators: {', '.join(q.get('blocked_annotators', [])) or 'none'}; "
                        f"gate {'passed' if q['gate']['passed'] else 'FAILED'}")
-    state = project.data / "al_state.json"       # persisted by select: the last two models' stop-set predictions
-    if state.exists():
-        st = json.loads(state.read_text())
-        prev, cur = st.get("previous"), st.get("current")
-        if prev and cur and prev.get("ids") == cur.get("ids"):
-            agree = sum(a == b for a, b in zip(prev["pred"], cur["pred"])) / max(1, len(cur["pred"]))
-            stable = agree >= project.cfg.select.stop_agreement
-            metrics = project.reports / "al_metrics.json"       # select's verdict, with the model-quality check
-            blocked = json.loads(metrics.read_text()).get("stop_blocked") if metrics.exists() else None
-            out.append(f"stopping: consecutive models agree on {agree:.1%} of the stop set"
-                       + (f", but {blocked}" if stable and blocked else
-                          " -> predictions have stabilised; more labels are unlikely to help" if stable else
-                          f" (stop at {project.cfg.select.stop_agreement:.0%})"))
+    m = select_summary(project)             # select's own verdict: status never recomputes it
+    if m.get("stop_agreement") is not None:
+        out.append(f"stopping: consecutive models agree on {m['stop_agreement']:.1%} of the stop set"
+                   + (" -> predictions have stabilised; more labels are unlikely to help" if m.get("should_stop") else
+                      f", but {m['stop_blocked']}" if m.get("stop_blocked") else
+                      f" (stop at {project.cfg.select.stop_agreement:.0%})"))
     return out
 
 

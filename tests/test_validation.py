@@ -208,8 +208,9 @@ def test_inference_never_overrules_the_evidence(labeled):
     assert overruled <= set(pair)                   # only where the model contradicts an agreement
     assert set(tie).isdisjoint(labels.index) and set(tie) <= set(quar.loc[quar["check"] == "tie", "sample_id"])
     assert all(x in labels.index or x in set(quar["sample_id"]) for x in pair)
-    if s["label_error_model"]["trusted"]:          # a model that has earned it sends them back
-        assert set(pair) - set(labels.index), quar[quar["sample_id"].isin(pair)]
+    # well-separated blobs: the model has earned trust, and sends the wrong agreements back
+    assert s["label_error_model"]["trusted"], s["label_error_model"]
+    assert len(overruled) >= len(pair) // 2, quar[quar["sample_id"].isin(pair)]
     assert "label_error_model" in s and s["doubtful"] == len(s["doubtful_samples"])
 
 

@@ -38,8 +38,6 @@ def write(reports: Path, stage: str, summary: dict[str, Any]) -> dict[str, Any]:
         node: Any = summary
         for part in dotted.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        if node is None and stage == "triage" and dotted.startswith("verdicts."):
-            node = 0                                       # a verdict nobody got is a count of zero
         if isinstance(node, float):
             node = round(node, 4)
         if node is not None:

@@ -245,6 +245,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
                          "triage": verdict, "reason": reason})
 
 
+VERDICTS = ("keep", "redundant", "harmful")
 OUTLIER = "outlier"
 JUNK_CODES = ("tiny", "blank", "dark", "bright", "blurry", "empty_text", "short_text")
 
@@ -285,7 +286,8 @@ def triage(project: Project) -> dict[str, Any]:
     out = triage_frame(man, Xm, project.cfg.triage, project.data, project.cfg.project.seed, project.cfg.acquire.n_jobs,
                        project.cfg.acquire.max_pixels)
     store.write_table(project.data, "triage", out)
-    summary = {"samples": int(len(out)), "verdicts": out["triage"].value_counts().to_dict(),
+    counts = out["triage"].value_counts()
+    summary = {"samples": int(len(out)), "verdicts": {v: int(counts.get(v, 0)) for v in VERDICTS},
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),
                "class_balance": man["source_label"].value_counts().to_dict(),
                "warnings": sanity_warnings(out, Xm, project.cfg.triage, man["modality"].iloc[0])}

@@ -56,16 +56,6 @@ def repro(folder: Path, env: dict[str, str], on_stage: Callable[[str], None] | N
     return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
 
 
-def _edit(params_text: str, changes: dict[str, str]) -> str:
-    """Change lines of the commented default params.yaml (its comments are the user's documentation,
-    so no YAML round trip); a line that is not there is a bug here, not a silent no-op."""
-    for old, new in changes.items():
-        if old not in params_text:
-            raise AssertionError(f"default params.yaml has no line {old.strip()!r}")
-        params_text = params_text.replace(old, new, 1)
-    return params_text
-
-
 def _fresh_folder(folder: Path, params_text: str) -> Path:
     """(Re)create the demo folder as its own git + DVC repo; inside another checkout (this one,
     say) DVC would refuse a git-ignored subdir."""
@@ -113,15 +103,15 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
     """N rounds of `dvc repro` in a fresh project. With `studio`, each round's batch goes to a local
     Label Studio and the simulated annotators answer there between rounds (not after the last
     round when `answer_last` is false: its tasks wait for a person, as `make ui-check` needs)."""
-    from dataprep.core.config import default_params_yaml
+    from dataprep.core.config import default_params_yaml, edit_params_text
     from dataprep.core.project import open_project
     from dataprep.report import build
 
     folder = folder.resolve()
-    text = _edit(default_params_yaml(), {"  batch_size: 50": "  batch_size: 40"})
+    settings = {"select.batch_size": 40}
     if studio:
-        text = _edit(text, {"  backend: simulated": "  backend: studio",
-                            "  project_title: dataprep": "  project_title: dataprep-demo"})
+        settings |= {"label.backend": "studio", "label.project_title": "dataprep-demo"}
+    text = edit_params_text(default_params_yaml(), settings)      # the documented file, comments kept
     params = _fresh_folder(folder, text)
     project = open_project(params)
     env = dvc_env()
