@@ -18,6 +18,7 @@ import pandas as pd
 from active_learning.models import make_model, model_version
 from active_learning.strategies import STRATEGIES, cold_start, query
 from dataprep.core import progress, stage_metrics, store
+from dataprep.core.annotation_value import p_wrong
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
 from dataprep.core.ids import seeded_key
@@ -52,10 +53,54 @@ def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, 
                          "model_version": version, "round": rnd, "prediction": pred, "confidence": conf})
 
 
+def reannotation_share(project: Project, model, Xc, requests: pd.DataFrame, batch: int,
+                       n_classes: int) -> int:
+    """How many of this round's `batch` annotations go back to doubtful samples: the requests
+    that rank among the batch's top by the one score (`dataprep.core.annotation_value`), pooled
+    with every selectable sample's probability that the model's guess is wrong (a uniform guess
+    before there is a model)."""
+    if requests.empty or batch <= 0:
+        return 0
+    if model is None:
+        pool = np.full(min(len(Xc), batch), 1.0 - 1.0 / max(n_classes, 2))
+    else:
+        step = project.cfg.select.chunk_size
+        tops = []
+        for start in range(0, len(Xc), step):
+            p = p_wrong(model.predict_proba(take(Xc, slice(start, start + step))))
+            tops.append(np.sort(p)[-batch:])
+        pool = np.sort(np.concatenate(tops))[-batch:] if tops else np.zeros(0)
+    req = np.sort(requests["p_wrong"].to_numpy())[::-1][:batch]
+    both = np.concatenate([req, pool])
+    order = np.argsort(-both, kind="stable")[:batch]      # a tie goes to the doubtful sample
+    return int((order < len(req)).sum())
+
+
+def open_requests(data, requests: pd.DataFrame) -> pd.DataFrame:
+    """Requests not already waiting for the annotation asked in an earlier round."""
+    if requests.empty:
+        return requests
+    sel = store.read_table(data, "selection", ["sample_id", "strategy", "n_wanted"])
+    asked = sel[sel["strategy"] == "reannotate"].groupby("sample_id")["n_wanted"].max()
+    wanted = asked.reindex(requests["sample_id"]).to_numpy()
+    waiting = ~np.isnan(wanted.astype(float)) & (wanted.astype(float) > requests["n_annotations"].to_numpy())
+    return requests[~waiting].sort_values(["p_wrong", "sample_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _reannotation_rows(requests: pd.DataFrame, n: int, first_rank: int, version: str, rnd: int) -> pd.DataFrame:
+    take_ = requests.head(n)
+    return pd.DataFrame({"sample_id": take_["sample_id"].to_numpy(), "score": take_["p_wrong"].to_numpy(),
+                         "rank": np.arange(first_rank, first_rank + len(take_)), "strategy": "reannotate",
+                         "model_version": version, "round": rnd, "prediction": None, "confidence": None,
+                         "n_wanted": take_["n_annotations"].to_numpy() + 1})
+
+
 def _guess(model, X) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The model's predicted class and its probability (what Label Studio shows as `score`)."""
     if model is None:
         return None, None
+    if X.shape[0] == 0:
+        return np.zeros(0, dtype=str), np.zeros(0)
     p = model.predict_proba(X)
     return np.asarray(model.classes_)[p.argmax(1)].astype(str), p.max(1).astype(np.float64)
 
@@ -224,15 +269,24 @@ def run_round(project: Project) -> dict[str, Any]:
         last = json.loads((reports / "al_metrics.json").read_text()) if (reports / "al_metrics.json").exists() else {}
         metrics.update({k: last[k] for k in ("stop_agreement", "should_stop", "stop_blocked") if k in last})
         return _finish(project, metrics, curve=False)
+    requests = (open_requests(data, store.read_table(data, "requests")) if project.cfg.label.reannotate
+                else store.empty("requests"))
+    lab_rows = rows_of(index, labels.index)
+    if not cold:
+        with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
+            model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
+    n_re = reannotation_share(project, None if cold else model, Xc, requests, batch,
+                              max(labels.nunique(), len(project.cfg.project.labels)))
+    batch -= n_re
     if cold:
         model, strategy_name = None, "cold_start"
-        picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd)
+        picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd) if batch else np.zeros(0, int)
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
+    elif batch == 0:          # every annotation of this round goes back to doubtful samples
+        strategy_name, picked, scores = cfg.strategy, np.zeros(0, int), np.zeros(0)
     else:
-        lab_rows = rows_of(index, labels.index)
         strategy_name = cfg.strategy
-        with progress.activity(f"select: training {cfg.model} on {len(labels)} labels, scoring {len(candidates)} samples"):
-            model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
+        with progress.activity(f"select: scoring {len(candidates)} samples"):
             picked = query(STRATEGIES[cfg.strategy], model, Xc, batch, {
                 "chunk_size": cfg.chunk_size, "shortlist_factor": cfg.shortlist_factor,
                 "random_state": cfg.random_state + rnd, "X_labeled": np.asarray(G[lab_rows]), "X_embed": Gc})
@@ -249,12 +303,15 @@ def run_round(project: Project) -> dict[str, Any]:
                         "model_version": version, "round": rnd})
     sel["prediction"], sel["confidence"] = _guess(model, take(Xc, picked))
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
+    if n_re:
+        sel = pd.concat([sel, _reannotation_rows(requests, n_re, len(sel) + 1, version, rnd)], ignore_index=True)
     old = store.read_table(data, "selection")
     history = pd.concat([old[old["round"] != rnd], sel], ignore_index=True) if len(old) else sel
     store.write_table(data, "selection", history)       # every round's picks, for lineage
     metrics = {"round": rnd, "n_labels": int(len(labels)), "strategy": strategy_name, "model_version": version,
-               "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold)}
-    if batch < cfg.batch_size:
+               "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold),
+               "reannotate": int(n_re), "open_requests": int(len(requests))}
+    if batch + n_re < cfg.batch_size:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})
     metrics.update(_stopping(project, model, X, index, manifest, version))

@@ -30,6 +30,10 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
     crowd_lead = float(a["lead_time_s"].median()) if a["lead_time_s"].notna().any() else np.nan
     rows = []
     classes = list(ds.classes_)
+    # an annotation is evidence about its annotator only where something else speaks on the same
+    # sample (another annotation, or a gold label): a single label agrees with itself
+    crowded = a.groupby("sample_id")["annotator"].transform("nunique") >= 2
+    a["checked"] = crowded | a["sample_id"].isin(gold_truth.index)
     for name, g in a.groupby("annotator"):
         est = float(ds.skill_.get(name, np.nan))
         agree = float((g["label"] == g["consensus"]).mean())
@@ -52,7 +56,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         # a verdict needs the interval, not the point estimate: blocked or watched only when even
         # the top of the 90% interval is below the bar (a good annotator with a handful of unlucky
         # annotations, or an estimate the data cannot pin down, stays trusted)
-        lower, upper = accuracy_interval(est, len(g))
+        lower, upper = accuracy_interval(est, int(g["checked"].sum()))
         if upper < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.block_accuracy}")
@@ -71,7 +75,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         if crowd_lead and not np.isnan(lead) and lead < 0.3 * crowd_lead:
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")
-        rows.append({"annotator": name, "n_annotations": len(g), "est_accuracy": round(est, 4),
+        rows.append({"annotator": name, "n_annotations": len(g), "n_checked": int(g["checked"].sum()), "est_accuracy": round(est, 4),
                      "est_accuracy_low": round(lower, 4), "est_accuracy_high": round(upper, 4),
                      "consensus_agreement": round(agree, 4), "gold_accuracy": gold_acc, "n_gold": len(gold),
                      "median_lead_time_s": round(lead, 2), "accepts_wrong_preannotation": accept_wrong,

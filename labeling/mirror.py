@@ -34,6 +34,19 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
     return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
 
 
+def reannotation_to_push(project: Project) -> pd.DataFrame:
+    """This round's requests for another annotation on a task already sent: sample_id,
+    task_id (the sample's latest task) and n_wanted (the distinct annotators it should reach)."""
+    sel = store.read_table(project.data, "selection")
+    sel = sel[(sel["round"] == sel["round"].max()) & (sel["strategy"] == "reannotate")] if len(sel) else sel
+    if sel.empty:
+        return pd.DataFrame({"sample_id": pd.Series(dtype=str), "task_id": pd.Series(dtype="int64"),
+                             "n_wanted": pd.Series(dtype="int64")})
+    tasks = store.read_table(project.data, "tasks", ["sample_id", "task_id"]).drop_duplicates("sample_id", keep="last")
+    out = sel[["sample_id", "n_wanted"]].merge(tasks, on="sample_id", how="inner")
+    return out[["sample_id", "task_id", "n_wanted"]].astype({"task_id": "int64", "n_wanted": "int64"})
+
+
 def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, Any]:
     """Write the backend's state locally; unchanged state rewrites nothing (so DVC sees no change).
 

@@ -45,10 +45,14 @@ def similarity_confusion(classes: list[str], centroids: np.ndarray | None, tempe
 
 def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator], overlap: int,
              classes: list[str], confusion: np.ndarray | None = None, random_state: int = 0,
-             start_id: int = 1, start_time: pd.Timestamp | None = None, round_: int = 1) -> pd.DataFrame:
+             start_id: int = 1, start_time: pd.Timestamp | None = None, round_: int = 1,
+             n_per_task=None, exclude=None) -> pd.DataFrame:
     """Annotations (schema `annotations`) for `tasks` (sample_id, task_id, prediction).
 
-    Each task gets `overlap` distinct annotators drawn uniformly.
+    Each task gets `overlap` (or its `n_per_task`) distinct annotators drawn uniformly from
+    those not in its `exclude` set (who answered it before). An annotation is stamped with its
+    task's `round` when `tasks` has one (a re-annotation belongs to the task's round, as in
+    Label Studio), else `round_`.
     """
     rng = np.random.default_rng(random_state)
     K = len(classes)
@@ -61,9 +65,14 @@ def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator],
     clock = 0.0
     aid = start_id
     preds = tasks["prediction"] if "prediction" in tasks else pd.Series(None, index=tasks.index)
-    for (_, task), pred in zip(tasks.iterrows(), preds):
+    for i, ((_, task), pred) in enumerate(zip(tasks.iterrows(), preds)):
         true = str(truth.loc[task["sample_id"]])
-        for a in rng.choice(len(annotators), size=overlap, replace=False):
+        free = np.arange(len(annotators))
+        if exclude is not None and exclude[i]:
+            free = free[[a.name not in exclude[i] for a in annotators]]
+        k = min(overlap if n_per_task is None else int(n_per_task[i]), len(free))
+        task_round = int(task["round"]) if "round" in task.index and pd.notna(task["round"]) else round_
+        for a in rng.choice(free, size=k, replace=False):
             ann = annotators[a]
             label = _answer(ann, true, pred, majority, classes, cidx, conf, rng, K)
             med, sig = LEAD[ann.profile]
@@ -72,7 +81,7 @@ def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator],
             ts = t0 + pd.Timedelta(seconds=clock)
             rows.append({"annotation_id": aid, "sample_id": task["sample_id"], "task_id": int(task["task_id"]),
                          "annotator": ann.name, "created_by": ann.name, "label": label, "lead_time_s": round(lead, 3),
-                         "created_at": ts, "updated_at": ts, "round": round_, "status": "active"})
+                         "created_at": ts, "updated_at": ts, "round": task_round, "status": "active"})
             aid += 1
     return pd.DataFrame(rows)
 

@@ -8,6 +8,7 @@ false: annotators on a break), like a team that works between two rounds.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ from dataprep.core import store
 from dataprep.core.errors import UserError
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.project import Project
-from labeling.mirror import batch_to_push, mirror
+from dataprep.core.atomic import write_json
+from labeling.mirror import batch_to_push, mirror, reannotation_to_push
 from labeling.simulate import SIM_EPOCH, annotate, similarity_confusion
 
 
@@ -27,6 +29,17 @@ def _sim_dir(project: Project):
 
 def _sim_tasks(project: Project) -> pd.DataFrame:
     return store.read_table(_sim_dir(project), "tasks")
+
+
+def _overlap_path(project: Project):
+    return _sim_dir(project) / "overlap.json"
+
+
+def task_overlap(project: Project) -> dict[int, int]:
+    """Per-task overlap raised by re-annotation requests (task_id -> distinct annotators wanted),
+    like Label Studio's per-task `overlap`; other tasks want `label.overlap`."""
+    path = _overlap_path(project)
+    return {int(k): int(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
 
 
 def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
@@ -50,14 +63,23 @@ def push(project: Project) -> dict[str, Any]:
                         "round": batch["round"]})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
+    again = reannotation_to_push(project)
+    if len(again):
+        want = task_overlap(project)
+        for tid, n in zip(again["task_id"], again["n_wanted"]):
+            want[int(tid)] = max(int(n), want.get(int(tid), 0))
+        write_json(_overlap_path(project), {str(k): v for k, v in sorted(want.items())})
     return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),
-            "sample_ids": batch["sample_id"].tolist()}
+            "reannotate": int(len(again)), "sample_ids": batch["sample_id"].tolist()}
 
 
-def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd.DataFrame:
+def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int, n_per_task=None,
+                      exclude=None) -> pd.DataFrame:
     """What the simulated annotators (params `simulate`) answer on `todo` (sample_id, task_id,
-    prediction, round): rows of the annotation schema. Used by both backends: the simulated one
-    keeps them, `dataprep demo --studio` posts them to Label Studio as each annotator."""
+    prediction, round): rows of the annotation schema, `label.overlap` distinct annotators per
+    task (or `n_per_task`, none of `exclude`: the annotators who already answered it). Used by
+    both backends: the simulated one keeps them, `dataprep demo --studio` posts them to Label
+    Studio as each annotator."""
 
     man = store.read_table(project.data, "manifest")
     require_truth(man, todo["sample_id"])
@@ -68,7 +90,8 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int) -> pd
     rnd = int(todo["round"].max())
     return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
                     random_state=sim.seed * 1000 + rnd, start_id=start_id,
-                    start_time=SIM_EPOCH + pd.Timedelta(days=rnd, hours=1), round_=rnd)
+                    start_time=SIM_EPOCH + pd.Timedelta(days=rnd, hours=1), round_=rnd,
+                    n_per_task=n_per_task, exclude=exclude)
 
 
 def _sim_answer(project: Project) -> int:
@@ -76,10 +99,16 @@ def _sim_answer(project: Project) -> int:
     d = _sim_dir(project)
     tasks = _sim_tasks(project)
     done = store.read_table(d, "annotations")
-    todo = tasks[~tasks["task_id"].isin(done["task_id"])]
+    who = done.groupby("task_id")["annotator"].agg(set) if len(done) else pd.Series(dtype=object)
+    want = task_overlap(project)
+    have = tasks["task_id"].map(lambda t: len(who.get(t, ())))
+    wanted = tasks["task_id"].map(lambda t: want.get(int(t), project.cfg.label.overlap))
+    todo = tasks[have < wanted]
     if todo.empty or not project.cfg.simulate.active:
         return 0
-    ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1)
+    ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1,
+                            n_per_task=(wanted - have)[todo.index].to_numpy(),
+                            exclude=[who.get(t, set()) for t in todo["task_id"]])
     store.append_table(d, "annotations", ann)
     return len(ann)
 

@@ -27,7 +27,7 @@ from dataprep.core.atomic import write_json
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 from labeling import label_config
-from labeling.mirror import batch_to_push, mirror
+from labeling.mirror import batch_to_push, mirror, reannotation_to_push
 from labeling.studio_client import NO_RETRY, client, explained, field
 
 BATCH = 1000     # tasks per import request: larger requests amortise the server's per-request work
@@ -157,9 +157,28 @@ def push(project: Project) -> dict[str, Any]:
     items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in batch.itertuples()]
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
+    out["reannotate"] = request_more(ls, url, reannotation_to_push(project))
     return {"backend": "studio", "project_id": proj.id, **out,
             "gold": int(batch.set_index("sample_id").loc[sent, "gold"].sum()) if sent else 0, "url": url,
             "sample_ids": batch["sample_id"].tolist()}
+
+
+def request_more(ls, url: str, again: pd.DataFrame) -> int:
+    """Ask for another annotation on tasks already in the project: raise the task's own
+    `overlap` (the distinct annotators Label Studio wants on it) and mark it unlabeled, so the
+    labeling stream offers it again, and only to annotators who have not answered it (Label
+    Studio never serves a user a task they annotated). Idempotent: the overlap is set, not added
+    to, and never lowered."""
+    done = 0
+    for row in again.itertuples():
+        with explained(url, f"requesting another annotation on task {row.task_id}"):
+            task = ls.tasks.get(int(row.task_id))
+            if int(getattr(task, "overlap", 1) or 1) >= int(row.n_wanted):
+                continue
+            ls.tasks.update(str(int(row.task_id)), overlap=max(int(row.n_wanted), int(getattr(task, "overlap", 1) or 1)),
+                            is_labeled=False)
+            done += 1
+    return done
 
 
 # ------------------------------------------------------------------ pull

@@ -29,12 +29,13 @@ Nothing is deleted: quarantined annotations stay in `annotations.parquet`.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from dataprep.core import progress, stage_metrics, store
+from dataprep.core import annotation_value, progress, stage_metrics, store
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.config import Validate
 from dataprep.core.errors import GateFailed, UserError
@@ -190,10 +191,44 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
             "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight,
+            "posterior": pd.DataFrame(ds.posterior_, index=everyone, columns=classes),
             "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
 
 
 AWAITING = ("tie", "model_disagrees")     # sample checks that ask for another annotation, not a verdict
+# sample checks another annotation can settle: these samples are offered for re-annotation
+REQUEUE = AWAITING + ("low_agreement", "no_usable_annotation", "label_error", "label_error_unconfirmed")
+
+
+def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.DataFrame, classes: list[str],
+                          max_annotations: int) -> pd.DataFrame:
+    """Samples another annotation can settle (a tie, a label the model contradicts, low
+    confidence, every annotation quarantined, a label-error flag), scored by the probability
+    that the label we would use is wrong (`dataprep.core.annotation_value`). Gold tasks, and
+    samples already answered by `max_annotations` annotators (or by everyone known), are not
+    offered again: they stay quarantined."""
+    flagged = pd.concat([res["sample_quarantine"], res.get("doubtful", checks.no_flags())], ignore_index=True)
+    flagged = flagged[flagged["check"].isin(REQUEUE)].drop_duplicates("sample_id")
+    gold = set(tasks.loc[tasks["gold"], "sample_id"])
+    flagged = flagged[~flagged["sample_id"].isin(gold)]
+    if flagged.empty:
+        return store.empty("requests")
+    who = ann.groupby("sample_id")["annotator"].agg(lambda a: sorted(set(a)))
+    n = who.map(len).reindex(flagged["sample_id"]).fillna(0).astype(int).to_numpy()
+    everyone_known = ann["annotator"].nunique()
+    flagged = flagged[(n < max_annotations) & (n < everyone_known)]
+    if flagged.empty:
+        return store.empty("requests")
+    ids = flagged["sample_id"].to_numpy()
+    post = res["posterior"].reindex(ids).fillna(1.0 / len(classes)).to_numpy()
+    kept = res["kept"]
+    votes = (pd.crosstab(kept["sample_id"], kept["label"]).reindex(index=ids, columns=classes, fill_value=0)
+             .fillna(0).to_numpy() if len(kept) else np.zeros_like(post))
+    task_of = tasks.drop_duplicates("sample_id", keep="last").set_index("sample_id")["task_id"]
+    return pd.DataFrame({"sample_id": ids, "task_id": task_of.reindex(ids).to_numpy(),
+                         "p_wrong": annotation_value.p_wrong(annotation_value.blend(post, votes)),
+                         "check": flagged["check"].to_numpy(), "n_annotations": who.map(len).reindex(ids).to_numpy(),
+                         "annotators": [json.dumps(who.get(s, [])) for s in ids]})
 
 
 def evidence_flags(kept: pd.DataFrame, labels: pd.DataFrame) -> list[pd.DataFrame]:
@@ -277,7 +312,7 @@ def _all_quarantined(ann: pd.DataFrame, flags: list[pd.DataFrame]) -> dict[str, 
 
 def _nothing_yet(project: Project) -> dict[str, Any]:
     """First round of a loop: no annotations yet. Write empty outputs so the pipeline goes on."""
-    for name in ("labels", "quarantine"):
+    for name in ("labels", "quarantine", "requests"):
         store.write_table(project.data, name, store.empty(name))
     summary = {"annotations": 0, "accepted": 0, "note": "no annotations yet", "gate": {"passed": True}}
     write_json(project.reports / "label_quality.json", summary)
@@ -349,6 +384,11 @@ def validate(project: Project) -> dict[str, Any]:
     if truth.notna().any() and len(accepted):
         t = accepted["sample_id"].map(truth)
         summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
+    requests = (reannotation_requests(res, ann, tasks, classes, project.cfg.label.max_annotations)
+                if project.cfg.label.reannotate and "posterior" in res else store.empty("requests"))
+    summary["reannotation_requests"] = int(len(requests))
+    summary["requests_by_check"] = requests.groupby("check").size().to_dict()
+    store.write_table(data, "requests", requests)
     store.write_table(data, "quarantine", quarantine.astype({"annotation_id": "Int64"}))
     write_text(reports / "annotators.csv", quality.to_csv(index=False))
     write_json(reports / "label_quality.json", summary)

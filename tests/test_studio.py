@@ -285,3 +285,59 @@ def test_studio_start_port_in_use_is_one_line(tmp_path):
         s.listen()
         with pytest.raises(UserError, match=r"--port \d+: cannot listen"):
             start_server(tmp_path, tmp_path, port=s.getsockname()[1])
+
+
+def test_reannotation_request_reaches_only_a_new_annotator(server, tmp_path):
+    """A task that needs another annotation goes back into Label Studio's labeling stream, to an
+    annotator who has not answered it, and to nobody who has (the server's own next-task API)."""
+    import requests as http
+
+    from active_learning.round import run_round
+
+    raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
+    raw["label"].update({"project_title": "dataprep-requeue", "overlap": 2, "gold_share": 0.0})
+    url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
+    # this project's own data folder: the shared manifest, the raw files the server serves
+    p2 = tmp_path / "mirror"
+    p2.mkdir()
+    store.write_table(p2, "manifest", store.read_table(server["project"].data, "manifest"))
+    raw["project"]["data_dir"] = str(p2)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = open_project(tmp_path / "params.yaml")
+    (p2 / "raw").symlink_to(server["project"].data / "raw")
+    run_round(p)
+    push(p)
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-requeue"][0]
+    tokens = {e: annotator_token(url, server["token"], e, "pw-Annot8tor!") for e in ANNOTATORS}
+
+    def next_task(email):
+        r = http.get(f"{url}/api/projects/{proj.id}/next", headers={"Authorization": f"Token {tokens[email]}"})
+        return r.json()["id"] if r.status_code == 200 else None
+
+    a, b, c = ANNOTATORS
+    tasks = list(admin.tasks.list(project=proj.id, fields="all"))
+    for email in (a, b):
+        ls = LabelStudio(base_url=url, api_key=tokens[email])
+        for t in tasks:
+            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                                    "value": {"choices": ["1" if email == b else "0"]}}])
+    assert next_task(c) is None              # every task has the two annotators it wanted
+    pull(p)
+    target = store.read_table(p.data, "tasks").iloc[0]
+    sel = store.read_table(p.data, "selection")
+    extra = pd.DataFrame([{"sample_id": target["sample_id"], "score": 0.5, "rank": len(sel) + 1, "strategy": "reannotate",
+                           "model_version": "x", "round": int(sel["round"].max()), "prediction": None,
+                           "confidence": None, "n_wanted": 3}])
+    store.write_table(p.data, "selection", pd.concat([sel, extra], ignore_index=True))
+    assert push(p)["reannotate"] == 1
+    assert push(p)["reannotate"] == 0        # idempotent: the overlap is already raised
+    assert next_task(a) is None and next_task(b) is None       # they answered it: never offered again
+    assert next_task(c) == int(target["task_id"])
+    ls = LabelStudio(base_url=url, api_key=tokens[c])
+    ls.annotations.create(id=int(target["task_id"]), result=[{"from_name": "label", "to_name": "image",
+                                                              "type": "choices", "value": {"choices": ["0"]}}])
+    assert next_task(c) is None
+    got = pull(p)
+    assert got["new_annotations"] == 1
+    ann = store.read_table(p.data, "annotations")
+    assert sorted(ann.loc[ann["task_id"] == target["task_id"], "annotator"]) == sorted(ANNOTATORS)

@@ -98,6 +98,8 @@ class Label(_Section):
     backend: Literal["simulated", "studio"] = "simulated"
     project_title: str = "dataprep"
     overlap: int = Field(3, ge=1)
+    max_annotations: int = Field(5, ge=1)
+    reannotate: bool = True
     gold_share: float = Field(0.05, ge=0.0, lt=1.0)
     label_config: str | None = Field(None, description="path to your own Label Studio XML")
 
@@ -344,7 +346,9 @@ select:
 label:
   backend: simulated        # simulated | studio
   project_title: dataprep
-  overlap: 3                # annotators per task
+  overlap: 3                # annotators a new task starts with (1: adaptive redundancy does the rest)
+  max_annotations: 5        # most annotators one task may get through re-annotation requests
+  reannotate: true          # doubtful samples (ties, model disagreements, low confidence) get another annotation
   gold_share: 0.05          # share of pushed tasks that are gold (known label)
   label_config: null        # path to your own Label Studio XML
 

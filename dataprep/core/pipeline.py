@@ -77,10 +77,10 @@ def dvc_stages() -> dict:
         "validate": {
             "cmd": "dataprep validate",
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet"],
-            "params": ["project", "validate"],
+            "params": ["project", "validate", "label.max_annotations", "label.reannotate"],
             # labels persist: DVC must not delete the last accepted labels before a run whose
             # gate may fail (validate writes them, atomically, only when the gate passes)
-            "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet",
+            "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      {f"{R}/label_quality.json": nocache()}],
             "metrics": [{f"{R}/metrics/validate.json": nocache()}],
             "plots": [{f"{R}/annotators.csv": nocache()}],
@@ -88,8 +88,9 @@ def dvc_stages() -> dict:
         "select": {
             "cmd": "dataprep select",
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet",
-                     f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/triage.parquet"],
-            "params": ["select", "triage.keep", "label.gold_share", "project.seed"],
+                     f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
+                     f"{D}/triage.parquet"],
+            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
                      {f"{R}/test_predictions.csv": nocache()}],

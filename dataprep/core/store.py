@@ -78,6 +78,14 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "method": pa.string(),          # agreement | dawid_skene | gold | single
         "n_annotations": pa.int64(),
     },
+    "requests": {                       # validate: samples worth another annotation
+        "sample_id": pa.string(),
+        "task_id": pa.int64(),
+        "p_wrong": pa.float64(),        # probability that the label we would use is wrong
+        "check": pa.string(),           # why: tie | model_disagrees | low_agreement | ...
+        "n_annotations": pa.int64(),    # distinct annotators who answered (blocked ones too)
+        "annotators": pa.string(),      # JSON list of them: the next annotation comes from someone else
+    },
     "quarantine": {
         "sample_id": pa.string(),
         "annotation_id": pa.int64(),    # null: the whole sample is quarantined
@@ -94,6 +102,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "round": pa.int64(),
         "prediction": pa.string(),      # the model's guess: the pre-annotation sent with the task
         "confidence": pa.float64(),     # the model's probability of that guess (Label Studio's `score`)
+        "n_wanted": pa.int64(),         # strategy reannotate: the annotations the task should reach
     },
     "augmented": {
         "sample_id": pa.string(),
@@ -139,7 +148,7 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 
 # Columns added after a table was first written: files without them read them as null.
-ADDED = {("selection", "confidence"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
+ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
 def check_schema(path: Path, name: str) -> None:

@@ -31,21 +31,30 @@ def annotator_password(admin_token: str, name: str) -> str:
 
 
 def unanswered(ls, pid: int) -> pd.DataFrame:
-    """Tasks nobody has annotated yet: sample_id, task_id, prediction, round."""
+    """Tasks that want more annotators than they have (`overlap`, raised by re-annotation
+    requests): sample_id, task_id, prediction, round, `missing` (how many more) and `answered`
+    (the simulated annotators who already did: they are not asked again)."""
     from labeling.studio_backend import result_to_label
 
+    users = {u.id: (u.email or "").split("@")[0] for u in ls.users.list()}
     rows = []
     for t in ls.tasks.list(project=pid, fields="all", page_size=500):
-        if t.total_annotations or not (t.data or {}).get("sample_id"):
+        if not (t.data or {}).get("sample_id"):
+            continue
+        who = {users.get(field(a, "completed_by"), "") for a in (t.annotations or [])}
+        missing = int(t.overlap or 1) - len(who)
+        if missing <= 0:
             continue
         preds = [field(p, "result") for p in (t.predictions or [])]
         rows.append({"sample_id": t.data["sample_id"], "task_id": int(t.id), "round": int(t.data.get("round", 0)),
-                     "prediction": result_to_label(preds[-1], "classification") if preds else None})
-    return pd.DataFrame(rows, columns=["sample_id", "task_id", "round", "prediction"])
+                     "prediction": result_to_label(preds[-1], "classification") if preds else None,
+                     "missing": missing, "answered": who})
+    return pd.DataFrame(rows, columns=["sample_id", "task_id", "round", "prediction", "missing", "answered"])
 
 
 def answer_in_studio(project: Project) -> dict[str, Any]:
-    """Every unanswered task of the project gets `label.overlap` simulated annotations."""
+    """Every task of the project gets simulated annotations up to its overlap (`label.overlap`,
+    or more where another annotation was requested), each from an annotator new to it."""
     from label_studio_sdk import LabelStudio
 
     from labeling.simulated_backend import simulated_answers
@@ -67,7 +76,8 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
         todo = unanswered(ls, proj.id)
     if todo.empty:
         return {"answered": 0, "tasks": 0}
-    ann = simulated_answers(project, todo, start_id=1)
+    ann = simulated_answers(project, todo, start_id=1, n_per_task=todo["missing"].to_numpy(),
+                            exclude=todo["answered"].tolist())
     modality = store.read_table(project.data, "manifest", ["modality"])["modality"].iloc[0]
     to = label_config.to_name(modality)
     clients: dict[str, Any] = {}

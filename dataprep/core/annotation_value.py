@@ -1,0 +1,33 @@
+"""The one score that decides, each round, whether the next annotation goes to an unlabeled
+sample (active learning) or back to a doubtful one (re-annotation): the probability that the
+label we would use for it is wrong, `1 - max(post)`.
+
+`post` is the model's class probabilities for an unlabeled sample (its label would be the
+model's guess), and for an annotated one the inferred posterior blended half and half with the
+kept annotators' vote shares (so a 1-1 tie scores about 0.5 whatever the model believes, and a
+label nobody gave cannot look certain). The expected *one-step* reduction of that error is not
+used: a single label of a 90%-accurate annotator has posterior 0.9, and one more vote cannot
+flip it on its own (a disagreeing vote makes a tie that a third vote breaks), so a one-step gain
+of zero would leave every such label unchecked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def p_wrong(post: np.ndarray) -> np.ndarray:
+    """Probability that the most probable class of each row of `post` is not the true one."""
+    post = np.asarray(post, dtype=np.float64)
+    if post.ndim != 2 or post.shape[1] == 0:
+        return np.zeros(len(post))
+    post = post / np.clip(post.sum(1, keepdims=True), 1e-12, None)
+    return 1.0 - post.max(1)
+
+
+def blend(posterior: np.ndarray, votes: np.ndarray) -> np.ndarray:
+    """Half the inferred posterior, half the vote shares (rows with no vote: the posterior)."""
+    votes = np.asarray(votes, dtype=np.float64)
+    n = votes.sum(1, keepdims=True)
+    shares = np.where(n > 0, votes / np.clip(n, 1, None), posterior)
+    return 0.5 * np.asarray(posterior, dtype=np.float64) + 0.5 * shares
