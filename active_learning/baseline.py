@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from active_learning.models import make_model
+from dataprep.core.models import make_model
 from dataprep.core import store
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project

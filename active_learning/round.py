@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from active_learning.models import make_model, model_version
+from dataprep.core.models import make_model, model_version
 from active_learning.strategies import STRATEGIES, cold_start, query
 from dataprep.core import progress, stage_metrics, store
-from dataprep.core.annotation_value import p_wrong
+from dataprep.core.annotation_value import AUTO_THRESHOLDS, p_wrong
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
 from dataprep.core.ids import seeded_key
@@ -95,6 +95,28 @@ def _reannotation_rows(requests: pd.DataFrame, n: int, first_rank: int, version:
                          "n_wanted": take_["n_annotations"].to_numpy() + 1})
 
 
+def audit_picks(project: Project, model, Xc, candidates: pd.Series, picked: np.ndarray, rnd: int
+                ) -> tuple[np.ndarray, int]:
+    """With `label.auto_accept`, the last `audit_share` of the new picks become an audit: pool
+    samples drawn at random (seeded hash) among those the model is confident about (at or above
+    the loosest auto-label threshold), so humans label a random sample of would-be auto-labels."""
+    auto = project.cfg.label.auto_accept
+    if auto is None or model is None or len(picked) == 0:
+        return picked, 0
+    n = int(round(auto.audit_share * len(picked)))
+    if n == 0:
+        return picked, 0
+    step = project.cfg.select.chunk_size
+    conf = np.concatenate([model.predict_proba(take(Xc, slice(s, s + step))).max(1) for s in range(0, len(Xc), step)])
+    keep = picked[: len(picked) - n]
+    eligible = np.setdiff1d(np.flatnonzero(conf >= AUTO_THRESHOLDS[-1]), keep)
+    if len(eligible) == 0:
+        return picked, 0
+    key = seeded_key(candidates.iloc[eligible], f"audit{project.cfg.project.seed}:{rnd}:")
+    chosen = eligible[np.argsort(key.to_numpy(), kind="stable")[:n]]
+    return np.concatenate([keep, chosen]), int(len(chosen))
+
+
 def _guess(model, X) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The model's predicted class and its probability (what Label Studio shows as `score`)."""
     if model is None:
@@ -125,7 +147,8 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     taken = set(store.read_table(data, "tasks", ["sample_id"])["sample_id"])
     taken |= set(store.read_table(data, "quarantine", ["sample_id", "annotation_id"])
                  .query("annotation_id.isna()")["sample_id"])
-    taken |= set(store.read_table(data, "labels", ["sample_id"])["sample_id"])
+    lab = store.read_table(data, "labels", ["sample_id", "method"])
+    taken |= set(lab.loc[lab["method"] != "auto", "sample_id"])     # an auto-label may still be audited
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage", ["sample_id", "triage"])
         bad = set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
@@ -245,7 +268,8 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    labels = store.read_table(data, "labels", ["sample_id", "label"]).set_index("sample_id")["label"]
+    labels = store.read_table(data, "labels", ["sample_id", "label", "method"])
+    labels = labels[labels["method"] != "auto"].set_index("sample_id")["label"]     # the model learns from humans only
     labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
     if len(candidates) == 0:
         if not _sent_any(data, manifest):
@@ -278,6 +302,7 @@ def run_round(project: Project) -> dict[str, Any]:
     n_re = reannotation_share(project, None if cold else model, Xc, requests, batch,
                               max(labels.nunique(), len(project.cfg.project.labels)))
     batch -= n_re
+    n_audit = 0
     if cold:
         model, strategy_name = None, "cold_start"
         picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd) if batch else np.zeros(0, int)
@@ -293,13 +318,17 @@ def run_round(project: Project) -> dict[str, Any]:
         n_rare = int(math.floor(cfg.rare_class_share * batch))
         if n_rare:
             picked = reserve_rare(model, Xc, picked, n_rare)
+        picked, n_audit = audit_picks(project, model, Xc, candidates, picked, rnd)
         p = model.predict_proba(take(Xc, picked))
         top2 = np.sort(p, axis=1)[:, -2:] if p.shape[1] > 1 else np.c_[np.zeros(len(p)), p]
         scores = 1.0 - (top2[:, 1] - top2[:, 0])      # 1 - margin: higher = more uncertain
     if len(set(picked.tolist())) != len(picked):
         raise RuntimeError(f"strategy {strategy_name} returned duplicate picks")
+    strategies = np.array([strategy_name] * len(picked), dtype=object)
+    if n_audit:
+        strategies[len(picked) - n_audit:] = "audit"
     sel = pd.DataFrame({"sample_id": candidates.iloc[picked].to_numpy(), "score": scores,
-                        "rank": np.arange(1, len(picked) + 1), "strategy": strategy_name,
+                        "rank": np.arange(1, len(picked) + 1), "strategy": strategies,
                         "model_version": version, "round": rnd})
     sel["prediction"], sel["confidence"] = _guess(model, take(Xc, picked))
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)

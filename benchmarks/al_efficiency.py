@@ -46,7 +46,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from active_learning import strategies as S  # noqa: E402
-from active_learning.models import make_model  # noqa: E402
+from dataprep.core.models import make_model  # noqa: E402
 from bench_data import load  # noqa: E402
 from dataprep.core.config import Select  # noqa: E402
 

@@ -51,7 +51,7 @@ def child(method: str, path: str, picks: int) -> None:
     import warnings
     warnings.filterwarnings("ignore")
     from active_learning import strategies as S
-    from active_learning.models import make_model
+    from dataprep.core.models import make_model
 
     X = np.load(path)
     y = np.load(Path(path).with_suffix(".y.npy"))

@@ -60,6 +60,7 @@ def push(project: Project) -> dict[str, Any]:
     now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
     new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
+                        "audit": batch["audit"].astype(bool),
                         "round": batch["round"]})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)

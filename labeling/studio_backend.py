@@ -91,7 +91,8 @@ def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
         data["image"] = f"/data/local-files/?d={man_row['path']}"
     else:
         data["text"] = man_row["text"]
-    item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold)}}
+    item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold),
+                                                   "dataprep_audit": bool(getattr(row, "audit", False))}}
     if isinstance(row.prediction, str) and task == "classification":
         to = label_config.to_name(modality)
         item["predictions"] = [{"model_version": str(row.model_version),
@@ -271,7 +272,7 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
         tid = int(t["id"])
         task_rows.append({"sample_id": sid, "task_id": tid, "created_at": t["created_at"],
                           "gold": bool((t.get("meta") or {}).get("dataprep_gold", False)), "prediction": pred,
-                          "round": rnd})
+                          "round": rnd, "audit": bool((t.get("meta") or {}).get("dataprep_audit", False))})
         task_updated.append(t["updated_at"])
         for a in (t.get("annotations") or []):
             who = _user_id(a.get("completed_by"))

@@ -41,7 +41,7 @@ from dataprep.core.config import Validate
 from dataprep.core.errors import GateFailed, UserError
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
-from labeling import agreement, annotators, checks, label_errors
+from labeling import agreement, annotators, auto_labels, checks, label_errors
 from labeling.aggregate import DawidSkene
 
 
@@ -396,5 +396,29 @@ def validate(project: Project) -> dict[str, Any]:
     if not gate["passed"]:
         raise GateFailed("validation gate failed: " + "; ".join(reasons) +
                          f" (labels.parquet left as it was; see {reports / 'label_quality.json'})")
+    if project.cfg.label.auto_accept is not None:
+        with progress.activity("validate: auditing the model's labels"):
+            auto, audit = auto_labels.auto_labels(
+                project, accepted[accepted["method"] != "gold"][["sample_id", "label"]],
+                set(tasks.loc[tasks["audit"].fillna(False).astype(bool), "sample_id"]),
+                _unlabeled_pool(project, manifest, tasks), lambda ids: take(X, rows_of(index, ids)))
+        before = store.read_table(data, "labels", ["sample_id", "method"])
+        previous = set(before.loc[before["method"] == "auto", "sample_id"])
+        audit["revoked"] = int(len(previous - set(auto["sample_id"])))      # the bound no longer covers them
+        summary["auto_accept"] = audit
+        write_json(reports / "label_quality.json", summary)
+        stage_metrics.write(reports, "validate", summary)
+        accepted = pd.concat([accepted, auto], ignore_index=True) if len(auto) else accepted
     store.write_table(data, "labels", accepted)
     return summary
+
+
+def _unlabeled_pool(project: Project, manifest: pd.DataFrame, tasks: pd.DataFrame) -> np.ndarray:
+    """Pool samples no human was asked about, that triage kept: what auto-labels may cover."""
+    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    pool = pool[~pool.isin(tasks["sample_id"])]
+    if store.exists(project.data, "triage"):
+        tri = store.read_table(project.data, "triage", ["sample_id", "triage"])
+        aside = set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
+        pool = pool[~pool.isin(aside)]
+    return np.sort(pool.to_numpy())

@@ -38,7 +38,9 @@ def looped(tmp_path_factory):
         assert code == 0, out
         sel = store.read_table(path / "data", "selection")
         history.append({"labels": len(store.read_table(path / "data", "labels")),
-                        "picked": set(sel.loc[sel["round"] == sel["round"].max(), "sample_id"]),
+                        # new picks only: a re-annotation request goes back to a sample already sent
+                        "picked": set(sel.loc[(sel["round"] == sel["round"].max())
+                                              & (sel["strategy"] != "reannotate"), "sample_id"]),
                         "queued_before": queued_before})
     return path, history
 

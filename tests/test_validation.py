@@ -253,3 +253,116 @@ def test_class_prior_cannot_collapse():
     s = ds.class_smoothing
     assert ds.class_prior_.min() >= 0.99 * s / (50 + 3 * s) > 0
     assert DawidSkene(class_smoothing=1.0).fit(X, classes=["x", "y", "z"]).class_prior_.min() >= 0.99 / 53
+
+
+def test_a_tie_after_blocking_is_requeued_to_a_new_annotator_not_accepted(tmp_path):
+    """Three honest annotators and a spammer, three to a task: once the spammer is blocked, a
+    task where the other two disagree is a 1-1 tie. It is never accepted; it is requested again,
+    the simulated backend gives it to the one annotator who has not answered it, and the next
+    validate decides it from three kept votes."""
+    import yaml
+
+    from active_learning.round import run_round
+    from dataprep.core.features import build_features
+    from labeling.backend import pull, push
+    from labeling.validate import validate
+
+    X, y = make_blobs(n_samples=700, centers=[[0, 0], [6, 0], [0, 6]], cluster_std=1.0, random_state=3)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": [f"c{k}" for k in y]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "t.csv", "feature_columns": ["a", "b"]},
+        "select": {"batch_size": 40, "cold_start_min_labels": 20},
+        "label": {"overlap": 3, "gold_share": 0.1},
+        "simulate": {"annotators": [{"name": "h1", "profile": "good", "accuracy": 0.8},
+                                    {"name": "h2", "profile": "good", "accuracy": 0.8},
+                                    {"name": "h3", "profile": "good", "accuracy": 0.8},
+                                    {"name": "spam", "profile": "spammer"}]}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    seen_tie, requeued = set(), {}
+    for _ in range(6):
+        pull(p)
+        ann = store.current_annotations(store.read_table(p.data, "annotations"))
+        for sid, who in requeued.items():          # a requested annotation came from someone new
+            now = set(ann.loc[ann["sample_id"] == sid, "annotator"])
+            assert len(now) == len(who) + 1 and who < now, (sid, who, now)
+        requeued = {}
+        if len(ann):
+            validate(p)
+            q = store.read_table(p.data, "quarantine")
+            ties = set(q.loc[q["check"] == "tie", "sample_id"])
+            assert not ties & set(store.read_table(p.data, "labels")["sample_id"])     # never accepted
+            if "spam" in json.loads((p.reports / "label_quality.json").read_text())["blocked_annotators"]:
+                seen_tie |= ties                   # ties left after blocking
+        run_round(p)
+        sel = store.read_table(p.data, "selection")
+        again = sel[(sel["round"] == sel["round"].max()) & (sel["strategy"] == "reannotate")]
+        req = store.read_table(p.data, "requests").set_index("sample_id")
+        for sid in again["sample_id"]:
+            requeued[sid] = set(ann.loc[ann["sample_id"] == sid, "annotator"])
+            assert again.set_index("sample_id").loc[sid, "n_wanted"] == req.loc[sid, "n_annotations"] + 1
+        push(p)
+    assert seen_tie, "no tie arose: the test proves nothing"
+    sel = store.read_table(p.data, "selection")
+    assert seen_tie & set(sel.loc[sel["strategy"] == "reannotate", "sample_id"])   # ties were sent back
+
+
+def test_auto_labels_carry_a_bound_that_holds_and_are_revoked_when_a_bad_model_breaks_it(tmp_path):
+    """Tabular, three classes: once the audit (random confident pool samples that humans label)
+    is large enough, validate accepts model labels with `method: auto`, the bound and the model
+    version; their realized error is within the bound; select never trains on them; lineage and
+    export tell human, gold and auto labels apart. A model that predicts at random (injected as
+    select.model) breaks the bound at the next validate: every auto-label is revoked."""
+    import yaml
+
+    from active_learning.round import run_round
+    from dataprep.core.export import export, lineage
+    from dataprep.core.features import build_features
+    from labeling.backend import pull, push
+    from labeling.validate import validate
+
+    X, y = make_blobs(n_samples=900, centers=[[0, 0], [5, 0], [0, 5]], cluster_std=0.8, random_state=4)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": [f"c{k}" for k in y]}).to_csv(tmp_path / "t.csv", index=False)
+    raw = {"acquire": {"source": "t.csv", "feature_columns": ["a", "b"]},
+           "select": {"batch_size": 40, "cold_start_min_labels": 20},
+           "label": {"overlap": 3, "auto_accept": {"max_error": 0.1, "confidence": 0.95, "audit_share": 0.5}},
+           "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.95} for i in range(4)]}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    for _ in range(5):
+        pull(p)
+        validate(p)
+        run_round(p)
+        push(p)
+    pull(p)
+    s = validate(p)
+    audit = s["auto_accept"]
+    labels = store.read_table(p.data, "labels")
+    auto = labels[labels["method"] == "auto"]
+    assert audit["audited"] >= audit["min_audit"] and len(auto) == audit["auto_labels"] > 100, audit
+    assert (auto["bound"] <= 0.1).all() and auto["model_version"].notna().all() and (auto["n_annotations"] == 0).all()
+    truth = store.read_table(p.data, "manifest").set_index("sample_id")["source_label"]
+    assert (auto["label"] != auto["sample_id"].map(truth)).mean() <= 0.1
+    tasks = store.read_table(p.data, "tasks")
+    assert not set(auto["sample_id"]) & set(tasks["sample_id"])          # no human was asked about them
+    m = run_round(p)
+    assert m["n_labels"] == int((labels["method"] != "auto").sum() - (~labels["sample_id"].isin(
+        store.read_table(p.data, "manifest").query("split == 'pool'")["sample_id"])).sum())
+    lin = lineage(p).set_index("sample_id")
+    assert set(lin["method"]) >= {"auto", "gold", "agreement"}
+    assert (lin.loc[auto["sample_id"], "annotators"].isna()).all()
+    export(p)
+    raw["export"] = {"include_auto": False}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    assert "auto" not in set(lineage(open_project(tmp_path / "params.yaml"))["method"])
+    # a bad model: confident (one-hot) random guesses
+    raw["select"].update({"model": "sklearn.dummy.DummyClassifier", "model_params": {"strategy": "stratified"}})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    s = validate(open_project(tmp_path / "params.yaml"))
+    assert s["auto_accept"]["auto_labels"] == 0 and s["auto_accept"]["revoked"] == len(auto)
+    failed = [t for t in s["auto_accept"]["calibration"] if t["passed"] is False]
+    assert failed and failed[0]["errors"] > 0
+    assert not (store.read_table(p.data, "labels")["method"] == "auto").any()

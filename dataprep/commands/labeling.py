@@ -27,6 +27,15 @@ def validate(ctx: typer.Context) -> None:
              f"blocked annotators: {', '.join(s['blocked_annotators']) or 'none'}; "
              f"watch: {', '.join(s['watch_annotators']) or 'none'}",
              f"gate passed: alpha {g['alpha']:.3f} (90% interval {g['alpha_interval'][0]:.2f}-{g['alpha_interval'][1]:.2f}), {g['quarantined_share']:.0%} of round {g['round']} quarantined"]
+    if s.get("reannotation_requests"):
+        lines.append(f"worth another annotation: {s['reannotation_requests']} samples {s['requests_by_check']}")
+    auto = s.get("auto_accept")
+    if auto:
+        lines.append(f"auto-labels: {auto['auto_labels']} at model confidence >= {auto['threshold']} (error <= "
+                     f"{auto['bound']:.1%} with {auto['confidence']:.0%} confidence, from {auto['audit_n']} audited)"
+                     if auto["auto_labels"] else f"auto-labels: none ({auto.get('note', 'no threshold passed')})")
+        if auto.get("revoked"):
+            lines.append(f"auto-labels revoked: {auto['revoked']} (the audit no longer bounds their error)")
     console.result(s, *lines)
 
 

@@ -94,12 +94,19 @@ class Select(_Section):
     random_state: int = 0
 
 
+class AutoAccept(_Section):
+    max_error: float = Field(0.02, gt=0.0, lt=1.0)
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    audit_share: float = Field(0.2, gt=0.0, lt=1.0)
+
+
 class Label(_Section):
     backend: Literal["simulated", "studio"] = "simulated"
     project_title: str = "dataprep"
     overlap: int = Field(3, ge=1)
     max_annotations: int = Field(5, ge=1)
     reannotate: bool = True
+    auto_accept: AutoAccept | None = None
     gold_share: float = Field(0.05, ge=0.0, lt=1.0)
     label_config: str | None = Field(None, description="path to your own Label Studio XML")
 
@@ -166,6 +173,7 @@ class Triage(_Section):
 class Export(_Section):
     format: Literal["auto", "folders", "csv", "parquet", "coco"] = "auto"
     include_augmented: bool = True
+    include_auto: bool = True
 
 
 class Config(_Section):
@@ -349,6 +357,7 @@ label:
   overlap: 3                # annotators a new task starts with (1: adaptive redundancy does the rest)
   max_annotations: 5        # most annotators one task may get through re-annotation requests
   reannotate: true          # doubtful samples (ties, model disagreements, low confidence) get another annotation
+  auto_accept: null         # machine labels with an error bound, e.g. {max_error: 0.02, confidence: 0.95, audit_share: 0.2}
   gold_share: 0.05          # share of pushed tasks that are gold (known label)
   label_config: null        # path to your own Label Studio XML
 
@@ -388,4 +397,5 @@ augment:
 export:
   format: auto              # auto | folders | csv | parquet | coco
   include_augmented: true
+  include_auto: true        # machine labels (label.auto_accept, method auto) go into the training set
 """

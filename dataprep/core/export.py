@@ -31,13 +31,18 @@ from dataprep.core.project import Project
 def lineage(project: Project) -> pd.DataFrame:
     data = project.data
     labels = store.read_table(data, "labels")
+    if not project.cfg.export.include_auto:
+        labels = labels[labels["method"] != "auto"]
     man = store.read_table(data, "manifest").set_index("sample_id")
     ann = store.current_annotations(store.read_table(data, "annotations"))
     quar = store.read_table(data, "quarantine")
     ann = ann[~ann["annotation_id"].isin(quar["annotation_id"].dropna())]
     per = ann.groupby("sample_id").agg(annotation_ids=("annotation_id", lambda s: json.dumps(sorted(map(int, s)))),
                                        annotators=("annotator", lambda s: json.dumps(sorted(set(s)))))
-    sel = store.read_table(data, "selection").drop_duplicates("sample_id", keep="last").set_index("sample_id")
+    sel = store.read_table(data, "selection")
+    again = sel[sel["strategy"] == "reannotate"].groupby("sample_id")["round"].agg(lambda r: json.dumps(sorted(map(int, r))))
+    # the round and strategy that selected the sample; re-annotation requests are listed apart
+    sel = sel[sel["strategy"] != "reannotate"].drop_duplicates("sample_id", keep="last").set_index("sample_id")
     tasks = store.read_table(data, "tasks").drop_duplicates("sample_id", keep="last").set_index("sample_id")
     out = labels.set_index("sample_id").join(per, how="left")
     out["raw_path"] = man["path"].reindex(out.index)
@@ -47,6 +52,7 @@ def lineage(project: Project) -> pd.DataFrame:
     out["gold"] = tasks["gold"].reindex(out.index)
     out["strategy"] = sel["strategy"].reindex(out.index)
     out["model_version"] = sel["model_version"].reindex(out.index)
+    out["reannotated_in"] = again.reindex(out.index).fillna("[]")     # rounds that asked for another annotation
     out["parent_id"] = None
     out["transform"] = None
     return out.reset_index()

@@ -76,8 +76,11 @@ def dvc_stages() -> dict:
         },
         "validate": {
             "cmd": "dataprep validate",
-            "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet"],
-            "params": ["project", "validate", "label.max_annotations", "label.reannotate"],
+            "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet",
+                     f"{D}/triage.parquet"],
+            "params": ["project", "validate", "label.max_annotations", "label.reannotate", "label.auto_accept",
+                       "select.model", "select.model_params", "select.random_state", "select.chunk_size",
+                       "triage.keep"],
             # labels persist: DVC must not delete the last accepted labels before a run whose
             # gate may fail (validate writes them, atomically, only when the gate passes)
             "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet", f"{D}/requests.parquet",
@@ -90,7 +93,8 @@ def dvc_stages() -> dict:
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet",
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      f"{D}/triage.parquet"],
-            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "project.seed"],
+            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
+                       "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
                      {f"{R}/test_predictions.csv": nocache()}],

@@ -57,6 +57,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "gold": pa.bool_(),
         "prediction": pa.string(),      # the pre-annotation shown to annotators
         "round": pa.int64(),
+        "audit": pa.bool_(),            # sent to audit the auto-labels (labeling.auto_labels)
     },
     "annotations": {
         "annotation_id": pa.int64(),
@@ -77,6 +78,8 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "confidence": pa.float64(),
         "method": pa.string(),          # agreement | dawid_skene | gold | single
         "n_annotations": pa.int64(),
+        "bound": pa.float64(),          # method auto: upper bound on the error rate of auto-labels
+        "model_version": pa.string(),   # method auto: the model that gave the label
     },
     "requests": {                       # validate: samples worth another annotation
         "sample_id": pa.string(),
@@ -148,7 +151,8 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 
 # Columns added after a table was first written: files without them read them as null.
-ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
+ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("labels", "bound"),
+         ("labels", "model_version"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
 def check_schema(path: Path, name: str) -> None:

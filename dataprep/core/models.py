@@ -1,4 +1,6 @@
-"""Models the round can fit: any scikit-learn classifier with `predict_proba`.
+"""The one place models are named, made and versioned: `select.model`, any scikit-learn
+classifier with `predict_proba`. The round fits it to select; validate fits the same recipe
+to machine-label the pool (`labeling.auto_labels`), so both speak of one model.
 
 Default `logistic`: scaled features + multinomial logistic regression
 (`dataprep.core.linear`, the one recipe every part uses), which trains in well under a
