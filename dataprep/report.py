@@ -249,6 +249,23 @@ def build(project: Project) -> dict[str, Any]:
                      f"90% interval {_interval(gate.get('alpha_interval'))}, "
                      f"{gate.get('quarantined_share', 0):.0%} of round {gate.get('round', '-')} quarantined).</p>"
                      + key_values(flat))
+        auto = lq.get("auto_accept")
+        if auto:
+            parts.append("<h2>Auto-labels</h2><p>" + html.escape(
+                f"{auto['auto_labels']} pool samples labeled by the model at confidence >= {auto['threshold']}: "
+                f"error rate <= {auto['bound']:.1%} with {auto['confidence']:.0%} confidence "
+                f"({auto['audit_errors']} errors in {auto['audit_n']} audited samples; coverage "
+                f"{auto['coverage']:.0%} of the unasked pool; model {auto['model_version']})"
+                if auto.get("auto_labels") else f"none: {auto.get('note', 'no threshold passed')}")
+                + (html.escape(f"; {auto['revoked']} revoked this round") if auto.get("revoked") else "") + "</p>"
+                + table(pd.DataFrame(auto.get("calibration") or [])))
+        human = labels[labels["method"] != "auto"] if "method" in labels else labels
+        if len(cur) and len(human):
+            per_round = (cur.groupby("round").size() / human.assign(round=human["sample_id"].map(
+                cur.drop_duplicates("sample_id").set_index("sample_id")["round"])).groupby("round").size())
+            parts.append("<p>Human annotations per accepted label, by round: "
+                         + html.escape(", ".join(f"round {int(r)}: {v:.2f}" for r, v in per_round.dropna().items()))
+                         + "</p>")
     if (rep / "annotators.csv").exists():
         q = pd.read_csv(rep / "annotators.csv", dtype={"class_map": str, "evidence": str})
         if len(q) and "est_accuracy" in q:

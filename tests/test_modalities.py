@@ -86,8 +86,7 @@ def image_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("images")
     src = image_folder(root / "src", n_per_class=36, shapes=SHAPES)
     path = _project(root / "p", src)
-    # 4 rounds: at 15-30 labels over 5 classes one round's model can dip (a tie or a label
-    # nobody gave waits for more evidence); the 4th round's model must beat the first
+    # 4 rounds: three models on the learning curve
     return path, *_rounds(path, n=ROUNDS + 1)
 
 
@@ -102,7 +101,12 @@ def test_images_as_people_have_them(image_run):
     labels = store.read_table(path / "data", "labels")
     assert len(labels) > 0
     acc = [m["accuracy"] for m in curve if "accuracy" in m]
-    assert len(acc) >= 2 and acc[-1] > acc[0] and acc[-1] > 0.6, curve
+    n = [m["n_labels"] for m in curve if "accuracy" in m]
+    # the shapes are easy (a 15-label model already reaches ~.95), so the check is that the loop
+    # keeps learning from real labels: labels grow and the last model is good and near the best
+    # (at 15-40 labels over 5 classes one round can dip while ties await re-annotation)
+    assert len(acc) >= 2 and n == sorted(n) and n[-1] > n[0], curve
+    assert acc[-1] > 0.8 and acc[-1] >= max(acc) - 0.05, curve
     lin = pd.read_parquet(path / "export" / "lineage.parquet")
     assert len(lin) and (path / "reports" / "augment_preview.png").exists()
 

@@ -93,7 +93,7 @@ def dvc_stages() -> dict:
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet",
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      f"{D}/triage.parquet"],
-            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
+            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept", "project.labels",
                        "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
