@@ -108,13 +108,13 @@ def audit_picks(project: Project, model, Xc, candidates: pd.Series, picked: np.n
         return picked, 0
     step = project.cfg.select.chunk_size
     conf = np.concatenate([model.predict_proba(take(Xc, slice(s, s + step))).max(1) for s in range(0, len(Xc), step)])
-    keep = picked[: len(picked) - n]
-    eligible = np.setdiff1d(np.flatnonzero(conf >= AUTO_THRESHOLDS[-1]), keep)
+    eligible = np.setdiff1d(np.flatnonzero(conf >= AUTO_THRESHOLDS[-1]), picked)
     if len(eligible) == 0:
         return picked, 0
     key = seeded_key(candidates.iloc[eligible], f"audit{project.cfg.project.seed}:{rnd}:")
     chosen = eligible[np.argsort(key.to_numpy(), kind="stable")[:n]]
-    return np.concatenate([keep, chosen]), int(len(chosen))
+    # fewer confident samples than the audit share: the strategy keeps the rest of the batch
+    return np.concatenate([picked[: len(picked) - len(chosen)], chosen]), int(len(chosen))
 
 
 def _guess(model, X) -> tuple[np.ndarray | None, np.ndarray | None]:
