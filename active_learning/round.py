@@ -24,6 +24,7 @@ from dataprep.core.errors import UserError
 from dataprep.core.ids import seeded_key
 from dataprep.core.features import load_features, model_features, rows_of, take
 from dataprep.core.project import Project
+from dataprep.core.triage import set_aside
 
 CURVE_COLUMNS = ["round", "n_labels", "accuracy", "macro_f1", "strategy", "model_version", "stop_agreement"]
 
@@ -149,10 +150,7 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
                  .query("annotation_id.isna()")["sample_id"])
     lab = store.read_table(data, "labels", ["sample_id", "method"])
     taken |= set(lab.loc[lab["method"] != "auto", "sample_id"])     # an auto-label may still be audited
-    if store.exists(data, "triage"):
-        tri = store.read_table(data, "triage", ["sample_id", "triage"])
-        bad = set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
-        taken |= bad
+    taken |= set_aside(project)
     return pool[~pool.isin(taken)].reset_index(drop=True)
 
 

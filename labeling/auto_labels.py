@@ -118,9 +118,10 @@ def auto_labels(project, human: pd.DataFrame, audited: set[str], pool_ids: np.nd
     summary.update(calibration=cal["tested"], min_audit=cal["min_audit"])
     chosen = cal["chosen"]
     if chosen is None or len(pool_ids) == 0:
-        return empty, summary | {"note": f"no threshold passed: the audit holds too few samples (a bound of "
-                                         f"{cfg.max_error:.0%} at {cfg.confidence:.0%} needs {cal['min_audit']} "
-                                         "audited samples with no error) or too many errors"}
+        return empty, summary | {"note": f"no threshold passed: {summary['audited']} audited samples, and a bound "
+                                         f"of {cfg.max_error:.0%} at {cfg.confidence:.0%} needs {cal['min_audit']} "
+                                         "with no error (more with errors); label more rounds, or raise "
+                                         "label.auto_accept.audit_share or max_error"}
     model = factory().fit(X, y)
     version = model_version(sel.model, sel.model_params, human.set_index("sample_id")["label"])
     out = []

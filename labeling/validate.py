@@ -41,6 +41,7 @@ from dataprep.core.config import Validate
 from dataprep.core.errors import GateFailed, UserError
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
+from dataprep.core.triage import set_aside
 from labeling import agreement, annotators, auto_labels, checks, label_errors
 from labeling.aggregate import DawidSkene
 
@@ -416,9 +417,5 @@ def validate(project: Project) -> dict[str, Any]:
 def _unlabeled_pool(project: Project, manifest: pd.DataFrame, tasks: pd.DataFrame) -> np.ndarray:
     """Pool samples no human was asked about, that triage kept: what auto-labels may cover."""
     pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
-    pool = pool[~pool.isin(tasks["sample_id"])]
-    if store.exists(project.data, "triage"):
-        tri = store.read_table(project.data, "triage", ["sample_id", "triage"])
-        aside = set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
-        pool = pool[~pool.isin(aside)]
+    pool = pool[~pool.isin(tasks["sample_id"]) & ~pool.isin(set_aside(project))]
     return np.sort(pool.to_numpy())

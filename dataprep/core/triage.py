@@ -279,6 +279,15 @@ def sanity_warnings(out: pd.DataFrame, X: np.ndarray, cfg: Triage, modality: str
     return warnings
 
 
+def set_aside(project) -> set[str]:
+    """Sample ids triage judged redundant or harmful, minus those listed in `triage.keep`:
+    never selected, never auto-labeled."""
+    if not store.exists(project.data, "triage"):
+        return set()
+    tri = store.read_table(project.data, "triage", ["sample_id", "triage"])
+    return set(tri.loc[tri["triage"] != "keep", "sample_id"]) - set(project.cfg.triage.keep)
+
+
 def triage(project: Project) -> dict[str, Any]:
     man = store.read_table(project.data, "manifest")
     X, index = load_features(project, man)
