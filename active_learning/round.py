@@ -17,7 +17,7 @@ import pandas as pd
 
 from dataprep.core.models import make_model, model_version
 from active_learning.strategies import STRATEGIES, cold_start, query
-from dataprep.core import progress, stage_metrics, store
+from dataprep.core import model_store, progress, stage_metrics, store
 from dataprep.core.annotation_value import AUTO_THRESHOLDS, p_wrong
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
@@ -266,9 +266,7 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    labels = store.read_table(data, "labels", ["sample_id", "label", "method"])
-    labels = labels[labels["method"] != "auto"].set_index("sample_id")["label"]     # the model learns from humans only
-    labels = labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
+    labels = model_store.training_labels(store.read_table(data, "labels", ["sample_id", "label", "method"]), manifest)
     if len(candidates) == 0:
         if not _sent_any(data, manifest):
             raise UserError(_why_not_selectable(project, manifest))
@@ -296,7 +294,7 @@ def run_round(project: Project) -> dict[str, Any]:
     lab_rows = rows_of(index, labels.index)
     if not cold:
         with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
-            model.fit(take(X, lab_rows), labels.to_numpy().astype(str))
+            model = model_store.train(project, labels, X, index, trained_by=f"select round {rnd}").model
     n_re = reannotation_share(project, None if cold else model, Xc, requests, batch,
                               max(labels.nunique(), len(project.cfg.project.labels)))
     batch -= n_re

@@ -59,7 +59,9 @@ def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndar
     y = np.array([lookup[v] for v in labels])
     with warnings.catch_warnings():     # "too few examples in class" is expected early in a loop
         warnings.simplefilter("ignore")
-        issues = find_label_issues(y, pred_probs, filter_by="prune_by_class")
+        # n_jobs=1: cleanlab's pool shares its inputs through globals a forked child inherits;
+        # under `spawn` (the ML backend's trainer) they are missing, and the work is small
+        issues = find_label_issues(y, pred_probs, filter_by="prune_by_class", n_jobs=1)
     guess = np.asarray(classes, dtype=object)[pred_probs.argmax(1)]
     df = pd.DataFrame({"sample_id": sample_ids[issues], "annotation_id": None, "annotator": None})
     reasons = [f"label {labels[i]!r} looks wrong: model (out-of-sample) says {guess[i]!r} "

@@ -83,6 +83,8 @@ def server_env(document_root: Path, creds: dict[str, str]) -> dict[str, str]:
         "LABEL_STUDIO_USERNAME": creds["username"], "LABEL_STUDIO_PASSWORD": creds["password"],
         "LABEL_STUDIO_USER_TOKEN": creds["token"],
         "DJANGO_DB": "sqlite", "PYTHONUNBUFFERED": "1",
+        # a loopback server on one machine: let it call an ML backend and its webhook on loopback too
+        "ML_BLOCK_LOCAL_IP": "false", "SSRF_PROTECTION_ENABLED": "false",
     })
     env.pop("LABEL_STUDIO_API_KEY", None)
     return env

@@ -322,24 +322,36 @@ def _nothing_yet(project: Project) -> dict[str, Any]:
     return summary
 
 
-def validate(project: Project) -> dict[str, Any]:
-    cfg = project.cfg.validation
-    data, reports = project.data, project.reports
-    manifest = store.read_table(data, "manifest")
-    tasks = store.read_table(data, "tasks")
-    log = store.read_table(data, "annotations")
+def infer(project: Project) -> dict[str, Any] | None:
+    """Truth inference and checks on the mirrored annotation log, nothing written: what
+    `validate` gates and writes, and what the ML backend trains on. None before any annotation."""
+    manifest = store.read_table(project.data, "manifest")
+    tasks = store.read_table(project.data, "tasks")
+    log = store.read_table(project.data, "annotations")
     ann = store.current_annotations(log)
     if ann.empty:
-        return _nothing_yet(project)
+        return None
     classes = label_set(project, manifest, ann)
     gold_tasks = tasks.loc[tasks["gold"], "sample_id"]
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
     X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
     known = set(manifest["sample_id"])
     with progress.activity(f"validate: truth inference and checks on {len(ann)} annotations"):
-        res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth, cfg,
-                           project.cfg.project.seed, project.cfg.project.task,
+        res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth,
+                           project.cfg.validation, project.cfg.project.seed, project.cfg.project.task,
                            manifest[["sample_id", "width", "height"]], known=known, log=log)
+    return {"res": res, "manifest": manifest, "tasks": tasks, "ann": ann, "classes": classes, "X": X,
+            "index": index}
+
+
+def validate(project: Project) -> dict[str, Any]:
+    cfg = project.cfg.validation
+    data, reports = project.data, project.reports
+    inferred = infer(project)
+    if inferred is None:
+        return _nothing_yet(project)
+    res, manifest, tasks, ann, classes, X, index = (inferred[k] for k in (
+        "res", "manifest", "tasks", "ann", "classes", "X", "index"))
     accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
     doubtful = res.get("doubtful", checks.no_flags())         # none when every annotation was quarantined
     quality, kept, blocked = res["quality"], res["kept"], res["blocked"]

@@ -101,3 +101,65 @@ def studio_status(ctx: typer.Context) -> None:
 
     s = status(project_from(ctx, writes=False))
     console.result(s, f"running at {s['url']}" if s["running"] else "not running")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option(None, help="address to listen on (default serve.host)"),
+    port: int = typer.Option(None, help="port (default serve.port)", min=1, max=65535),
+    workers: int = typer.Option(None, help="HTTP worker processes (default serve.workers)", min=1),
+) -> None:
+    """Run the Label Studio ML backend: /predict from the current model, retraining on annotations."""
+    from pathlib import Path
+
+    from labeling.ml_backend.server import serve as run, url_of
+
+    project = project_from(ctx, {"serve.host": host, "serve.port": port, "serve.workers": workers}, writes=False)
+    cfg = project.cfg.serve
+    params = Path((ctx.find_root().obj or {}).get("params", "params.yaml"))
+    console.result({"url": url_of(cfg.host, cfg.port), "workers": cfg.workers},
+                   f"ML backend at {url_of(cfg.host, cfg.port)} ({cfg.workers} worker(s) and a trainer); "
+                   "connect it with `dataprep studio connect-model`; Ctrl-C stops it")
+    run(project, params, cfg.host, cfg.port, cfg.workers)
+
+
+def _backend_url(project, url: str | None) -> str:
+    import json
+
+    from labeling.ml_backend.secret import serve_dir
+    from labeling.ml_backend.server import url_of
+
+    if url:
+        return url.rstrip("/")
+    running = serve_dir(project) / "server.json"
+    if running.exists():
+        return json.loads(running.read_text())["url"]
+    return url_of(project.cfg.serve.host, project.cfg.serve.port)
+
+
+@studio.command("connect-model")
+def connect_model(
+    ctx: typer.Context,
+    url: str = typer.Option(None, help="the backend's URL as Label Studio reaches it (default: the running "
+                                       "`dataprep serve`, else serve.host:serve.port)"),
+) -> None:
+    """Register `dataprep serve` on the Label Studio project (idempotent)."""
+    from labeling.ml_backend.connect import connect
+
+    project = project_from(ctx, writes=False)
+    s = connect(project, _backend_url(project, url))
+    console.result(s, f"{'updated' if s['updated'] else 'connected'} the ML backend {s['url']} on project "
+                      f"{s['project_id']} (state {s['state']}, model version {s['model_version']})")
+
+
+@studio.command("disconnect-model")
+def disconnect_model(
+    ctx: typer.Context,
+    url: str = typer.Option(None, help="only the backend at this URL (default: every dataprep backend)"),
+) -> None:
+    """Remove the ML backend (and its webhook) from the Label Studio project."""
+    from labeling.ml_backend.connect import disconnect
+
+    s = disconnect(project_from(ctx, writes=False), url)
+    console.result(s, s.get("note") or f"removed {s['removed']} ML backend(s) from project {s['project_id']}")

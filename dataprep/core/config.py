@@ -176,6 +176,15 @@ class Export(_Section):
     include_auto: bool = True
 
 
+class Serve(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(9090, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    retrain_after: int = Field(10, ge=1, description="retrain once this many annotation events arrived ...")
+    debounce_s: float = Field(5.0, gt=0.0, description="... or this many seconds after the first of them")
+    reconcile_s: float = Field(60.0, gt=0.0, description="pull from Label Studio this often, events or not")
+
+
 class Config(_Section):
     project: ProjectSettings = Field(default_factory=ProjectSettings)
     acquire: Acquire = Field(default_factory=Acquire)
@@ -187,6 +196,7 @@ class Config(_Section):
     validate_: Validate = Field(default_factory=Validate, alias="validate")
     augment: Augment = Field(default_factory=Augment)
     export: Export = Field(default_factory=Export)
+    serve: Serve = Field(default_factory=Serve)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -398,4 +408,12 @@ export:
   format: auto              # auto | folders | csv | parquet | coco
   include_augmented: true
   include_auto: true        # machine labels (label.auto_accept, method auto) go into the training set
+
+serve:                      # `dataprep serve`: the Label Studio ML backend
+  host: 127.0.0.1
+  port: 9090
+  workers: 1                # processes answering /predict (one trainer beside them)
+  retrain_after: 10         # retrain once this many annotation events arrived ...
+  debounce_s: 5.0           # ... or this many seconds after the first of them
+  reconcile_s: 60.0         # pull from Label Studio this often, events or not (a webhook is sent once)
 """

@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import joblib
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -47,6 +48,7 @@ from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 
 FOLDER = "features"
+VECTORIZER = "tfidf.joblib"         # text: the fitted vocabulary, to featurise texts outside the pool
 _EMBEDDERS: dict[str, Callable[[list[str]], np.ndarray]] = {}
 
 
@@ -229,6 +231,9 @@ def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.cs
     tfidf = TfidfVectorizer(sublinear_tf=True, max_features=project.cfg.features.text_max_features,
                             ngram_range=(1, 2), min_df=1, dtype=np.float32)
     m = tfidf.fit_transform(texts).tocsr()
+    (project.data / FOLDER).mkdir(parents=True, exist_ok=True)
+    with atomic_path(project.data / FOLDER / VECTORIZER) as tmp:     # for texts the pool never had
+        joblib.dump(tfidf, tmp)
     k = min(256, m.shape[1] - 1, m.shape[0] - 1)
     if k < 2:
         return m.toarray().astype(np.float32), m
@@ -362,6 +367,33 @@ def model_features(project: Project, manifest: pd.DataFrame | None = None):
     if sparse_file.exists():
         return sp.load_npz(sparse_file).tocsr(), index
     return dense, index
+
+
+def new_sample_features(project: Project, modality: str, values: list[str]):
+    """Model features of samples the project has never seen (image files or texts), computed as
+    the features stage computes them: the same image descriptor or encoder, the pool's own
+    TF-IDF vocabulary. What the ML backend reads for a task imported outside the loop."""
+    path = _embedding_path(project)
+    if path is not None and path.suffix.lower() != ".onnx":
+        raise UserError(f"features.embedding: {path.name} is a precomputed file; samples outside it have no "
+                        "features (use an .onnx encoder or module:function to featurise new samples)")
+    if modality == "image":
+        if path is not None:
+            return onnx_features(path, values, modality, project)
+        f = project.cfg.features
+        if f.embedding:
+            return np.asarray(_embedder(f.embedding, project.root)(values), dtype=np.float32)
+        return _image_batch(values, f.image_size, f.hog, project.cfg.acquire.max_pixels)
+    if modality == "text":
+        if path is not None:
+            return onnx_features(path, values, modality, project)
+        if project.cfg.features.embedding:
+            return np.asarray(_embedder(project.cfg.features.embedding, project.root)(values), dtype=np.float32)
+        vec = project.data / FOLDER / VECTORIZER
+        if not vec.exists():
+            raise UserError(f"{vec}: missing; run `dataprep features` first")
+        return joblib.load(vec).transform(values).tocsr()
+    raise UserError(f"features of new {modality} samples are not computed on the fly; only images and texts")
 
 
 def take(X, rows) -> np.ndarray | sp.csr_matrix:
