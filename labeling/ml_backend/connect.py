@@ -48,7 +48,8 @@ def connect(project: Project, url: str) -> dict[str, Any]:
               is_interactive=False, auto_update=True)
     with explained(ls_url, f"registering the ML backend {url} (is `dataprep serve` running there?)"):
         same = [m for m in ls.ml.list(project=proj.id) if (m.url or "").rstrip("/") == url.rstrip("/")]
-        ml = ls.ml.update(same[0].id, **kw) if same else ls.ml.create(project=proj.id, **kw)
+        # an update names the project too: Label Studio 1.23 re-runs /setup on it and fails without one
+        ml = ls.ml.update(same[0].id, project=proj.id, **kw) if same else ls.ml.create(project=proj.id, **kw)
         ls.projects.update(proj.id, show_collab_predictions=True, model_version=TITLE)
         hooks = [w for w in ls.webhooks.list(project=str(proj.id)) if (w.url or "") == _hook_url(url)]
         auth = {"Authorization": header(key)}

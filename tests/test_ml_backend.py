@@ -1,0 +1,241 @@
+"""The ML backend against a real Label Studio: `dataprep serve` as its own process, connected
+with `dataprep studio connect-model`, answering what Label Studio asks when an annotator opens
+a task, retraining on annotations posted by annotator accounts (the webhook Label Studio
+creates), keeping its model across a restart, and catching up by reconciliation on what it
+missed while down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+from label_studio_sdk import LabelStudio
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.core import model_store, store
+from dataprep.core.acquire import acquire
+from dataprep.core.config import default_params_yaml
+from dataprep.core.features import build_features, new_sample_features
+from dataprep.core.lock import project_lock
+from dataprep.core.project import open_project
+from dataprep.demo.studio_users import annotator_token
+from labeling.ml_backend.secret import header, secret
+from labeling.studio_backend import find_project
+from labeling.studio_client import field
+from labeling.studio_server import credentials, free_port, start_server, stop_pid
+
+runner = CliRunner()
+TITLE = "dataprep-ml"
+ANNOTATORS = ["ml.a@example.org", "ml.b@example.org", "ml.c@example.org"]
+NEWCOMER = "ml.new@example.org"
+PASSWORD = "pw-Annot8tor!"
+
+
+class Backend:
+    """`dataprep serve` in a subprocess we started (so ours to stop)."""
+
+    def __init__(self, root, env, port):
+        self.root, self.env, self.port, self.proc = root, env, port, None
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self):
+        log = open(self.root / "serve.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "dataprep", "serve", "--port", str(self.port)],
+                                     cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.root / "serve.log").read_text()
+            try:
+                if requests.get(self.url + "/health", auth=self.auth, timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("dataprep serve did not answer /health: " + (self.root / "serve.log").read_text())
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+
+    @property
+    def auth(self):
+        return ("dataprep", secret(open_project(self.root / "params.yaml")))
+
+    def version(self) -> str:
+        return requests.get(self.url + "/health", auth=self.auth, timeout=5).json()["model_version"]
+
+    def wait_version(self, other_than: str, timeout: float = 90, quiet_s: float = 4.0) -> str:
+        """The served version once it differs from `other_than` and has held for `quiet_s`
+        (longer than serve.debounce_s: the trainer has caught up with every event)."""
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            v = self.version()
+            if v != last:
+                last, since = v, time.monotonic()
+            elif v != other_than and time.monotonic() - since >= quiet_s:
+                return v
+            time.sleep(0.3)
+        trainer = (self.root / ".dataprep" / "serve" / "trainer.json")
+        raise AssertionError(f"served version still {other_than}; trainer: "
+                             f"{trainer.read_text() if trainer.exists() else 'no state'}")
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlb")
+    proj = root / "proj"
+    proj.mkdir()
+    raw = yaml.safe_load(default_params_yaml())
+    raw["label"].update({"backend": "studio", "project_title": TITLE, "gold_share": 0.0})
+    raw["select"].update({"batch_size": 24, "cold_start_min_labels": 10})
+    raw["serve"].update({"retrain_after": 3, "debounce_s": 1.0, "reconcile_s": 600.0})
+    (proj / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = open_project(proj / "params.yaml")
+    acquire(p)
+    build_features(p)
+    info = start_server(root / "server", p.data)
+    token = credentials(root / "server")["token"]
+    old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
+    backend = Backend(proj, dict(os.environ), free_port())
+    backend.start()
+    yield {"url": info["url"], "token": token, "project": p, "backend": backend}
+    backend.stop()
+    stop_pid(info["pid"])
+    for k, v in old.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _round(p):
+    """select + push under the project lock (the backend's trainer pulls beside us)."""
+    from active_learning.round import run_round
+    from labeling.studio_backend import pull, push
+    from labeling.validate import validate
+
+    with project_lock(p.work, "test round"):
+        pull(p)
+        validate(p)
+        run_round(p)
+        push(p)
+
+
+def _annotate_truly(server, annotators=ANNOTATORS) -> int:
+    """Each annotator (own account) gives every open task of the loop its true label."""
+    url, p = server["url"], server["project"]
+    truth = store.read_table(p.data, "manifest").set_index("sample_id")["source_label"].astype(str)
+    admin = LabelStudio(base_url=url, api_key=server["token"])
+    pid = find_project(admin, TITLE).id
+    done = 0
+    for email in annotators:
+        ls = LabelStudio(base_url=url, api_key=annotator_token(url, server["token"], email, PASSWORD))
+        me = ls.users.whoami().id
+        for t in admin.tasks.list(project=pid, fields="all"):
+            sid = (t.data or {}).get("sample_id")
+            if not sid or any(field(a, "completed_by") == me for a in t.annotations or []):
+                continue
+            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                                    "value": {"choices": [truth[sid]]}}], lead_time=4.0)
+            done += 1
+    return done
+
+
+def _connected(server):
+    p, b = server["project"], server["backend"]
+    res = runner.invoke(app, ["--params", str(p.root / "params.yaml"), "--json", "studio", "connect-model",
+                              "--url", b.url])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_a_request_without_the_secret_is_refused(studio):
+    b = studio["backend"]
+    assert requests.get(b.url + "/health", timeout=5).status_code == 401
+    assert requests.post(b.url + "/predict", json={"tasks": [{"id": 1, "data": {}}]}, timeout=5).status_code == 401
+    assert requests.post(b.url + "/webhook", json={"action": "START_TRAINING"},
+                         auth=("dataprep", "not-the-secret"), timeout=5).status_code == 401
+    assert requests.get(b.url + "/health", auth=b.auth, timeout=5).status_code == 200
+    state = b.root / ".dataprep" / "serve" / "trainer.json"
+    log = (b.root / "serve.log").read_text() + (state.read_text() if state.exists() else "")
+    assert b.auth[1] not in log and studio["token"] not in log          # never logged
+
+
+def test_annotations_retrain_and_an_outside_task_gets_the_served_prediction(studio):
+    p, b = studio["project"], studio["backend"]
+    _round(p)
+    first = _connected(studio)
+    again = _connected(studio)
+    assert again["updated"] and again["ml_backend_id"] == first["ml_backend_id"]
+    admin = LabelStudio(base_url=studio["url"], api_key=studio["token"])
+    pid = first["project_id"]
+    assert len(list(admin.ml.list(project=pid))) == 1
+    hooks = [w for w in admin.webhooks.list(project=str(pid)) if w.url == b.url + "/webhook"]
+    assert len(hooks) == 1 and hooks[0].headers == {"Authorization": header(b.auth[1])}
+
+    before = b.version()
+    assert _annotate_truly(studio) > 0              # webhooks from Label Studio reach the backend
+    v1 = b.wait_version(before)
+    stored = model_store.load(p)
+    assert stored.version == v1 and stored.trained_by == "serve" and stored.n_labels >= 10
+
+    # a task imported by someone else: no sample_id, an image the pool never had
+    man = store.read_table(p.data, "manifest")
+    test_row = man[man["split"] != "pool"].iloc[0] if (man["split"] != "pool").any() else man.iloc[-1]
+    outside = p.data / "outside" / "digit.png"
+    outside.parent.mkdir(exist_ok=True)
+    shutil.copy(p.data / test_row["path"], outside)
+    # added the way another team member would: a storage of their own, a task pointing into it
+    admin.import_storage.local.create(project=pid, path=str(outside.parent), title="someone else's")
+    task = admin.tasks.create(project=pid, data={"image": "/data/local-files/?d=outside/digit.png"})
+    # an annotator opens the next task in the labeling stream: the only one not fully labeled
+    ann = requests.Session()
+    ann.headers["Authorization"] = f"Token {annotator_token(studio['url'], studio['token'], NEWCOMER, PASSWORD)}"
+    nxt = ann.get(f"{studio['url']}/api/projects/{pid}/next", timeout=30).json()
+    assert nxt["id"] == task.id, nxt
+    preds = nxt["predictions"]
+    assert len(preds) == 1 and preds[0]["model_version"] == v1
+    proba = stored.model.predict_proba(new_sample_features(p, "image", [str(outside)]))[0]
+    assert preds[0]["result"][0]["value"]["choices"] == [stored.classes[proba.argmax()]]
+    assert abs(preds[0]["score"] - proba.max()) < 1e-6
+
+    # more annotations: a new version is served, and the task is predicted again by it
+    _round(p)
+    n = _annotate_truly(studio)
+    assert n > 0
+    v2 = b.wait_version(v1)
+    nxt = ann.get(f"{studio['url']}/api/projects/{pid}/next", timeout=30).json()
+    assert nxt["id"] == task.id and v2 in [x["model_version"] for x in nxt["predictions"]]
+
+
+def test_restart_keeps_the_model_and_reconciliation_recovers_missed_webhooks(studio):
+    p, b = studio["project"], studio["backend"]
+    if model_store.current_version(p) is None:          # alone: the test above made the first model
+        _round(p)
+        _connected(studio)
+        _annotate_truly(studio)
+        b.wait_version("untrained")
+    served = b.version()
+    b.stop()
+    b.start()
+    assert b.version() == served                         # the restart serves the last good model
+
+    b.stop()
+    _round(p)
+    events = p.work / "serve" / "events"
+    size = events.stat().st_size if events.exists() else 0
+    assert _annotate_truly(studio) > 0                   # every webhook of these fails: nobody listens
+    assert (events.stat().st_size if events.exists() else 0) == size
+    b.start()                                            # reconciles on start: pulls what it missed
+    assert b.wait_version(served) != served
+    state = json.loads((p.work / "serve" / "trainer.json").read_text())
+    assert any(h["why"] == "reconcile" and h["status"] == "trained" for h in state["history"])
