@@ -30,6 +30,7 @@ def serve(project: Project, params: Path, host: str, port: int, workers: int) ->
     import uvicorn
 
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as uvicorn binds: TIME_WAIT is no obstacle
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -45,7 +46,7 @@ def serve(project: Project, params: Path, host: str, port: int, workers: int) ->
                                    "workers": workers})
     try:
         uvicorn.run("labeling.ml_backend.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False)
+                    http="labeling.ml_backend.nodelay:NoDelayH11", log_level="warning", access_log=False)
     finally:
         if proc.is_alive():                # our own child: started above
             proc.terminate()

@@ -95,6 +95,7 @@ def retrain(project: Project) -> dict[str, Any]:
 def run(params: str, parent_pid: int) -> None:
     """The trainer loop (the target of the process `dataprep serve` starts)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s trainer %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)         # one line per Label Studio call otherwise
     project = open_project(params)
     cfg = project.cfg.serve
     d = serve_dir(project)
