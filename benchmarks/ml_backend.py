@@ -125,7 +125,9 @@ class Clients:
         while True:
             try:
                 r = session.post(self.serve.url + "/predict", json=self.payload, auth=self.serve.auth, timeout=30)
-                return r.status_code == 200 and len(r.json()["results"]) == len(self.payload["tasks"])
+                res = r.json()["results"] if r.status_code == 200 else []
+                # answered, one result per task, each a real prediction (an empty one means no features)
+                return len(res) == len(self.payload["tasks"]) and all(x["result"] for x in res)
             except requests.ConnectionError:
                 if time.monotonic() >= deadline:
                     return False

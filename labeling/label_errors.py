@@ -55,6 +55,8 @@ def label_errors(sample_ids: np.ndarray, labels: np.ndarray, pred_probs: np.ndar
     """
     from cleanlab.filter import find_label_issues
 
+    if len(set(labels)) < 2:     # cleanlab needs two classes among the labels it checks (one new single label)
+        return flags_of(pd.DataFrame({"sample_id": [], "annotation_id": [], "annotator": []}), "label_error", [])
     lookup = {c: i for i, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels])
     with warnings.catch_warnings():     # "too few examples in class" is expected early in a loop

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import requests
 import yaml
@@ -27,6 +29,7 @@ from dataprep.core.config import default_params_yaml
 from dataprep.core.features import build_features, new_sample_features
 from dataprep.core.lock import project_lock
 from dataprep.core.project import open_project
+from dataprep.demo.examples import KINDS, SHAPES, image_folder, text_csv
 from dataprep.demo.studio_users import annotator_token
 from labeling.ml_backend.secret import header, secret
 from labeling.studio_backend import find_project
@@ -96,7 +99,9 @@ def studio(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlb")
     proj = root / "proj"
     proj.mkdir()
+    src = image_folder(root / "src", n_per_class=30, shapes=SHAPES[:3])   # alpha, EXIF, palette, 16-bit, CMYK
     raw = yaml.safe_load(default_params_yaml())
+    raw["acquire"].update({"source": str(src), "test_fraction": 0.2})
     raw["label"].update({"backend": "studio", "project_title": TITLE, "gold_share": 0.0})
     raw["select"].update({"batch_size": 24, "cold_start_min_labels": 10})
     raw["serve"].update({"retrain_after": 3, "debounce_s": 1.0, "reconcile_s": 600.0})
@@ -188,9 +193,10 @@ def test_annotations_retrain_and_an_outside_task_gets_the_served_prediction(stud
     stored = model_store.load(p)
     assert stored.version == v1 and stored.trained_by == "serve" and stored.n_labels >= 10
 
-    # a task imported by someone else: no sample_id, an image the pool never had
+    # a task imported by someone else: no sample_id, an image the pool never had (a transparent PNG:
+    # the shape is only in its alpha channel)
     man = store.read_table(p.data, "manifest")
-    test_row = man[man["split"] != "pool"].iloc[0] if (man["split"] != "pool").any() else man.iloc[-1]
+    test_row = man[(man["split"] == "test") & man["path"].str.endswith(".png")].iloc[0]
     outside = p.data / "outside" / "digit.png"
     outside.parent.mkdir(exist_ok=True)
     shutil.copy(p.data / test_row["path"], outside)
@@ -239,3 +245,72 @@ def test_restart_keeps_the_model_and_reconciliation_recovers_missed_webhooks(stu
     assert b.wait_version(served) != served
     state = json.loads((p.work / "serve" / "trainer.json").read_text())
     assert any(h["why"] == "reconcile" and h["status"] == "trained" for h in state["history"])
+
+
+def test_features_of_new_samples_match_the_stage_for_every_kind(tmp_path):
+    """What the backend computes for a task it never saw equals what the features stage computed
+    for the same file or text: images of every kind people have (alpha, EXIF, palette, 16-bit,
+    CMYK) and text through the pool's own TF-IDF vocabulary."""
+    from conftest import write_params
+    from dataprep.core.features import model_features
+
+    src = image_folder(tmp_path / "src", n_per_class=len(KINDS) * 2, shapes=SHAPES[:2])
+    p = open_project(write_params(tmp_path / "img", str(src)) / "params.yaml")
+    acquire(p)
+    build_features(p)
+    X, index = model_features(p)
+    man = store.read_table(p.data, "manifest")
+    assert {Path(x).name.split("_")[0] for x in man["source"]} == set(KINDS)
+    fresh = new_sample_features(p, "image", [str(p.data / x) for x in man["path"]])
+    assert np.allclose(fresh, np.asarray(X)[index.get_indexer(man["sample_id"])], atol=1e-6)
+
+    t = open_project(write_params(tmp_path / "txt", str(text_csv(tmp_path / "t.csv", n_per_class=20))) / "params.yaml")
+    acquire(t)
+    build_features(t)
+    X, index = model_features(t)
+    man = store.read_table(t.data, "manifest")
+    fresh = new_sample_features(t, "text", man["text"].tolist())
+    assert abs(fresh - X[index.get_indexer(man["sample_id"])]).max() < 1e-6
+    unseen = new_sample_features(t, "text", ["a text with words the pool never had: zyxwv qutsr"])
+    assert unseen.shape == (1, X.shape[1])
+
+
+def test_text_predictions_for_an_outside_text_and_a_known_sample(tmp_path):
+    """The real app (in process, over its ASGI interface) on a text project: a known sample reads
+    its cached row, a text nobody imported is featurised with the pool's vocabulary, and the answer
+    is what the stored model says of it; a malformed body is one 400 line, never a traceback."""
+    from starlette.testclient import TestClient
+
+    from conftest import write_params
+    from dataprep.core.features import model_features
+    from labeling.ml_backend.app import PARAMS_ENV, create_app
+
+    t = open_project(write_params(tmp_path / "txt", str(text_csv(tmp_path / "t.csv", n_per_class=20))) / "params.yaml")
+    acquire(t)
+    build_features(t)
+    X, index = model_features(t)
+    man = store.read_table(t.data, "manifest")
+    labels = man.set_index("sample_id")["source_label"].astype(str).iloc[:40]
+    stored = model_store.train(t, labels, X, index, trained_by="test")
+    os.environ[PARAMS_ENV] = str(t.root / "params.yaml")
+    try:
+        client = TestClient(create_app())
+    finally:
+        os.environ.pop(PARAMS_ENV)
+    auth = ("dataprep", secret(t))
+    text = "a new text: " + man["text"].iloc[-1]
+    res = client.post("/predict", auth=auth, json={"tasks": [
+        {"id": 1, "data": {"sample_id": man["sample_id"].iloc[0], "text": "ignored"}}, {"id": 2, "data": {"text": text}},
+        {"id": 3, "data": {"other": 1}}]})
+    assert res.status_code == 200
+    out = res.json()["results"]
+    assert len(out) == 3 and all(r["model_version"] == stored.version for r in out)
+    want = [stored.model.predict_proba(X[index.get_indexer([man["sample_id"].iloc[0]])])[0],
+            stored.model.predict_proba(new_sample_features(t, "text", [text]))[0]]
+    for r, proba in zip(out[:2], want):
+        assert r["result"][0]["value"]["choices"] == [stored.classes[proba.argmax()]]
+        assert r["result"][0]["to_name"] == "text" and abs(r["score"] - proba.max()) < 1e-6
+    assert out[2]["result"] == []                    # nothing to featurise: an empty prediction, not an error
+    bad = client.post("/predict", auth=auth, content=b"{not json")
+    assert bad.status_code == 400 and "expected" in bad.json()["error"]
+    assert client.post("/predict", json={"tasks": []}).status_code == 401

@@ -5,7 +5,9 @@ model's pre-annotation), then a headless Chromium (the Debian package, driven by
 Playwright) logs in through the login form, opens the labeling page of one
 round-2 image task and saves a screenshot. It fails, naming what is missing,
 unless the image was served (HTTP 200) and rendered, and the model's guess is
-shown pre-selected. Then it opens the HTML report and checks that the
+shown pre-selected. Then it starts `dataprep serve`, connects it, imports a task
+outside the loop (an image in a storage of its own) and checks, the same way, that
+the backend's prediction is pre-selected on it. Then it opens the HTML report and checks that the
 confusion matrix and the issues table render (and sort), every sample picture
 with its id beside it, and saves `reports/ui-check-report.png`.
 
@@ -123,6 +125,54 @@ def report_check(report: Path, out: Path, timeout_s: float = 60) -> dict[str, An
     return {"report_screenshot": str(out), "per_class_rows": counts["per-class"], "issues_rows": counts["issues-table"]}
 
 
+def outside_task(project, ls, pid: int, url: str) -> tuple[int, str, str, Any]:
+    """Start `dataprep serve`, connect it, import a task the loop never pushed (an image in a
+    storage of its own) and return (task id, the served model's class for it, image URL path,
+    the backend process). What the browser must then show pre-selected."""
+    import shutil as sh
+    import subprocess
+    import sys
+
+    import requests
+
+    from dataprep.core import model_store, store
+    from dataprep.core.features import new_sample_features
+    from labeling.ml_backend.connect import connect
+    from labeling.ml_backend.secret import secret
+    from labeling.studio_server import free_port
+
+    port = free_port()
+    backend = f"http://127.0.0.1:{port}"
+    log = open(project.work / "ui-check-serve.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "dataprep", "serve", "--port", str(port)], cwd=project.root,
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(backend + "/health", auth=("dataprep", secret(project)), timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise UserError(f"dataprep serve did not come up; see {project.work / 'ui-check-serve.log'}")
+        time.sleep(0.2)
+    connect(project, backend)
+    stored = model_store.load(project)
+    if stored is None:
+        raise UserError("no stored model after two rounds: select did not train one")
+    man = store.read_table(project.data, "manifest")
+    src = project.data / man.loc[man["split"] == "test", "path"].iloc[0] if (man["split"] == "test").any() \
+        else project.data / man["path"].iloc[-1]
+    folder = project.data / "outside"
+    folder.mkdir(exist_ok=True)
+    sh.copy(src, folder / "outside.png")
+    ls.import_storage.local.create(project=pid, path=str(folder.resolve()), title="imported by someone else")
+    image = "/data/local-files/?d=outside/outside.png"
+    task = ls.tasks.create(project=pid, data={"image": image})
+    proba = stored.model.predict_proba(new_sample_features(project, "image", [str(folder / "outside.png")]))[0]
+    return int(task.id), stored.classes[int(proba.argmax())], image, proc
+
+
 def ui_check(folder: Path, out: Path) -> dict[str, Any]:
     from dataprep.demo.run import run_demo
     from dataprep.core.project import open_project
@@ -139,7 +189,15 @@ def ui_check(folder: Path, out: Path) -> dict[str, Any]:
         task_id, expect, image = pick_task(ls, proj.id)
         creds = credentials(studio_dir(project))
         info = screenshot(url, creds["username"], creds["password"], proj.id, task_id, expect, image, out)
-        return info | report_check(project.reports / "report.html", out.with_name(out.stem + "-report.png"))
+        info |= report_check(project.reports / "report.html", out.with_name(out.stem + "-report.png"))
+        o_id, o_expect, o_image, backend = outside_task(project, ls, proj.id, url)
+        try:
+            o = screenshot(url, creds["username"], creds["password"], proj.id, o_id, o_expect, o_image,
+                           out.with_name(out.stem + "-backend.png"))
+        finally:
+            backend.terminate()              # the `dataprep serve` started above
+            backend.wait(30)
+        return info | {"backend_task_id": o_id, "backend_prediction": o_expect, "backend_screenshot": o["screenshot"]}
     finally:
         stop(project)
 
@@ -155,6 +213,8 @@ def main() -> None:
         raise SystemExit(f"ui-check failed: {exc}") from None
     print(f"ui-check: task {info['task_id']} shows the image and the pre-annotation {info['pre_annotation']!r}; "
           f"screenshot: {info['screenshot']}")
+    print(f"ui-check: task {info['backend_task_id']}, imported outside the loop, shows the ML backend's prediction "
+          f"{info['backend_prediction']!r} pre-selected; screenshot: {info['backend_screenshot']}")
     print(f"ui-check: the report renders its confusion matrix, {info['per_class_rows']} per-class rows and "
           f"{info['issues_rows']} sortable issue rows, every sample with its id; screenshot: {info['report_screenshot']}")
 

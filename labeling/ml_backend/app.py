@@ -84,7 +84,7 @@ def create_app() -> Starlette:
         Route("/health", health, methods=["GET"]), Route("/", health, methods=["GET"]),
         Route("/setup", setup, methods=["POST"]), Route("/predict", predict, methods=["POST"]),
         Route("/webhook", webhook, methods=["POST"]), Route("/versions", versions, methods=["GET", "POST"]),
-    ], middleware=[Middleware(RequireSecret, key=key)])
+    ], middleware=[Middleware(RequireSecret, key=key), Middleware(CloseConnections)])
 
 
 class RequireSecret:
@@ -102,3 +102,24 @@ class RequireSecret:
                 await deny(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class CloseConnections:
+    """ASGI middleware: every response says `Connection: close`. A kept-alive connection can be
+    closed by a worker that a rolling restart (SIGHUP) retires just as the client sends on it, and
+    a client does not resend a POST (Label Studio's does not): measured, 1 of 4,413 predictions
+    failed that way. A fresh loopback or LAN connection per request costs well under a millisecond."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def closing(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, closing)

@@ -13,6 +13,7 @@ import json
 import logging
 import tempfile
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,12 +27,15 @@ import scipy.sparse as sp
 
 from dataprep.core import model_store
 from dataprep.core.features import FOLDER, model_features, new_sample_features
+from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 from labeling import label_config
+from labeling.studio_client import connection
 
 log = logging.getLogger("dataprep.serve")
 UNTRAINED = "untrained"
 FETCH_TIMEOUT = 10.0
+AUTH_TTL = 60.0           # seconds an exchanged access token is reused
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Predictor:
         self._features = None
         self._feature_stamp: int | None = None
         self._modality = "image"
+        self._own_auth: tuple[float, str, dict[str, str]] | None = None
         self.studio: dict[str, str] = {}      # hostname and access token from /setup, in memory only
 
     # -- the model, reloaded when the store names another one -------------------------------
@@ -112,13 +117,30 @@ class Predictor:
                     self._feature_stamp = stamp
         return self._features
 
+    def _studio_auth(self) -> tuple[str, dict[str, str]]:
+        """Label Studio's address and the header to read its files with: what `/setup` handed this
+        worker, else the project's own connection (LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or the
+        local server; with several workers, `/setup` reaches only one of them)."""
+        if self.studio.get("hostname") and self.studio.get("access_token"):
+            return self.studio["hostname"].rstrip("/"), {"Authorization": f"Token {self.studio['access_token']}"}
+        now = time.monotonic()
+        if self._own_auth is None or now - self._own_auth[0] > AUTH_TTL:
+            url, key = connection(self.project)
+            if key.count(".") == 2:      # a personal access token: exchanged for an access token, as the SDK does
+                r = requests.post(f"{url}/api/token/refresh", json={"refresh": key}, timeout=FETCH_TIMEOUT)
+                r.raise_for_status()
+                header = f"Bearer {r.json()['access']}"
+            else:
+                header = f"Token {key}"
+            self._own_auth = (now, url.rstrip("/"), {"Authorization": header})
+        return self._own_auth[1], self._own_auth[2]
+
     def _fetch(self, url: str, folder: Path) -> str:
-        host = self.studio.get("hostname", "").rstrip("/")
+        host, headers = self._studio_auth()
         if url.startswith("/"):
             url = host + url
-        elif not host or urlsplit(url).netloc != urlsplit(host).netloc:
+        elif urlsplit(url).netloc != urlsplit(host).netloc:
             raise ValueError("image is not served by the connected Label Studio")
-        headers = {"Authorization": f"Token {self.studio['access_token']}"} if self.studio.get("access_token") else {}
         r = requests.get(url, headers=headers, timeout=FETCH_TIMEOUT)
         r.raise_for_status()
         path = folder / f"image{len(list(folder.iterdir()))}"
@@ -143,7 +165,7 @@ class Predictor:
                 try:
                     new_vals.append(self._fetch(value, Path(tmp)) if tgt.modality == "image" else value)
                     new_pos.append(i)
-                except (requests.RequestException, ValueError, KeyError) as exc:
+                except (requests.RequestException, ValueError, KeyError, UserError) as exc:
                     log.warning("task %s: no features (%s)", t.get("id"), type(exc).__name__)
             if new_vals:
                 try:

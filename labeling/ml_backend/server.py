@@ -46,7 +46,8 @@ def serve(project: Project, params: Path, host: str, port: int, workers: int) ->
                                    "workers": workers})
     try:
         uvicorn.run("labeling.ml_backend.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    http="labeling.ml_backend.nodelay:NoDelayH11", log_level="warning", access_log=False)
+                    http="labeling.ml_backend.nodelay:NoDelayH11", timeout_graceful_shutdown=10,
+                    log_level="warning", access_log=False)
     finally:
         if proc.is_alive():                # our own child: started above
             proc.terminate()
