@@ -65,9 +65,9 @@ class Backend:
             time.sleep(0.2)
         raise AssertionError("dataprep serve did not answer /health: " + (self.root / "serve.log").read_text())
 
-    def stop(self):
+    def stop(self, kill: bool = False):
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.kill() if kill else self.proc.terminate()
             self.proc.wait(30)
 
     @property
@@ -231,7 +231,7 @@ def test_restart_keeps_the_model_and_reconciliation_recovers_missed_webhooks(stu
         _annotate_truly(studio)
         b.wait_version("untrained")
     served = b.version()
-    b.stop()
+    b.stop(kill=True)                                    # kill -9: nothing gets to save anything
     b.start()
     assert b.version() == served                         # the restart serves the last good model
 
