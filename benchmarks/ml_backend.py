@@ -57,6 +57,7 @@ from dataprep.core.acquire import acquire  # noqa: E402
 from dataprep.core.config import default_params_yaml  # noqa: E402
 from dataprep.core.features import build_features  # noqa: E402
 from dataprep.core.project import open_project  # noqa: E402
+from dataprep.demo.serve_process import ServeProcess  # noqa: E402
 from dataprep.demo.studio_users import annotator_token  # noqa: E402
 from labeling import label_config  # noqa: E402
 from labeling.ml_backend.secret import secret  # noqa: E402
@@ -74,38 +75,6 @@ def _studio_bin() -> None:
             os.environ["DATAPREP_LABEL_STUDIO_BIN"] = str(cand)
 
 
-class Serve:
-    def __init__(self, root: Path, port: int, workers: int):
-        self.root, self.port, self.workers, self.proc = root, port, workers, None
-        self.url = f"http://127.0.0.1:{port}"
-        self.auth = ("dataprep", secret(open_project(root / "params.yaml")))
-
-    def start(self) -> None:
-        log = open(self.root / "serve.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "dataprep", "serve", "--port", str(self.port),
-                                      "--workers", str(self.workers)], cwd=self.root, stdout=log,
-                                     stderr=subprocess.STDOUT, env=dict(os.environ))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/health", auth=self.auth, timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise SystemExit("dataprep serve did not come up: " + (self.root / "serve.log").read_text()[-2000:])
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:      # our own child
-            self.proc.terminate()
-            self.proc.wait(30)
-
-    def version(self) -> str:
-        return requests.get(self.url + "/health", auth=self.auth, timeout=5).json()["model_version"]
-
-    def trainer(self) -> dict:
-        return json.loads((self.root / ".dataprep" / "serve" / "trainer.json").read_text())
-
-
 def _payload(tasks: list[dict], pid: int, xml: str) -> dict:
     return {"tasks": tasks, "project": f"{pid}.0", "label_config": xml, "params": {"context": None}}
 
@@ -113,7 +82,7 @@ def _payload(tasks: list[dict], pid: int, xml: str) -> dict:
 class Clients:
     """`n` threads posting `payload` to /predict back to back; every latency and failure kept."""
 
-    def __init__(self, serve: Serve, payload: dict, n: int, per_client: int | None = None, retry_s: float = 0.0):
+    def __init__(self, serve: ServeProcess, payload: dict, n: int, per_client: int | None = None, retry_s: float = 0.0):
         self.serve, self.payload, self.n, self.per_client, self.retry_s = serve, payload, n, per_client, retry_s
         self.records: list[tuple[float, float, bool]] = []      # (start, latency s, ok)
         self._stop = threading.Event()
@@ -190,7 +159,7 @@ def main() -> None:
         info = start_server(root / "server", p.data)
         token = credentials(root / "server")["token"]
         os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
-        serve = Serve(proj, free_port(), args.workers)
+        serve = ServeProcess(proj, free_port(), args.workers)
         try:
             from label_studio_sdk import LabelStudio
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
-import subprocess
-import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +28,7 @@ from dataprep.core.features import build_features, new_sample_features
 from dataprep.core.lock import project_lock
 from dataprep.core.project import open_project
 from dataprep.demo.examples import KINDS, SHAPES, image_folder, text_csv
+from dataprep.demo.serve_process import ServeProcess
 from dataprep.demo.studio_users import annotator_token
 from labeling.ml_backend.secret import header, secret
 from labeling.studio_backend import find_project
@@ -43,40 +42,7 @@ NEWCOMER = "ml.new@example.org"
 PASSWORD = "pw-Annot8tor!"
 
 
-class Backend:
-    """`dataprep serve` in a subprocess we started (so ours to stop)."""
-
-    def __init__(self, root, env, port):
-        self.root, self.env, self.port, self.proc = root, env, port, None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self):
-        log = open(self.root / "serve.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "dataprep", "serve", "--port", str(self.port)],
-                                     cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.root / "serve.log").read_text()
-            try:
-                if requests.get(self.url + "/health", auth=self.auth, timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("dataprep serve did not answer /health: " + (self.root / "serve.log").read_text())
-
-    def stop(self, kill: bool = False):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill() if kill else self.proc.terminate()
-            self.proc.wait(30)
-
-    @property
-    def auth(self):
-        return ("dataprep", secret(open_project(self.root / "params.yaml")))
-
-    def version(self) -> str:
-        return requests.get(self.url + "/health", auth=self.auth, timeout=5).json()["model_version"]
-
+class Backend(ServeProcess):
     def wait_version(self, other_than: str, timeout: float = 90, quiet_s: float = 4.0) -> str:
         """The served version once it differs from `other_than` and has held for `quiet_s`
         (longer than serve.debounce_s: the trainer has caught up with every event)."""
@@ -89,9 +55,7 @@ class Backend:
             elif v != other_than and time.monotonic() - since >= quiet_s:
                 return v
             time.sleep(0.3)
-        trainer = (self.root / ".dataprep" / "serve" / "trainer.json")
-        raise AssertionError(f"served version still {other_than}; trainer: "
-                             f"{trainer.read_text() if trainer.exists() else 'no state'}")
+        raise AssertionError(f"served version still {other_than}; trainer: {self.trainer() or 'no state'}")
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +77,7 @@ def studio(tmp_path_factory):
     token = credentials(root / "server")["token"]
     old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
-    backend = Backend(proj, dict(os.environ), free_port())
+    backend = Backend(proj, free_port(), env=dict(os.environ))
     backend.start()
     yield {"url": info["url"], "token": token, "project": p, "backend": backend}
     backend.stop()
@@ -170,8 +134,7 @@ def test_a_request_without_the_secret_is_refused(studio):
     assert requests.post(b.url + "/webhook", json={"action": "START_TRAINING"},
                          auth=("dataprep", "not-the-secret"), timeout=5).status_code == 401
     assert requests.get(b.url + "/health", auth=b.auth, timeout=5).status_code == 200
-    state = b.root / ".dataprep" / "serve" / "trainer.json"
-    log = (b.root / "serve.log").read_text() + (state.read_text() if state.exists() else "")
+    log = b.log.read_text() + json.dumps(b.trainer())
     assert b.auth[1] not in log and studio["token"] not in log          # never logged
 
 
@@ -192,6 +155,12 @@ def test_annotations_retrain_and_an_outside_task_gets_the_served_prediction(stud
     v1 = b.wait_version(before)
     stored = model_store.load(p)
     assert stored.version == v1 and stored.trained_by == "serve" and stored.n_labels >= 10
+    # "Start training" in Label Studio's model settings reaches the trainer (START_TRAINING webhook)
+    admin.ml.train(first["ml_backend_id"])
+    deadline = time.monotonic() + 30
+    while not any(h["why"] == "start_training" for h in b.trainer().get("history", [])):
+        assert time.monotonic() < deadline, b.trainer()
+        time.sleep(0.2)
 
     # a task imported by someone else: no sample_id, an image the pool never had (a transparent PNG:
     # the shape is only in its alpha channel)

@@ -125,38 +125,20 @@ def report_check(report: Path, out: Path, timeout_s: float = 60) -> dict[str, An
     return {"report_screenshot": str(out), "per_class_rows": counts["per-class"], "issues_rows": counts["issues-table"]}
 
 
-def outside_task(project, ls, pid: int, url: str) -> tuple[int, str, str, Any]:
+def outside_task(project, ls, pid: int) -> tuple[int, str, str, Any]:
     """Start `dataprep serve`, connect it, import a task the loop never pushed (an image in a
     storage of its own) and return (task id, the served model's class for it, image URL path,
     the backend process). What the browser must then show pre-selected."""
     import shutil as sh
-    import subprocess
-    import sys
-
-    import requests
 
     from dataprep.core import model_store, store
     from dataprep.core.features import new_sample_features
     from labeling.ml_backend.connect import connect
-    from labeling.ml_backend.secret import secret
+    from dataprep.demo.serve_process import ServeProcess
     from labeling.studio_server import free_port
 
-    port = free_port()
-    backend = f"http://127.0.0.1:{port}"
-    log = open(project.work / "ui-check-serve.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "dataprep", "serve", "--port", str(port)], cwd=project.root,
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(backend + "/health", auth=("dataprep", secret(project)), timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise UserError(f"dataprep serve did not come up; see {project.work / 'ui-check-serve.log'}")
-        time.sleep(0.2)
-    connect(project, backend)
+    proc = ServeProcess(project.root, free_port()).start()
+    connect(project, proc.url)
     stored = model_store.load(project)
     if stored is None:
         raise UserError("no stored model after two rounds: select did not train one")
@@ -190,13 +172,12 @@ def ui_check(folder: Path, out: Path) -> dict[str, Any]:
         creds = credentials(studio_dir(project))
         info = screenshot(url, creds["username"], creds["password"], proj.id, task_id, expect, image, out)
         info |= report_check(project.reports / "report.html", out.with_name(out.stem + "-report.png"))
-        o_id, o_expect, o_image, backend = outside_task(project, ls, proj.id, url)
+        o_id, o_expect, o_image, backend = outside_task(project, ls, proj.id)
         try:
             o = screenshot(url, creds["username"], creds["password"], proj.id, o_id, o_expect, o_image,
                            out.with_name(out.stem + "-backend.png"))
         finally:
-            backend.terminate()              # the `dataprep serve` started above
-            backend.wait(30)
+            backend.stop()                   # the `dataprep serve` started above
         return info | {"backend_task_id": o_id, "backend_prediction": o_expect, "backend_screenshot": o["screenshot"]}
     finally:
         stop(project)
