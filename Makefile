@@ -36,7 +36,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed $(STUDIO_VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
-		$(VENV)/bin/python -m pytest -v --durations=15
+		$(VENV)/bin/python -m pytest -v --durations=15 -n 2 --dist loadfile   # one file per worker: its server and fixtures stay together
 
 # What annotators see: a two-round demo through a local Label Studio, then headless
 # Chromium logs in and screenshots a task's labeling page with its pre-annotation.
