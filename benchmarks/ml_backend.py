@@ -34,7 +34,6 @@ ml_backend.png (latency distributions).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -47,22 +46,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import requests
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dataprep.core import store  # noqa: E402
-from dataprep.core.acquire import acquire  # noqa: E402
-from dataprep.core.config import default_params_yaml  # noqa: E402
-from dataprep.core.features import build_features  # noqa: E402
-from dataprep.core.project import open_project  # noqa: E402
 from dataprep.demo.serve_process import ServeProcess  # noqa: E402
+from dataprep.demo.studio_project import studio_project  # noqa: E402
 from dataprep.demo.studio_users import annotator_token  # noqa: E402
 from labeling import label_config  # noqa: E402
-from labeling.ml_backend.secret import secret  # noqa: E402
 from labeling.studio_backend import config_xml, ensure_project  # noqa: E402
-from labeling.studio_server import credentials, free_port, start_server, stop_pid  # noqa: E402
+from labeling.studio_server import free_port, stop_pid  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 TITLE = "dataprep-bench-ml"
@@ -147,18 +141,10 @@ def main() -> None:
     dists: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="dataprep-bench-ml-") as tmp:
         root = Path(tmp)
-        proj = root / "proj"
-        proj.mkdir()
-        raw = yaml.safe_load(default_params_yaml())
-        raw["label"].update({"backend": "studio", "project_title": TITLE, "gold_share": 0.0})
-        raw["serve"].update({"retrain_after": 1, "debounce_s": 0.5, "reconcile_s": 600.0})
-        (proj / "params.yaml").write_text(yaml.safe_dump(raw))
-        p = open_project(proj / "params.yaml")
-        acquire(p)
-        build_features(p)
-        info = start_server(root / "server", p.data)
-        token = credentials(root / "server")["token"]
-        os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
+        p, info, token = studio_project(root, {
+            "label": {"backend": "studio", "project_title": TITLE, "gold_share": 0.0},
+            "serve": {"retrain_after": 1, "debounce_s": 0.5, "reconcile_s": 600.0}})
+        proj = p.root
         serve = ServeProcess(proj, free_port(), args.workers)
         try:
             from label_studio_sdk import LabelStudio

@@ -16,24 +16,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-import yaml
 from label_studio_sdk import LabelStudio
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.core import model_store, store
 from dataprep.core.acquire import acquire
-from dataprep.core.config import default_params_yaml
 from dataprep.core.features import build_features, new_sample_features
 from dataprep.core.lock import project_lock
 from dataprep.core.project import open_project
 from dataprep.demo.examples import KINDS, SHAPES, image_folder, text_csv
 from dataprep.demo.serve_process import ServeProcess
+from dataprep.demo.studio_project import studio_project
 from dataprep.demo.studio_users import annotator_token
 from labeling.ml_backend.secret import header, secret
 from labeling.studio_backend import find_project
 from labeling.studio_client import field
-from labeling.studio_server import credentials, free_port, start_server, stop_pid
+from labeling.studio_server import free_port, stop_pid
 
 runner = CliRunner()
 TITLE = "dataprep-ml"
@@ -61,22 +60,14 @@ class Backend(ServeProcess):
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlb")
-    proj = root / "proj"
-    proj.mkdir()
     src = image_folder(root / "src", n_per_class=30, shapes=SHAPES[:3])   # alpha, EXIF, palette, 16-bit, CMYK
-    raw = yaml.safe_load(default_params_yaml())
-    raw["acquire"].update({"source": str(src), "test_fraction": 0.2})
-    raw["label"].update({"backend": "studio", "project_title": TITLE, "gold_share": 0.0})
-    raw["select"].update({"batch_size": 24, "cold_start_min_labels": 10})
-    raw["serve"].update({"retrain_after": 3, "debounce_s": 1.0, "reconcile_s": 600.0})
-    (proj / "params.yaml").write_text(yaml.safe_dump(raw))
-    p = open_project(proj / "params.yaml")
-    acquire(p)
-    build_features(p)
-    info = start_server(root / "server", p.data)
-    token = credentials(root / "server")["token"]
     old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
-    os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
+    p, info, token = studio_project(root, {
+        "acquire": {"source": str(src), "test_fraction": 0.2},
+        "label": {"backend": "studio", "project_title": TITLE, "gold_share": 0.0},
+        "select": {"batch_size": 24, "cold_start_min_labels": 10},
+        "serve": {"retrain_after": 3, "debounce_s": 1.0, "reconcile_s": 600.0}})
+    proj = p.root
     backend = Backend(proj, free_port(), env=dict(os.environ))
     backend.start()
     yield {"url": info["url"], "token": token, "project": p, "backend": backend}

@@ -327,7 +327,9 @@ def build_features(project: Project, manifest: pd.DataFrame | None = None) -> tu
     cached = None
     if npy.exists() and idx_file.exists():
         meta = json.loads(idx_file.read_text())
-        if meta.get("key") == key:
+        # text: a cache from before the vocabulary was kept is recomputed, so new texts can be featurised
+        lacks_vocabulary = meta.get("sparse") and not (folder / VECTORIZER).exists()
+        if meta.get("key") == key and not lacks_vocabulary:
             cached_ids, cached = meta["ids"], np.load(npy, mmap_mode="r")
     want = man["sample_id"].tolist()
     have = set(cached_ids)
@@ -391,7 +393,7 @@ def new_sample_features(project: Project, modality: str, values: list[str]):
             return np.asarray(_embedder(project.cfg.features.embedding, project.root)(values), dtype=np.float32)
         vec = project.data / FOLDER / VECTORIZER
         if not vec.exists():
-            raise UserError(f"{vec}: missing; run `dataprep features` first")
+            raise UserError(f"{vec}: missing; run `dataprep features` (or `dvc repro`) to compute the text features")
         return joblib.load(vec).transform(values).tocsr()
     raise UserError(f"features of new {modality} samples are not computed on the fly; only images and texts")
 
