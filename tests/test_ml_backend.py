@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import requests
 from label_studio_sdk import LabelStudio
@@ -191,9 +192,13 @@ def test_restart_keeps_the_model_and_reconciliation_recovers_missed_webhooks(stu
         _annotate_truly(studio)
         b.wait_version("untrained")
     served = b.version()
+    trainer = psutil.Process(json.loads((p.work / "serve" / "server.json").read_text())["trainer_pid"])
+    left = [trainer, *trainer.children(recursive=True)]   # the trainer and any worker of its fits
     b.stop(kill=True)                                    # kill -9: nothing gets to save anything
     b.start()
     assert b.version() == served                         # the restart serves the last good model
+    _, alive = psutil.wait_procs(left, timeout=15)
+    assert not alive, f"processes of the killed backend still running: {alive}"
 
     b.stop()
     _round(p)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,7 @@ def retrain(project: Project) -> dict[str, Any]:
 
 def run(params: str, parent_pid: int) -> None:
     """The trainer loop (the target of the process `dataprep serve` starts)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))       # `serve` stopping us: still stop our workers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s trainer %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)         # one line per Label Studio call otherwise
     project = open_project(params)
@@ -102,6 +105,23 @@ def run(params: str, parent_pid: int) -> None:
     d.mkdir(parents=True, exist_ok=True)
     seen, first, next_reconcile = _events(d), None, 0.0       # reconcile at once: events missed while down
     history: list[dict[str, Any]] = []
+    try:
+        _loop(project, cfg, d, parent_pid, seen, first, next_reconcile, history)
+    finally:
+        _stop_workers()
+
+
+def _stop_workers() -> None:
+    """The worker processes this trainer's model fits started (joblib's reusable loky pool): at
+    exit the interpreter would otherwise wait minutes for their idle timeout, a trainer lingering
+    after `dataprep serve` is gone. They are this process's own children."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)
+
+
+def _loop(project: Project, cfg, d: Path, parent_pid: int, seen: int, first: float | None,
+          next_reconcile: float, history: list[dict[str, Any]]) -> None:
     while os.getppid() == parent_pid:
         now = time.monotonic()
         size, force = _events(d), (d / FORCE).exists()
