@@ -12,6 +12,13 @@ are one sparse product with the (worker x label, task) count matrix, so a
 round costs O(annotations x classes) time and O(annotations + tasks x classes)
 memory: 1M tasks x 3 labels converge in seconds.
 
+A worker's confusion is learned only from tasks where something else speaks too (another
+annotation or the prior): a worker seen only on tasks they answered alone keeps the
+pseudo-count confusion (`diag_prior`, `smoothing`), whatever their labels say. Each row of
+a worker's confusion is shrunk toward that worker's pooled (one-coin) accuracy with
+`shrinkage` pseudo-annotations, so ten checked answers say something about every class
+(a full K x K matrix alone would need ~K^2 of them).
+
 The prior is where the model helps: `prior` holds out-of-sample class
 probabilities per task (cross-validated, so a task's own label never leaks
 into its prior). It multiplies into the posterior like one more annotator of
@@ -40,14 +47,16 @@ class DawidSkene(BaseEstimator):
     """Full confusion matrix per worker, EM from a (soft) majority vote."""
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, diag_prior: float = 1.0,
-                 prior_weight: float = 1.0, class_smoothing: float = 0.01):
+                 prior_weight: float = 1.0, class_smoothing: float = 0.01, shrinkage: float = 2.0):
         self.n_iter = n_iter
         self.tol = tol
-        self.smoothing = smoothing      # pseudo-count on every confusion cell
+        self.smoothing = smoothing      # pseudo-count per class in a worker's pooled accuracy
         self.diag_prior = diag_prior    # extra pseudo-count on the diagonal: a worker is assumed
         self.prior_weight = prior_weight  # better than chance until the data says otherwise
         self.class_smoothing = class_smoothing  # pseudo-count per class in the class prior: no class
         # share can collapse to zero, so no prior can push a class out of existence
+        self.shrinkage = shrinkage      # pseudo-annotations per confusion row drawn from the worker's
+        # pooled (one-coin) accuracy: a row the worker rarely met looks like the worker's other rows
 
     def fit(self, X: pd.DataFrame, y=None, *, classes: list[str] | None = None, prior: np.ndarray | None = None,
             tasks: np.ndarray | None = None) -> "DawidSkene":
@@ -60,6 +69,7 @@ class DawidSkene(BaseEstimator):
         _check("diag_prior", self.diag_prior, numbers.Real, 0)
         _check("prior_weight", self.prior_weight, numbers.Real, 0)
         _check("class_smoothing", self.class_smoothing, numbers.Real, 0, strict=True)
+        _check("shrinkage", self.shrinkage, numbers.Real, 0)
         missing = {"task", "worker", "label"} - set(getattr(X, "columns", []))
         if missing:
             raise ValueError(f"DawidSkene.fit: X needs the columns task, worker, label (missing {sorted(missing)})")
@@ -79,6 +89,14 @@ class DawidSkene(BaseEstimator):
         # float32 throughout: EM is memory-bound, and halving the bytes halves the time
         M = sp.csr_matrix((np.ones(len(t_idx), np.float32), (w_idx * K + codes, t_idx)), shape=(W * K, N))
         Mt = M.T.tocsr()
+        # The M-step learns a worker's confusion only from tasks where something besides that one
+        # annotation speaks: another annotation, or the prior. A lone label agrees with itself, so
+        # counting it would let a worker who only ever answered alone confirm their own accuracy
+        # (EM stops wherever it starts); such a worker keeps the pseudo-count confusion instead.
+        evidence = np.bincount(t_idx, minlength=N) >= 2
+        if prior is not None and self.prior_weight > 0:
+            evidence[:] = True
+        M_fit = M @ sp.diags(evidence.astype(np.float32)) if not evidence.all() else M
         log_prior = None
         if prior is not None:
             log_prior = (self.prior_weight * np.log(np.clip(np.asarray(prior, np.float64), 1e-6, 1.0))).astype(np.float32)
@@ -91,8 +109,16 @@ class DawidSkene(BaseEstimator):
         for it in range(1, self.n_iter + 1):
             # M-step: class prior, confusion[w, true, observed]
             pi = (post.sum(0, dtype=np.float64) + self.class_smoothing) / (N + K * self.class_smoothing)
-            counts = np.asarray(M @ post, np.float64).reshape(W, K, K).transpose(0, 2, 1) + self.smoothing
-            counts += self.diag_prior * np.eye(K)
+            counts = np.asarray(M_fit @ post, np.float64).reshape(W, K, K).transpose(0, 2, 1)
+            # each row is shrunk toward the worker's pooled accuracy (diag_prior and smoothing are
+            # its pseudo-counts): a full K x K matrix needs ~K^2 annotations per worker, one
+            # accuracy needs a handful, so rarely met rows borrow from the worker's other rows
+            total = counts.sum((1, 2))
+            acc = (np.einsum("wkk->w", counts) + self.diag_prior + self.smoothing) / (
+                total + self.diag_prior + K * self.smoothing)
+            off = (1.0 - acc) / max(K - 1, 1)
+            one_coin = off[:, None, None] * (1 - np.eye(K)) + acc[:, None, None] * np.eye(K)
+            counts += self.shrinkage * one_coin + 1e-6
             conf = counts / counts.sum(2, keepdims=True)
             # E-step: log p(true | task) = log pi + sum over its annotations of log conf + prior
             L = np.log(conf).transpose(0, 2, 1).reshape(W * K, K).astype(np.float32)

@@ -7,12 +7,18 @@ Order matters and is deliberate:
    accepting wrong pre-annotations, or listed in params) are quarantined whole;
 3. Dawid-Skene again on the remaining annotations, now with the model's
    out-of-sample probabilities as a per-item prior, weighted by how well that
-   prior predicts the items where kept annotators agreed (no weight before 20
-   such items, or when it is no better than a uniform guess);
+   prior predicts the labels the kept annotators settled without it (agreement,
+   or one annotator confident enough on their checked record; no weight before
+   20 such items, or when it is no better than a uniform guess);
 4. the evidence is never overruled: a label no kept annotator gave, a 1-1 tie
    among the kept annotators, and (from a model that has earned trust) an
    agreed label the model gives under 5% await another annotation
-   (`tie`, `model_disagrees`; not counted by the gate);
+   (`tie`, `model_disagrees`; not counted by the gate), and so does a single
+   annotation too unconfident to accept (`unconfirmed`: with one annotation per
+   task, unconfirmed is the normal state of new work, not a fault of the batch),
+   as does a single annotation by an annotator on watch, and a sample answered
+   only by annotators now blocked (`blocked_only`: the
+   batch's fault was the annotator's, and the annotator is already out);
 5. singly-labeled samples go through confident learning (cleanlab) on the
    model's probabilities; only a model that has earned it (out-of-sample
    accuracy on agreed items >= `validate.label_error_min_accuracy`, on 30 or
@@ -140,10 +146,12 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed)
     weight = 1.0
     if prior is not None:
-        votes = kept.groupby("sample_id")["label"].agg(["nunique", "size", "first"])
-        agreed = votes[(votes["size"] >= 2) & (votes["nunique"] == 1)]
-        pos = pd.Index(everyone).get_indexer(agreed.index)
-        weight = prior_weight(prior[pos], agreed["first"].to_numpy().astype(str), classes)
+        # judged on the labels the crowd settled without the model: agreement, or one
+        # annotator whose checked record makes the label confident on its own
+        settled = ds0.confidence_[ds0.confidence_.index.isin(kept["sample_id"]) &
+                                  (ds0.confidence_ >= cfg.min_confidence)].index
+        pos = pd.Index(everyone).get_indexer(settled)
+        weight = prior_weight(prior[pos], ds0.labels_.loc[settled].to_numpy().astype(str), classes)
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
@@ -153,6 +161,11 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                            "method": method, "n_annotations": n.to_numpy()})
     sample_flags = []
     orphan = labels[labels["n_annotations"] == 0]
+    by_blocked = orphan["sample_id"].isin(usable["sample_id"])      # usable, but only from blocked annotators
+    sample_flags.append(checks.flags_of(orphan[by_blocked].assign(annotation_id=None, annotator=None),
+                                      "blocked_only", ["every annotation came from a blocked annotator: send for "
+                                                       "another annotation"] * int(by_blocked.sum())))
+    orphan = orphan[~by_blocked]
     sample_flags.append(checks.flags_of(orphan.assign(annotation_id=None, annotator=None), "no_usable_annotation",
                                       ["every annotation was quarantined: send for another annotation"] * len(orphan)))
     labels = labels[labels["n_annotations"] > 0]
@@ -175,7 +188,19 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                    f"{model_check['agreed_items']} agreed items, under validate.label_error_min_accuracy "
                    f"{cfg.label_error_min_accuracy:.0%}); worth another annotation")
             doubtful = found.assign(check="label_error_unconfirmed", reason=[r + why for r in found["reason"]])
-    low = labels[labels["confidence"] < cfg.min_confidence]
+    watched = set(quality.loc[quality["verdict"] == "watch", "annotator"])
+    sole = kept.groupby("sample_id")["annotator"].first()
+    by_watched = (labels["n_annotations"] == 1) & labels["sample_id"].map(sole).isin(watched)
+    low = labels[(labels["confidence"] < cfg.min_confidence) | by_watched]
+    alone = low[low["n_annotations"] == 1]      # one label nothing else confirms yet: not a disagreement
+    low = low[low["n_annotations"] != 1]
+    sample_flags.append(checks.flags_of(alone.assign(annotation_id=None, annotator=None), "unconfirmed",
+                                      [(f"the only annotation, {l!r}, is by {sole[sid]}, who is on watch"
+                                        if sole.get(sid) in watched else
+                                        f"a single annotation {l!r} with confidence {c:.2f} < {cfg.min_confidence} "
+                                        "(its annotator or the model cannot vouch for it yet)") +
+                                       ": send for another annotation"
+                                       for sid, l, c in zip(alone["sample_id"], alone["label"], alone["confidence"])]))
     sample_flags.append(checks.flags_of(low.assign(annotation_id=None, annotator=None), "low_agreement",
                                       [f"accepted label {l!r} has confidence {c:.2f} < {cfg.min_confidence}: "
                                        "send for another annotation" for l, c in zip(low["label"], low["confidence"])]))
@@ -196,7 +221,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
             "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
 
 
-AWAITING = ("tie", "model_disagrees")     # sample checks that ask for another annotation, not a verdict
+AWAITING = ("tie", "model_disagrees", "unconfirmed", "blocked_only")     # sample checks that ask for another annotation, not a verdict
 # sample checks another annotation can settle: these samples are offered for re-annotation
 REQUEUE = AWAITING + ("low_agreement", "no_usable_annotation", "label_error", "label_error_unconfirmed")
 
@@ -361,7 +386,9 @@ def validate(project: Project) -> dict[str, Any]:
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
     # a tie or a label the model contradicts awaits another annotation: it keeps the sample out
     # of training, but says nothing bad about the batch, so the gate does not count it
-    awaiting = set(sample_q.loc[sample_q["check"].isin(AWAITING), "sample_id"])
+    # (a sample only blocked annotators answered awaits a kept one; with none kept, nobody can settle it)
+    awaits = AWAITING if len(kept) else tuple(c for c in AWAITING if c != "blocked_only")
+    awaiting = set(sample_q.loc[sample_q["check"].isin(awaits), "sample_id"])
     q_share = len(batch & (set(sample_q["sample_id"]) - awaiting)) / max(1, len(batch))
     nan = float("nan")
     agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),

@@ -5,7 +5,8 @@ label we would use for it is wrong, `1 - max(post)`.
 `post` is the model's class probabilities for an unlabeled sample (its label would be the
 model's guess), and for an annotated one the inferred posterior blended half and half with the
 kept annotators' vote shares (so a 1-1 tie scores about 0.5 whatever the model believes, and a
-label nobody gave cannot look certain). The expected *one-step* reduction of that error is not
+label nobody gave cannot look certain); a single annotation scores its posterior alone, which
+carries its annotator's checked record. The expected *one-step* reduction of that error is not
 used: a single label of a 90%-accurate annotator has posterior 0.9, and one more vote cannot
 flip it on its own (a disagreeing vote makes a tie that a third vote breaks), so a one-step gain
 of zero would leave every such label unchecked.
@@ -31,8 +32,9 @@ def p_wrong(post: np.ndarray) -> np.ndarray:
 
 
 def blend(posterior: np.ndarray, votes: np.ndarray) -> np.ndarray:
-    """Half the inferred posterior, half the vote shares (rows with no vote: the posterior)."""
+    """Half the inferred posterior, half the vote shares (rows with fewer than two votes: the
+    posterior alone, since a lone vote's share of 1 says nothing about whether it is right)."""
     votes = np.asarray(votes, dtype=np.float64)
     n = votes.sum(1, keepdims=True)
-    shares = np.where(n > 0, votes / np.clip(n, 1, None), posterior)
+    shares = np.where(n > 1, votes / np.clip(n, 1, None), posterior)
     return 0.5 * np.asarray(posterior, dtype=np.float64) + 0.5 * shares

@@ -85,7 +85,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "sample_id": pa.string(),
         "task_id": pa.int64(),
         "p_wrong": pa.float64(),        # probability that the label we would use is wrong
-        "check": pa.string(),           # why: tie | model_disagrees | low_agreement | ...
+        "check": pa.string(),           # why: tie | model_disagrees | unconfirmed | low_agreement | ...
         "n_annotations": pa.int64(),    # distinct annotators who answered (blocked ones too)
         "annotators": pa.string(),      # JSON list of them: the next annotation comes from someone else
     },
