@@ -327,6 +327,11 @@ def run_round(project: Project) -> dict[str, Any]:
                         "rank": np.arange(1, len(picked) + 1), "strategy": strategies,
                         "model_version": version, "round": rnd})
     sel["prediction"], sel["confidence"] = _guess(model, take(Xc, picked))
+    calibrate = project.cfg.label.calibration_overlap
+    if cold and calibrate > project.cfg.label.overlap:
+        # no model yet, so only other annotators can check an annotator: the cold-start picks
+        # are answered by several, which identifies who is reliable before tasks go out alone
+        sel["n_wanted"] = calibrate
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     if n_re:
         sel = pd.concat([sel, _reannotation_rows(requests, n_re, len(sel) + 1, version, rnd)], ignore_index=True)

@@ -236,6 +236,11 @@ def build(project: Project) -> dict[str, Any]:
             cost["accuracy_after"] = cost["round"].map(lambda r: acc.get(r + 1, np.nan))
             cost["accuracy_gain_per_hour"] = cost["accuracy_after"].diff() / cost["annotator_hours"]
         info["annotator_hours"] = float(cost["annotator_hours"].sum())
+        human = labels[labels["method"] != "auto"]
+        info.update(human_annotations=int(len(cur)), human_labels=int(len(human)))
+    auto = labels[labels["method"] == "auto"] if "method" in labels else labels.iloc[:0]
+    if len(auto):
+        info.update(auto_labels=int(len(auto)), auto_bound=float(auto["bound"].max()))
         parts.append("<h2>Labeling cost</h2>" + table(cost))
     # ---- label quality and annotators
     lq = _read_json(rep / "label_quality.json")
@@ -366,4 +371,10 @@ def headline(info: dict[str, Any]) -> str:
         s += f" vs {info['random_accuracy']:.1%} for the same number of random samples"
     if info.get("annotator_hours"):
         s += f"; {info['annotator_hours']:.1f} annotator hours"
+    if info.get("human_labels"):
+        # the same labels from a fixed overlap of 3 (three annotators on every task) cost three each
+        s += (f"; {info['human_annotations']} human annotations for {info['human_labels']} human labels, "
+              f"where a fixed overlap of 3 takes {3 * info['human_labels']}")
+    if info.get("auto_labels"):
+        s += f"; {info['auto_labels']} auto-labels, error at most {info['auto_bound']:.1%} at the stated confidence"
     return s + "."

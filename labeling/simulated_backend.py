@@ -65,9 +65,11 @@ def push(project: Project) -> dict[str, Any]:
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
     again = reannotation_to_push(project)
-    if len(again):
+    calibrate = new.assign(n_wanted=batch["n_wanted"].to_numpy()).dropna(subset=["n_wanted"])
+    if len(again) or len(calibrate):
         want = task_overlap(project)
-        for tid, n in zip(again["task_id"], again["n_wanted"]):
+        for tid, n in zip(list(again["task_id"]) + list(calibrate["task_id"]),
+                          list(again["n_wanted"]) + list(calibrate["n_wanted"])):
             want[int(tid)] = max(int(n), want.get(int(tid), 0))
         write_json(_overlap_path(project), {str(k): v for k, v in sorted(want.items())})
     return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),

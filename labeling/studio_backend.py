@@ -57,13 +57,17 @@ def find_project(ls, title: str):
     return None
 
 
-def ensure_project(ls, url: str, project: Project, modality: str):
-    title = project.cfg.label.project_title
+def ensure_project(ls, url: str, project: Project, modality: str, title: str | None = None,
+                   maximum_annotations: int | None = None):
+    """The labeling project (or the one named `title`), created if missing, with the raw folder
+    as its local storage for images."""
+    title = title or project.cfg.label.project_title
     xml = config_xml(project, modality)
     with explained(url, f"finding project {title!r}"):
         found = find_project(ls, title)
         if found is None:
-            found = ls.projects.create(title=title, label_config=xml, maximum_annotations=project.cfg.label.overlap,
+            found = ls.projects.create(title=title, label_config=xml,
+                                       maximum_annotations=maximum_annotations or project.cfg.label.overlap,
                                        show_collab_predictions=True, request_options=NO_RETRY)
         if modality == "image":
             raw = str((project.data / "raw").resolve())
@@ -159,6 +163,12 @@ def push(project: Project) -> dict[str, Any]:
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["reannotate"] = request_more(ls, url, reannotation_to_push(project))
+    calibrate = batch[batch["n_wanted"].notna() & batch["sample_id"].isin(sent)]
+    if len(calibrate):          # cold-start tasks want more annotators than the project's default
+        with explained(url, f"listing tasks of project {proj.id}"):
+            ids = existing_sample_ids(ls, proj.id)
+        out["calibration_tasks"] = request_more(ls, url, calibrate.assign(
+            task_id=calibrate["sample_id"].map(ids)).dropna(subset=["task_id"]))
     return {"backend": "studio", "project_id": proj.id, **out,
             "gold": int(batch.set_index("sample_id").loc[sent, "gold"].sum()) if sent else 0, "url": url,
             "sample_ids": batch["sample_id"].tolist()}

@@ -26,12 +26,18 @@ def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):
         remote = list(ls.tasks.list(project=proj.id, fields="all"))
         sel = store.read_table(p.data, "selection")
         assert sorted(t.data["sample_id"] for t in remote) == sorted(sel["sample_id"])      # both rounds, once each
-        overlap = p.cfg.label.overlap
-        assert all(t.total_annotations == overlap for t in remote)
+        # every task got the annotators it asked for: three on the cold-start picks (the crowd
+        # judges itself), the project's one elsewhere
+        assert all(t.total_annotations == t.overlap for t in remote)
+        first = set(sel.loc[(sel["round"] == 1) & (sel["strategy"] == "cold_start"), "sample_id"])
+        assert {t.overlap for t in remote if t.data["sample_id"] in first} == {p.cfg.label.calibration_overlap}
+        assert {t.overlap for t in remote if t.data["sample_id"] not in first} == {p.cfg.label.overlap}
         # the pull of round 2 mirrored round 1's answers, each by the simulated annotator who gave it
         ann = store.read_table(p.data, "annotations")
         names = {annotator_email(a.name) for a in p.cfg.simulate.annotators}
-        assert len(ann) == overlap * (sel["round"] == 1).sum() and set(ann["annotator"]) <= names
+        round1 = set(sel.loc[sel["round"] == 1, "sample_id"])
+        assert len(ann) == sum(t.overlap for t in remote if t.data["sample_id"] in round1)
+        assert set(ann["annotator"]) <= names
         assert (ann["created_by"] == ann["annotator"]).all()
         assert max(Counter(zip(ann["sample_id"], ann["annotator"])).values()) == 1
         assert len(store.read_table(p.data, "labels")) > 0

@@ -366,3 +366,73 @@ def test_auto_labels_carry_a_bound_that_holds_and_are_revoked_when_a_bad_model_b
     failed = [t for t in s["auto_accept"]["calibration"] if t["passed"] is False]
     assert failed and failed[0]["errors"] > 0
     assert not (store.read_table(p.data, "labels")["method"] == "auto").any()
+
+
+def test_an_annotator_seen_only_alone_keeps_the_prior_accuracy():
+    """A label nobody else spoke to cannot confirm its annotator: one annotator alone on 300
+    tasks keeps the prior confusion (EM used to stop at its start and report .94), so none of
+    those labels looks certain; ten shared tasks with a second annotator identify both."""
+    from labeling.aggregate import DawidSkene
+
+    rng = np.random.default_rng(0)
+    classes = [f"c{k}" for k in range(10)]
+    alone = pd.DataFrame({"task": [f"t{i:03d}" for i in range(300)], "worker": "solo",
+                          "label": rng.choice(classes, 300)})
+    ds = DawidSkene().fit(alone, classes=classes)
+    assert ds.skill_["solo"] < 0.6 and ds.confidence_.max() < 0.8
+    shared = pd.DataFrame({"task": [f"t{i:03d}" for i in range(10)] * 2, "worker": ["solo"] * 10 + ["other"] * 10,
+                           "label": list(alone["label"][:10]) * 2})
+    both = DawidSkene().fit(pd.concat([alone.iloc[10:], shared]), classes=classes)
+    assert both.skill_["solo"] > 0.8 and both.confidence_.median() > 0.8
+
+
+def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp_path):
+    """The default loop: the cold-start batch goes to three annotators (so the crowd can be judged),
+    later tasks to one; the spammer is blocked, the tasks only it answered go to someone new, and
+    the accepted labels cost well under three annotations each while staying right."""
+    import yaml
+
+    from active_learning.round import run_round
+    from dataprep.core.features import build_features
+    from labeling.backend import pull, push
+    from labeling.validate import validate
+
+    X, y = make_blobs(n_samples=900, centers=[[0, 0], [6, 0], [0, 6], [6, 6]], cluster_std=1.2, random_state=4)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": [f"c{k}" for k in y]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "t.csv", "feature_columns": ["a", "b"]},
+        "select": {"batch_size": 40, "cold_start_min_labels": 20},
+        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": a}
+                                    for i, a in enumerate((0.95, 0.9, 0.9, 0.85))] +
+                     [{"name": "spam", "profile": "spammer"}]}}))
+    p = open_project(tmp_path / "params.yaml")
+    assert p.cfg.label.overlap == 1 and p.cfg.label.calibration_overlap == 3
+    acquire(p)
+    build_features(p)
+    for _ in range(7):
+        pull(p)
+        validate(p)
+        run_round(p)
+        push(p)
+    pull(p)
+    validate(p)
+    ann = store.current_annotations(store.read_table(p.data, "annotations"))
+    tasks = store.read_table(p.data, "tasks")
+    n = ann.groupby("sample_id")["annotator"].nunique()
+    first = tasks.loc[(tasks["round"] == 1) & ~tasks["gold"], "sample_id"]
+    assert (n.reindex(first) >= 3).all()                       # the cold start: three each (or more, asked again)
+    sel = store.read_table(p.data, "selection")
+    asked_again = set(sel.loc[sel["strategy"] == "reannotate", "sample_id"])
+    later = tasks.loc[(tasks["round"] > 1), "sample_id"]
+    assert (n.reindex(later[~later.isin(asked_again)]) == 1).all()     # later: one, unless asked again
+    q = json.loads((p.reports / "label_quality.json").read_text())
+    assert q["blocked_annotators"] == ["spam"]
+    spam_only = set(n[n == 1].index) & set(ann.loc[ann["annotator"] == "spam", "sample_id"])
+    spam_only -= set(tasks.loc[tasks["gold"], "sample_id"])     # a gold label is known, whoever answered
+    labels = store.read_table(p.data, "labels")
+    assert not spam_only & set(labels["sample_id"])             # never accepted on the spammer's word
+    assert asked_again & set(ann.loc[ann["annotator"] == "spam", "sample_id"])     # ... but asked again
+    truth = store.read_table(p.data, "manifest").set_index("sample_id")["source_label"]
+    human = labels[labels["method"] != "gold"]
+    assert (human["label"] == human["sample_id"].map(truth)).mean() >= 0.97
+    assert len(ann) / len(labels) < 2.5, (len(ann), len(labels), q["by_check"])      # fixed overlap 3: 3 each

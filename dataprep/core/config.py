@@ -103,7 +103,8 @@ class AutoAccept(_Section):
 class Label(_Section):
     backend: Literal["simulated", "studio"] = "simulated"
     project_title: str = "dataprep"
-    overlap: int = Field(3, ge=1)
+    overlap: int = Field(1, ge=1)
+    calibration_overlap: int = Field(3, ge=1, description="annotators each new task of a cold-start round wants")
     max_annotations: int = Field(5, ge=1)
     reannotate: bool = True
     auto_accept: AutoAccept | None = None
@@ -364,7 +365,8 @@ select:
 label:
   backend: simulated        # simulated | studio
   project_title: dataprep
-  overlap: 3                # annotators a new task starts with (1: adaptive redundancy does the rest)
+  overlap: 1                # annotators a new task starts with; re-annotation requests add more where needed
+  calibration_overlap: 3    # ... in a cold-start round (no model yet: only other annotators can check one)
   max_annotations: 5        # most annotators one task may get through re-annotation requests
   reannotate: true          # doubtful samples (ties, model disagreements, low confidence) get another annotation
   auto_accept: null         # machine labels with an error bound, e.g. {max_error: 0.02, confidence: 0.95, audit_share: 0.2}

@@ -108,7 +108,10 @@ def run_demo(folder: Path, rounds: int, studio: bool = False, answer_last: bool 
     from dataprep.report import build
 
     folder = folder.resolve()
-    settings = {"select.batch_size": 40}
+    # adaptive redundancy (the default: one annotation a task, more where it settles something)
+    # and auto-labels with a stated bound (off by default: the user chooses the error they accept)
+    settings = {"select.batch_size": 40,
+                "label.auto_accept": {"max_error": 0.05, "confidence": 0.95, "audit_share": 0.5}}
     if studio:
         settings |= {"label.backend": "studio", "label.project_title": "dataprep-demo"}
     text = edit_params_text(default_params_yaml(), settings)      # the documented file, comments kept
