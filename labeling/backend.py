@@ -24,8 +24,13 @@ def _implementation(project: Project):
 
 
 def push(project: Project) -> dict[str, Any]:
-    """Send the selected samples (plus gold tasks) with the model's pre-annotations."""
-    return _implementation(project).push(project)
+    """Send the selected samples (plus gold tasks) with the model's pre-annotations; in Label
+    Studio, also show the current auto-labels to reviewers (`labeling.auto_review`)."""
+    out = _implementation(project).push(project)
+    if project.cfg.label.backend == "studio" and project.cfg.label.auto_accept is not None:
+        from labeling import auto_review             # imported only when used: it needs the SDK
+        out |= auto_review.sync(project)
+    return out
 
 
 def pull(project: Project) -> dict[str, Any]:

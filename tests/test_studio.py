@@ -341,3 +341,88 @@ def test_reannotation_request_reaches_only_a_new_annotator(server, tmp_path):
     assert got["new_annotations"] == 1
     ann = store.read_table(p.data, "annotations")
     assert sorted(ann.loc[ann["task_id"] == target["task_id"], "annotator"]) == sorted(ANNOTATORS)
+
+
+def _side_project(server, tmp_path, title: str, **label) -> object:
+    """A project of its own on the shared server and manifest (its own data folder and title)."""
+    raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
+    raw["label"].update({"project_title": title, "gold_share": 0.0, **label})
+    data = tmp_path / "data"
+    data.mkdir()
+    store.write_table(data, "manifest", store.read_table(server["project"].data, "manifest"))
+    (data / "raw").symlink_to(server["project"].data / "raw")
+    raw["project"]["data_dir"] = str(data)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return open_project(tmp_path / "params.yaml")
+
+
+def test_cold_start_tasks_reach_three_annotators_later_tasks_one(server, tmp_path):
+    """With one annotation per task, the cold-start batch still goes to three annotators (only
+    they can check one another); the next batch wants one (Label Studio's own next-task API)."""
+    import requests as http
+
+    from active_learning.round import run_round
+
+    p = _side_project(server, tmp_path, "dataprep-calibrate", overlap=1, calibration_overlap=3)
+    url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
+    run_round(p)
+    out = push(p)
+    assert out["calibration_tasks"] == out["pushed"] > 0
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-calibrate"][0]
+    assert proj.maximum_annotations == 1
+    tokens = {e: annotator_token(url, server["token"], e, "pw-Annot8tor!") for e in ANNOTATORS}
+
+    def served(email):
+        r = http.get(f"{url}/api/projects/{proj.id}/next", headers={"Authorization": f"Token {tokens[email]}"})
+        return r.json()["id"] if r.status_code == 200 else None
+
+    for email in ANNOTATORS[:2]:                  # two have answered: every task still wants a third
+        ls = LabelStudio(base_url=url, api_key=tokens[email])
+        for t in admin.tasks.list(project=proj.id, fields="all"):
+            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                                    "value": {"choices": ["0"]}}])
+    assert served(ANNOTATORS[2]) is not None and served(ANNOTATORS[0]) is None
+    assert {t.overlap for t in admin.tasks.list(project=proj.id, fields="all")} == {3}
+
+
+def test_auto_labels_are_shown_for_review_and_withdrawn_when_revoked(server, tmp_path):
+    """Auto-labels go to a review project as predictions (never into the labeling stream); a
+    push brings it in line with labels.parquet: revoked or relabelled ones are withdrawn."""
+    from active_learning.round import run_round
+    from labeling import auto_review
+    from labeling.backend import push as backend_push
+
+    p = _side_project(server, tmp_path, "dataprep-auto",
+                      auto_accept={"max_error": 0.05, "confidence": 0.95, "audit_share": 0.2})
+    run_round(p)
+    man = store.read_table(p.data, "manifest")
+    sent = set(store.read_table(p.data, "selection")["sample_id"])
+    pool = man[(man["split"] == "pool") & ~man["sample_id"].isin(sent)].head(5)
+
+    def auto(rows, version="m1"):
+        store.write_table(p.data, "labels", pd.DataFrame({
+            "sample_id": rows["sample_id"].to_numpy(), "label": rows["source_label"].astype(str).to_numpy(),
+            "confidence": 0.99, "method": "auto", "n_annotations": 0, "bound": 0.031, "model_version": version}))
+
+    auto(pool)
+    out = backend_push(p)
+    assert (out["auto_shown"], out["auto_added"], out["auto_withdrawn"]) == (5, 5, 0)
+    admin = LabelStudio(base_url=server["url"], api_key=server["token"])
+    review = [x for x in admin.projects.list() if x.title == auto_review.review_title(p)][0]
+    tasks = list(admin.tasks.list(project=review.id, fields="all"))
+    want = dict(zip(pool["sample_id"], pool["source_label"].astype(str)))
+    assert {t.data["sample_id"]: result_to_label(field(t.predictions[0], "result"), "classification")
+            for t in tasks} == want
+    assert {t.data["bound"] for t in tasks} == {0.031} and all(t.meta["dataprep_auto"] for t in tasks)
+    main = [x for x in admin.projects.list() if x.title == "dataprep-auto"][0]
+    in_stream = {t.data["sample_id"] for t in admin.tasks.list(project=main.id, fields="task_only", include="id,data")}
+    assert not in_stream & set(want)             # nobody is asked to label an auto-label
+    kept = pool.head(3).copy()
+    kept.loc[kept.index[0], "source_label"] = "9" if kept["source_label"].iloc[0] != "9" else "8"
+    auto(kept)                                    # two revoked, one relabelled
+    again = auto_review.sync(p)
+    assert (again["auto_shown"], again["auto_added"], again["auto_withdrawn"]) == (3, 1, 3)
+    shown = {t.data["sample_id"]: t.data["auto_label"] for t in admin.tasks.list(project=review.id, fields="task_only",
+                                                                                  include="id,data")}
+    assert shown == dict(zip(kept["sample_id"], kept["source_label"].astype(str)))
+    assert auto_review.sync(p)["auto_added"] == 0 == auto_review.sync(p)["auto_withdrawn"]
