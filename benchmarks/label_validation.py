@@ -22,7 +22,11 @@
    default; `--single-datasets newsarticles` (any set of `bench_data.py`) runs it
    on the features the stages read, where for text `ours` reads the sparse TF-IDF
    and `ours_dense` the dense SVD projection.
-3. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
+3. Weak-model regime (`weak`): the stage's inference after the first 50, 100, 200 labels of a
+   loop with one annotation per task (the first 40 by three), honest annotators only: the
+   label-error flags that quarantine (a label lost; precision must be >= .8, or none) and those
+   that only ask for another annotation, on the `--single-datasets`.
+4. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
 
     python benchmarks/label_validation.py [--seeds 5] [--skip-scale] [--crowd-datasets digits,newsarticles]
         [--single-datasets digits,newsarticles]
@@ -228,6 +232,50 @@ def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def weak_model(seeds: int, dataset: str = "digits", sizes=(50, 100, 200)) -> pd.DataFrame:
+    """The weak-model regime: the stage's own inference (`infer_labels`) after the first `sizes`
+    labels of a loop with one annotation per task (the first 40 tasks by three, as the cold start
+    calibrates), honest annotators only (.96 to .84), so every label-error flag is the model's
+    doing. A flag that quarantines costs a label: its precision must be >= .8, or there must be
+    none. A flag from a model that has not earned trust only asks for another annotation: the
+    table gives how many and how many of them were truly wrong."""
+    if dataset == "digits":
+        X, y, ids = digits()
+        G = X
+    else:
+        X, G, y, _ = load(dataset)
+        y = np.asarray(y).astype(str)
+        ids = np.array([f"s{i:05d}" for i in range(len(y))])
+    classes = sorted(set(y))
+    conf = similarity_confusion(classes, np.stack([np.asarray(G[y == c]).mean(0) for c in classes]))
+    truth = pd.Series(y, index=ids)
+    honest = crew(classes)[:7]
+    pos = pd.Series(np.arange(len(ids)), index=ids)
+    rows = []
+    for seed in range(seeds):
+        order = np.random.default_rng(seed).permutation(len(ids))
+        for n in sizes:
+            pick = ids[order[:n]]
+            tasks = pd.DataFrame({"sample_id": pick, "task_id": np.arange(n), "prediction": None, "gold": False})
+            per = np.where(np.arange(n) < 40, 3, 1)
+            ann = annotate(tasks, truth, honest, 1, classes, conf, random_state=seed, n_per_task=per)
+            res = infer_labels(ann.assign(created_by=None), classes, lambda s: X[pos.loc[s].to_numpy()], tasks,
+                               pd.Series(dtype=str), Validate(), seed)
+            sq, doubt = res["sample_quarantine"], res["doubtful"]
+            flagged = sq.loc[sq["check"] == "label_error", "sample_id"]
+            given = ann.groupby("sample_id")["label"].first()
+            wrong = lambda ids_: int((given.loc[ids_] != truth.loc[ids_]).sum())     # noqa: E731
+            m = res["label_error_model"]
+            rows.append({"dataset": dataset, "seed": seed, "labels": n, "model_trusted": bool(m["trusted"]),
+                         "model_accuracy": m["accuracy"], "quarantined": len(flagged),
+                         "quarantined_precision": wrong(flagged) / len(flagged) if len(flagged) else np.nan,
+                         "asked_again": len(doubt),
+                         "asked_again_wrong": wrong(doubt["sample_id"]) if len(doubt) else 0,
+                         "wrong_singles": wrong(pick[40:]) if n > 40 else 0})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
 def scale_child(n: int) -> None:
     rng = np.random.default_rng(0)
     K, W = 10, 10
@@ -255,7 +303,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--skip-scale", action="store_true")
-    ap.add_argument("--parts", default="crowd,single,scale")
+    ap.add_argument("--parts", default="crowd,single,weak,scale")
     ap.add_argument("--crowd-datasets", default="digits",
                     help="datasets for the crowd part: digits or any of benchmarks/bench_data.py")
     ap.add_argument("--single-datasets", default="digits",
@@ -278,6 +326,17 @@ def main():
         s.to_csv(OUT / "label_validation_single.csv", index=False)
         print("== single-label error detection, 20% noise (F1 mean over seeds)")
         print(s.groupby(["dataset", "noise", "method"], sort=False)[["precision", "recall", "f1"]].mean().round(3).to_string())
+    if "weak" in parts:
+        w = pd.concat([weak_model(a.seeds, d) for d in a.single_datasets.split(",")])
+        w.to_csv(OUT / "label_validation_weak.csv", index=False)
+        print("== weak-model regime: label-error flags after the first labels (sums over seeds; "
+              "precision = truly wrong share of the quarantined)")
+        g = w.groupby(["dataset", "labels"])
+        t = g[["quarantined", "asked_again", "asked_again_wrong", "wrong_singles"]].sum()
+        t["quarantined_precision"] = g.apply(lambda d: (d["quarantined_precision"] * d["quarantined"]).sum()
+                                             / max(1, d["quarantined"].sum()) if d["quarantined"].sum() else np.nan)
+        t["model_trusted"] = g["model_trusted"].sum().astype(str) + f"/{a.seeds}"
+        print(t.to_string())
     if "scale" in parts and not a.skip_scale:
         res = subprocess.run([sys.executable, __file__, "--scale-child", "1000000"], capture_output=True, text=True)
         print("== Dawid-Skene at scale")
