@@ -17,8 +17,8 @@ Order matters and is deliberate:
    annotation too unconfident to accept (`unconfirmed`: with one annotation per
    task, unconfirmed is the normal state of new work, not a fault of the batch),
    as does a single annotation by an annotator on watch, and a sample answered
-   only by annotators now blocked (`blocked_only`: the
-   batch's fault was the annotator's, and the annotator is already out);
+   only by annotators now blocked (`blocked_only`: the gate weighs blocked work on
+   its own, `validate.max_blocked_share` of the batch's annotations);
 5. singly-labeled samples go through confident learning (cleanlab) on the
    model's probabilities; only a model that has earned it (out-of-sample
    accuracy on agreed items >= `validate.label_error_min_accuracy`, on 30 or
@@ -386,9 +386,7 @@ def validate(project: Project) -> dict[str, Any]:
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
     # a tie or a label the model contradicts awaits another annotation: it keeps the sample out
     # of training, but says nothing bad about the batch, so the gate does not count it
-    # (a sample only blocked annotators answered awaits a kept one; with none kept, nobody can settle it)
-    awaits = AWAITING if len(kept) else tuple(c for c in AWAITING if c != "blocked_only")
-    awaiting = set(sample_q.loc[sample_q["check"].isin(awaits), "sample_id"])
+    awaiting = set(sample_q.loc[sample_q["check"].isin(AWAITING), "sample_id"])
     q_share = len(batch & (set(sample_q["sample_id"]) - awaiting)) / max(1, len(batch))
     nan = float("nan")
     agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
@@ -397,6 +395,13 @@ def validate(project: Project) -> dict[str, Any]:
     reasons = []
     if q_share > cfg.max_quarantined_share:
         reasons.append(f"{q_share:.0%} of round {latest}'s {len(batch)} samples quarantined (max {cfg.max_quarantined_share:.0%})")
+    # with one annotation per task a blocked annotator's sample is simply asked again, so blocked
+    # work is weighed apart: a batch mostly answered by annotators we block is a failed batch
+    mine = ann[ann["round"] == latest]
+    b_share = float(mine["annotator"].isin(blocked).mean()) if len(mine) else 0.0
+    if b_share > cfg.max_blocked_share:
+        reasons.append(f"{b_share:.0%} of round {latest}'s {len(mine)} annotations are by blocked annotators "
+                       f"(max {cfg.max_blocked_share:.0%})")
     if not np.isnan(alpha_hi) and alpha_hi < cfg.min_agreement:   # below the bar beyond sampling noise
         reasons.append(f"Krippendorff's alpha {alpha:.2f} (90% interval {alpha_lo:.2f}-{alpha_hi:.2f}) "
                        f"< {cfg.min_agreement}")
@@ -404,7 +409,9 @@ def validate(project: Project) -> dict[str, Any]:
             "quarantined_share": round(q_share, 4), "awaiting_share": round(len(batch & awaiting) / max(1, len(batch)), 4),
             "alpha": alpha,
             "alpha_interval": [alpha_lo, alpha_hi],
-            "thresholds": {"max_quarantined_share": cfg.max_quarantined_share, "min_agreement": cfg.min_agreement}}
+            "blocked_share": round(b_share, 4),
+            "thresholds": {"max_quarantined_share": cfg.max_quarantined_share, "max_blocked_share": cfg.max_blocked_share,
+                           "min_agreement": cfg.min_agreement}}
     summary = {
         "annotations": int(len(ann)), "samples_annotated": int(ann["sample_id"].nunique()),
         "accepted": int(len(accepted)), "quarantined_samples": int(sample_q["sample_id"].nunique()),

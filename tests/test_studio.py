@@ -295,7 +295,7 @@ def test_reannotation_request_reaches_only_a_new_annotator(server, tmp_path):
     from active_learning.round import run_round
 
     raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
-    raw["label"].update({"project_title": "dataprep-requeue", "overlap": 2, "gold_share": 0.0})
+    raw["label"].update({"project_title": "dataprep-requeue", "overlap": 2, "calibration_overlap": 2, "gold_share": 0.0})
     url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
     # this project's own data folder: the shared manifest, the raw files the server serves
     p2 = tmp_path / "mirror"

@@ -138,6 +138,7 @@ class Simulate(_Section):
 class Validate(_Section):
     min_confidence: float = Field(0.8, ge=0.0, le=1.0)
     max_quarantined_share: float = Field(0.3, ge=0.0, le=1.0)
+    max_blocked_share: float = Field(0.5, ge=0.0, le=1.0)
     min_agreement: float = Field(0.4, ge=-1.0, le=1.0)
     block_accuracy: float = Field(0.6, ge=0.0, le=1.0)
     watch_accuracy: float = Field(0.8, ge=0.0, le=1.0)
@@ -391,6 +392,7 @@ simulate:                   # the simulated annotators (backend: simulated)
 validate:
   min_confidence: 0.8       # accepted labels below this are quarantined
   max_quarantined_share: 0.3  # gate: fail the round if more of the batch is quarantined
+  max_blocked_share: 0.5      # gate: fail the round if more of the batch's annotations are by blocked annotators
   min_agreement: 0.4        # gate: fail when Krippendorff's alpha is below this beyond sampling noise (top of its 90% bootstrap interval)
   block_accuracy: 0.6       # annotators estimated below this are blocked
   watch_accuracy: 0.8       # ... and below this are watched

@@ -46,7 +46,8 @@ def lineage(project: Project) -> pd.DataFrame:
     tasks = store.read_table(data, "tasks").drop_duplicates("sample_id", keep="last").set_index("sample_id")
     out = labels.set_index("sample_id").join(per, how="left")
     # a gold label is the known one: it stands even when its only annotation was quarantined
-    out[["annotation_ids", "annotators"]] = out[["annotation_ids", "annotators"]].fillna("[]")
+    human = out["method"] != "auto"                  # an auto-label has no annotation at all
+    out.loc[human, ["annotation_ids", "annotators"]] = out.loc[human, ["annotation_ids", "annotators"]].fillna("[]")
     out["raw_path"] = man["path"].reindex(out.index)
     out["source"] = man["source"].reindex(out.index)
     out["sources"] = man["sources"].reindex(out.index)

@@ -93,8 +93,8 @@ def dvc_stages() -> dict:
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet",
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      f"{D}/triage.parquet"],
-            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept", "project.labels",
-                       "project.seed"],
+            "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
+                       "label.overlap", "label.calibration_overlap", "project.labels", "project.seed"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
                      {f"{R}/test_predictions.csv": nocache()}],
@@ -102,7 +102,7 @@ def dvc_stages() -> dict:
         },
         "push": {
             "cmd": "dataprep label push",
-            "deps": [f"{D}/selection.parquet"],
+            "deps": [f"{D}/selection.parquet", f"{D}/labels.parquet"],      # labels: the auto-labels shown for review
             "params": ["label", "project.labels", "project.task"],
             "outs": [{f"{R}/push.json": nocache()}],
         },
