@@ -80,10 +80,9 @@ def digits():
     return d.data.astype(np.float32), d.target.astype(str), ids
 
 
-def crowd(seeds: int, dataset: str = "digits") -> pd.DataFrame:
-    """The simulated crowd on `dataset`: digits (where validation's defaults were set) or any
-    set of `bench_data` (features as the stages read them: sparse TF-IDF for text, with the
-    dense projection for the annotators' class similarity)."""
+def crowd_data(dataset: str):
+    """(model features, geometry, labels, ids, classes, the annotators' class confusion) of
+    `dataset`: digits, or any set of `bench_data` (features as the stages read them)."""
     if dataset == "digits":
         X, y, ids = digits()
         G = X
@@ -92,8 +91,15 @@ def crowd(seeds: int, dataset: str = "digits") -> pd.DataFrame:
         y = np.asarray(y).astype(str)
         ids = np.array([f"s{i:05d}" for i in range(len(y))])
     classes = sorted(set(y))
-    cent = np.stack([np.asarray(G[y == c]).mean(0) for c in classes])
-    conf = similarity_confusion(classes, cent)
+    conf = similarity_confusion(classes, np.stack([np.asarray(G[y == c]).mean(0) for c in classes]))
+    return X, G, y, ids, classes, conf
+
+
+def crowd(seeds: int, dataset: str = "digits") -> pd.DataFrame:
+    """The simulated crowd on `dataset`: digits (where validation's defaults were set) or any
+    set of `bench_data` (features as the stages read them: sparse TF-IDF for text, with the
+    dense projection for the annotators' class similarity)."""
+    X, G, y, ids, classes, conf = crowd_data(dataset)
     truth = pd.Series(y, index=ids)
     rows = []
     for seed in range(seeds):
@@ -239,15 +245,7 @@ def weak_model(seeds: int, dataset: str = "digits", sizes=(50, 100, 200)) -> pd.
     doing. A flag that quarantines costs a label: its precision must be >= .8, or there must be
     none. A flag from a model that has not earned trust only asks for another annotation: the
     table gives how many and how many of them were truly wrong."""
-    if dataset == "digits":
-        X, y, ids = digits()
-        G = X
-    else:
-        X, G, y, _ = load(dataset)
-        y = np.asarray(y).astype(str)
-        ids = np.array([f"s{i:05d}" for i in range(len(y))])
-    classes = sorted(set(y))
-    conf = similarity_confusion(classes, np.stack([np.asarray(G[y == c]).mean(0) for c in classes]))
+    X, G, y, ids, classes, conf = crowd_data(dataset)
     truth = pd.Series(y, index=ids)
     honest = crew(classes)[:7]
     pos = pd.Series(np.arange(len(ids)), index=ids)
