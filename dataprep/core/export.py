@@ -47,7 +47,8 @@ def lineage(project: Project) -> pd.DataFrame:
     out = labels.set_index("sample_id").join(per, how="left")
     # a gold label is the known one: it stands even when its only annotation was quarantined
     human = out["method"] != "auto"                  # an auto-label has no annotation at all
-    out.loc[human, ["annotation_ids", "annotators"]] = out.loc[human, ["annotation_ids", "annotators"]].fillna("[]")
+    for col in ("annotation_ids", "annotators"):
+        out[col] = out[col].astype(object).where(~(human & out[col].isna()), "[]")
     out["raw_path"] = man["path"].reindex(out.index)
     out["source"] = man["source"].reindex(out.index)
     out["sources"] = man["sources"].reindex(out.index)
