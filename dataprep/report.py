@@ -238,10 +238,10 @@ def build(project: Project) -> dict[str, Any]:
         info["annotator_hours"] = float(cost["annotator_hours"].sum())
         human = labels[labels["method"] != "auto"]
         info.update(human_annotations=int(len(cur)), human_labels=int(len(human)))
-    auto = labels[labels["method"] == "auto"] if "method" in labels else labels.iloc[:0]
+        parts.append("<h2>Labeling cost</h2>" + table(cost))
+    auto = labels[labels["method"] == "auto"]
     if len(auto):
         info.update(auto_labels=int(len(auto)), auto_bound=float(auto["bound"].max()))
-        parts.append("<h2>Labeling cost</h2>" + table(cost))
     # ---- label quality and annotators
     lq = _read_json(rep / "label_quality.json")
     if lq:

@@ -163,8 +163,10 @@ def push(project: Project) -> dict[str, Any]:
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["reannotate"] = request_more(ls, url, reannotation_to_push(project))
-    calibrate = batch[batch["n_wanted"].notna() & batch["sample_id"].isin(sent)]
-    if len(calibrate):          # cold-start tasks want more annotators than the project's default
+    # cold-start tasks want more annotators than the project's default; raised for the whole
+    # batch, not only what this push imported, so a re-run after an interrupted push finishes it
+    calibrate = batch[batch["n_wanted"].notna()]
+    if len(calibrate):
         with explained(url, f"listing tasks of project {proj.id}"):
             ids = existing_sample_ids(ls, proj.id)
         out["calibration_tasks"] = request_more(ls, url, calibrate.assign(

@@ -401,7 +401,7 @@ def validate(project: Project) -> dict[str, Any]:
     b_share = float(mine["annotator"].isin(blocked).mean()) if len(mine) else 0.0
     if b_share > cfg.max_blocked_share:
         reasons.append(f"{b_share:.0%} of round {latest}'s {len(mine)} annotations are by blocked annotators "
-                       f"(max {cfg.max_blocked_share:.0%})")
+                       f"(max {cfg.max_blocked_share:.0%}; who and why: {project.reports / 'annotators.csv'})")
     if not np.isnan(alpha_hi) and alpha_hi < cfg.min_agreement:   # below the bar beyond sampling noise
         reasons.append(f"Krippendorff's alpha {alpha:.2f} (90% interval {alpha_lo:.2f}-{alpha_hi:.2f}) "
                        f"< {cfg.min_agreement}")

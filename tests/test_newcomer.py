@@ -98,6 +98,7 @@ def test_readme_newcomer_path_verbatim(tmp_path, tutorial):
         assert n > 20 and bare == 0, f"{bare} of {n} sample pictures in the report have no id beside them"
         page = report.read_text()
         assert "id='confusion'" in page and "id=\"issues-table\"" in page
+        assert "<h2>Labeling cost</h2>" in page and "where a fixed overlap of 3 takes" in page
     else:
         assert re.search(r"reports/metrics/select\.json\s+\S", out)    # dvc metrics show: one readable table
         assert "failed to load" not in out
