@@ -226,9 +226,11 @@ def test_killed_writes_leave_no_temp_file(tmp_path):
     tmp.mkdir(parents=True)
     (raw / ".abc.png.123.tmp").write_bytes(b"half")             # left by an older version
     (tmp / ".manifest.parquet.xyz.tmp").write_bytes(b"half")     # left by a killed command
-    proc = subprocess.Popen([DATAPREP, "acquire"], cwd=path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # its own process group, so the kill takes acquire's worker processes too (they outlived it)
+    proc = subprocess.Popen([DATAPREP, "acquire"], cwd=path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     time.sleep(3)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     _dp(path, "acquire", check=True)
     left = [p for p in path.rglob("*.tmp")]
