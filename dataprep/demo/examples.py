@@ -170,3 +170,16 @@ def tabular_csv(path: Path, n_per_class: int = 80, n_features: int = 6, seed: in
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
     return path
+
+
+def broad_and_compact(n: int = 6000, n_features: int = 32, seed: int = 0,
+                      spread: tuple[float, float, float] = (0.2, 1.0, 0.5)) -> tuple[np.ndarray, np.ndarray]:
+    """A pool where the two commonest of 9 classes (61%) are broad and surround seven compact
+    ones: centres at scale `spread[0]`, broad classes with spread `spread[1]`, compact ones
+    `spread[2]`. The shape of a real 9-class image set on which density-based cold-start picks
+    landed only in the compact classes. Returns (X float32, y int)."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(9, size=n, p=np.r_[0.33, 0.28, np.full(7, 0.39 / 7)])
+    centres = rng.normal(0, 1, (9, n_features)) * spread[0]
+    std = np.r_[spread[1], spread[1], np.full(7, spread[2])]
+    return (centres[y] + rng.normal(0, 1, (n, n_features)) * std[y, None]).astype(np.float32), y
