@@ -63,9 +63,12 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         elif upper < cfg.watch_accuracy:
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.watch_accuracy}")
-        if len(gold) >= 5 and gold_acc < cfg.block_accuracy:
+        # gold answers are weighed the same way: 3 of 7 right is within an 0.8 annotator's bad luck
+        gold_lower, gold_upper = accuracy_interval(gold_acc, len(gold))
+        if len(gold) >= 5 and gold_upper < cfg.block_accuracy:
             verdict = "blocked"
-            evidence.append(f"gold accuracy {gold_acc:.2f} on {len(gold)} gold tasks")
+            evidence.append(f"gold accuracy {gold_acc:.2f} on {len(gold)} gold tasks "
+                            f"(90% interval {gold_lower:.2f}-{gold_upper:.2f}) < {cfg.block_accuracy}")
         if maps:
             verdict = "blocked"
             evidence.append("systematically maps " + ", ".join(maps))

@@ -13,8 +13,10 @@ Order matters and is deliberate:
 4. the evidence is never overruled: a label no kept annotator gave, a 1-1 tie
    among the kept annotators, and (from a model that has earned trust) an
    agreed label the model gives under 5% await another annotation
-   (`tie`, `model_disagrees`; not counted by the gate), and so does a single
-   annotation too unconfident to accept (`unconfirmed`: with one annotation per
+   (`tie`, `model_disagrees`; not counted by the gate); where a model not yet
+   trusted (step 5) pulls the inference to a label nobody gave, the inference
+   without its prior stands, listed as doubtful (`model_disagrees_unconfirmed`);
+   a single annotation too unconfident to accept awaits one too (`unconfirmed`: with one annotation per
    task, unconfirmed is the normal state of new work, not a fault of the batch),
    as does a single annotation by an annotator on watch, and a sample answered
    only by annotators now blocked (`blocked_only`: the gate weighs blocked work on
@@ -154,6 +156,26 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         weight = prior_weight(prior[pos], ds0.labels_.loc[settled].to_numpy().astype(str), classes)
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
+    posterior = pd.DataFrame(ds.posterior_, index=everyone, columns=classes)
+    model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
+    if prior is not None:
+        model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy)
+    overruled = checks.no_flags()
+    if ds is not ds0 and not model_check["trusted"]:
+        # a model that has not earned trust never overrules the annotators: where its prior
+        # pulls the inference to a label no kept annotator gave, the inference without it stands
+        # (when that is a label someone gave), and the sample is listed as worth another annotation
+        given = kept.groupby("sample_id")["label"].agg(set)
+        back = [s for s in everyone if pred[s] not in given.get(s, ()) and ds0.labels_[s] in given.get(s, ())]
+        if back:
+            overruled = checks.flags_of(pd.DataFrame({"sample_id": back, "annotation_id": None, "annotator": None}),
+                                        "model_disagrees_unconfirmed",
+                                        [f"a model not yet trusted (validate.label_error_min_accuracy "
+                                         f"{cfg.label_error_min_accuracy:.0%}) would infer {pred[s]!r}; kept the "
+                                         f"annotators' {ds0.labels_[s]!r}, worth another annotation" for s in back])
+            pred, conf = pred.copy(), conf.copy()
+            pred[back], conf[back] = ds0.labels_[back], ds0.confidence_[back]
+            posterior.loc[back] = ds0.posterior_[pd.Index(everyone).get_indexer(back)]
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
     method = np.where(n == 1, "single", np.where(unanimous, "agreement", "dawid_skene"))
@@ -172,9 +194,6 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     sample_flags += evidence_flags(kept, labels)
     single = labels[labels["method"] == "single"]
     doubtful = checks.no_flags()
-    model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
-    if prior is not None:
-        model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy)
     if prior is not None and model_check["trusted"]:
         sample_flags.append(strong_disagreements(labels, prior, everyone, classes))
     if len(single) and prior is not None:
@@ -188,6 +207,8 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                    f"{model_check['agreed_items']} agreed items, under validate.label_error_min_accuracy "
                    f"{cfg.label_error_min_accuracy:.0%}); worth another annotation")
             doubtful = found.assign(check="label_error_unconfirmed", reason=[r + why for r in found["reason"]])
+    doubtful = pd.concat([f for f in (overruled, doubtful) if len(f)] or [checks.no_flags()],
+                         ignore_index=True).drop_duplicates("sample_id")
     watched = set(quality.loc[quality["verdict"] == "watch", "annotator"])
     sole = kept.groupby("sample_id")["annotator"].first()
     by_watched = (labels["n_annotations"] == 1) & labels["sample_id"].map(sole).isin(watched)
@@ -217,13 +238,14 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
             "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight,
-            "posterior": pd.DataFrame(ds.posterior_, index=everyone, columns=classes),
+            "posterior": posterior,
             "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
 
 
 AWAITING = ("tie", "model_disagrees", "unconfirmed", "blocked_only")     # sample checks that ask for another annotation, not a verdict
 # sample checks another annotation can settle: these samples are offered for re-annotation
-REQUEUE = AWAITING + ("low_agreement", "no_usable_annotation", "label_error", "label_error_unconfirmed")
+REQUEUE = AWAITING + ("low_agreement", "no_usable_annotation", "label_error", "label_error_unconfirmed",
+                      "model_disagrees_unconfirmed")
 
 
 def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.DataFrame, classes: list[str],
