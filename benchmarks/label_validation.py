@@ -244,7 +244,9 @@ def weak_model(seeds: int, dataset: str = "digits", sizes=(50, 100, 200)) -> pd.
     calibrates), honest annotators only (.96 to .84), so every label-error flag is the model's
     doing. A flag that quarantines costs a label: its precision must be >= .8, or there must be
     none. A flag from a model that has not earned trust only asks for another annotation: the
-    table gives how many and how many of them were truly wrong."""
+    table gives how many and how many of them were truly wrong. `held_back`: labels not accepted
+    because the inference, with the model's prior, landed on a label nobody gave
+    (`model_disagrees`; they wait for another annotation)."""
     X, G, y, ids, classes, conf = crowd_data(dataset)
     truth = pd.Series(y, index=ids)
     honest = crew(classes)[:7]
@@ -267,6 +269,8 @@ def weak_model(seeds: int, dataset: str = "digits", sizes=(50, 100, 200)) -> pd.
             rows.append({"dataset": dataset, "seed": seed, "labels": n, "model_trusted": bool(m["trusted"]),
                          "model_accuracy": m["accuracy"], "quarantined": len(flagged),
                          "quarantined_precision": wrong(flagged) / len(flagged) if len(flagged) else np.nan,
+                         "held_back": int((held := sq.loc[sq["check"] == "model_disagrees", "sample_id"]).size),
+                         "held_back_wrong": wrong(held) if len(held) else 0,
                          "asked_again": len(doubt),
                          "asked_again_wrong": wrong(doubt["sample_id"]) if len(doubt) else 0,
                          "wrong_singles": wrong(pick[40:]) if n > 40 else 0})
@@ -330,7 +334,7 @@ def main():
         print("== weak-model regime: label-error flags after the first labels (sums over seeds; "
               "precision = truly wrong share of the quarantined)")
         g = w.groupby(["dataset", "labels"])
-        t = g[["quarantined", "asked_again", "asked_again_wrong", "wrong_singles"]].sum()
+        t = g[["quarantined", "held_back", "held_back_wrong", "asked_again", "asked_again_wrong", "wrong_singles"]].sum()
         t["quarantined_precision"] = g.apply(lambda d: (d["quarantined_precision"] * d["quarantined"]).sum()
                                              / max(1, d["quarantined"].sum()) if d["quarantined"].sum() else np.nan)
         t["model_trusted"] = g["model_trusted"].sum().astype(str) + f"/{a.seeds}"
