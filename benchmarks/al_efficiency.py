@@ -2,8 +2,10 @@
 
 Protocol (issue 3): fixed stratified 30% test split, 5 seeds, a seed set of 20
 labels, batches of 10 and 50, logistic regression (our default model). Baselines
-start from 20 random labels; `ours` starts from the cold-start strategy (typical,
-diverse picks), then our default strategy. The oracle answers with the true label.
+start from 20 random labels; `ours` starts from the cold-start strategy (stratified: a
+random member of each k-means group, `select.cold_start`), then our default strategy
+(margin_kmeans). `cold+<strategy>` rows give a baseline the same cold-start labels, so the
+start and the query strategy can be told apart. The oracle answers with the true label.
 
     python benchmarks/al_efficiency.py [--datasets digits,breast_cancer,wine,broad_compact] [--seeds 5]
 

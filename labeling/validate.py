@@ -160,6 +160,9 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
     if prior is not None:
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy)
+    # why a weak model's say costs at most another annotation, never a correct label
+    untrusted = (f"the model is {model_check['accuracy'] or 0:.0%} accurate on {model_check['agreed_items']} "
+                 f"agreed items, under validate.label_error_min_accuracy {cfg.label_error_min_accuracy:.0%}")
     overruled = checks.no_flags()
     if ds is not ds0 and not model_check["trusted"]:
         # a model that has not earned trust never overrules the annotators: where its prior
@@ -170,9 +173,9 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         if back:
             overruled = checks.flags_of(pd.DataFrame({"sample_id": back, "annotation_id": None, "annotator": None}),
                                         "model_disagrees_unconfirmed",
-                                        [f"a model not yet trusted (validate.label_error_min_accuracy "
-                                         f"{cfg.label_error_min_accuracy:.0%}) would infer {pred[s]!r}; kept the "
-                                         f"annotators' {ds0.labels_[s]!r}, worth another annotation" for s in back])
+                                        [f"the model's prior would infer {pred[s]!r}, a label no kept annotator "
+                                         f"gave (kept their {ds0.labels_[s]!r}: {untrusted}); worth another "
+                                         "annotation" for s in back])
             pred, conf = pred.copy(), conf.copy()
             pred[back], conf[back] = ds0.labels_[back], ds0.confidence_[back]
             posterior.loc[back] = ds0.posterior_[pd.Index(everyone).get_indexer(back)]
@@ -202,11 +205,9 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                                           prior[pos], classes)
         if model_check["trusted"]:
             sample_flags.append(found)
-        elif len(found):    # a weak model's flag costs at most another annotation, never a correct label
-            why = (f" (kept: the model is {model_check['accuracy'] or 0:.0%} accurate on "
-                   f"{model_check['agreed_items']} agreed items, under validate.label_error_min_accuracy "
-                   f"{cfg.label_error_min_accuracy:.0%}); worth another annotation")
-            doubtful = found.assign(check="label_error_unconfirmed", reason=[r + why for r in found["reason"]])
+        elif len(found):
+            doubtful = found.assign(check="label_error_unconfirmed",
+                                    reason=[f"{r} (kept: {untrusted}); worth another annotation" for r in found["reason"]])
     doubtful = pd.concat([f for f in (overruled, doubtful) if len(f)] or [checks.no_flags()],
                          ignore_index=True).drop_duplicates("sample_id")
     watched = set(quality.loc[quality["verdict"] == "watch", "annotator"])

@@ -232,7 +232,7 @@ def test_weak_model_flags_cost_no_label(labeled):
     assert not quar["check"].isin(["label_error", "model_disagrees"]).any()
     assert s["label_error_model"]["trusted"] is False and s["doubtful"] > 0
     kinds = {d["check"] for d in s["doubtful_samples"]}
-    assert "label_error_unconfirmed" in kinds and kinds <= {"label_error_unconfirmed", "model_disagrees_unconfirmed"}
+    assert kinds == {"label_error_unconfirmed", "model_disagrees_unconfirmed"}, kinds   # both kinds of weak say
     labels = store.read_table(p.data, "labels")
     assert len(labels) == ann["sample_id"].nunique() - len(set(quar["sample_id"]))
 
@@ -438,3 +438,28 @@ def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp
     human = labels[labels["method"] != "gold"]
     assert (human["label"] == human["sample_id"].map(truth)).mean() >= 0.97
     assert len(ann) / len(labels) < 2.5, (len(ann), len(labels), q["by_check"])      # fixed overlap 3: 3 each
+
+
+def test_gold_blocks_only_beyond_bad_luck():
+    """Gold answers are weighed like every other verdict, by the top of their 90% interval: an
+    annotator who agrees with the crowd everywhere but has 3 of 7 gold right (within an 0.8
+    annotator's bad luck) is not blocked on gold; 0 of 7 right is blocked."""
+    from labeling.aggregate import DawidSkene
+    from labeling.annotators import annotator_quality
+    from dataprep.core.config import Validate
+
+    classes = ["x", "y", "z"]
+    truth = pd.Series(np.array(classes)[np.arange(60) % 3], index=[f"s{i:02d}" for i in range(60)])
+    gold = truth.iloc[:7]
+    rows = []
+    for who, right_on_gold in (("a", 7), ("b", 7), ("unlucky", 3), ("bad", 0)):
+        for k, (sid, t) in enumerate(truth.items()):
+            wrong = sid in gold.index and k >= right_on_gold
+            rows.append({"sample_id": sid, "annotator": who, "label": classes[(classes.index(t) + 1) % 3] if wrong else t,
+                         "lead_time_s": 10.0})
+    ann = pd.DataFrame(rows)
+    ds = DawidSkene().fit(ann.rename(columns={"sample_id": "task", "annotator": "worker"}), classes=classes)
+    tasks = pd.DataFrame({"sample_id": truth.index, "prediction": None, "gold": truth.index.isin(gold.index)})
+    q = annotator_quality(ann, ds.labels_, ds, tasks, gold, Validate()).set_index("annotator")
+    assert q.loc["unlucky", "gold_accuracy"] == pytest.approx(3 / 7) and q.loc["unlucky", "verdict"] != "blocked", q
+    assert q.loc["bad", "verdict"] == "blocked" and "gold accuracy 0.00" in q.loc["bad", "evidence"], q
