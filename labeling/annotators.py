@@ -20,6 +20,21 @@ def accuracy_interval(est: float, n: int, z: float = 1.645) -> tuple[float, floa
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def class_maps(ds, name: str, support: pd.Series) -> list[str]:
+    """A worker's systematic class maps ('3->8') read from their learned Dawid-Skene confusion:
+    a true class they give mostly (> 60%) as another, on 8 or more consensus items of it."""
+    if name not in set(ds.workers_):
+        return []
+    classes = list(ds.classes_)
+    conf = ds.confusion_[list(ds.workers_).index(name)]
+    maps = []
+    for k, c in enumerate(classes):
+        j = int(np.argmax(conf[k]))
+        if j != k and conf[k, j] > 0.6 and support.get(c, 0) >= 8:
+            maps.append(f"{c}->{classes[j]}")
+    return maps
+
+
 def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks: pd.DataFrame,
                       gold_truth: pd.Series, cfg) -> pd.DataFrame:
     """Per annotator: estimated accuracy and confusion, gold accuracy, agreement with
@@ -29,7 +44,6 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
     a["lead_time_s"] = store.counted_lead_time(a["lead_time_s"])
     crowd_lead = float(a["lead_time_s"].median()) if a["lead_time_s"].notna().any() else np.nan
     rows = []
-    classes = list(ds.classes_)
     # an annotation is evidence about its annotator only where something else speaks on the same
     # sample (another annotation, or a gold label): a single label agrees with itself
     crowded = a.groupby("sample_id")["annotator"].transform("nunique") >= 2
@@ -42,14 +56,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         lead = float(g["lead_time_s"].median()) if g["lead_time_s"].notna().any() else np.nan
         with_pred = g[g["prediction"].notna() & (g["prediction"] != g["consensus"])]
         accept_wrong = float((with_pred["label"] == with_pred["prediction"]).mean()) if len(with_pred) >= 5 else np.nan
-        maps = []
-        if name in set(ds.workers_):
-            conf = ds.confusion_[list(ds.workers_).index(name)]
-            support = g.groupby("consensus").size()
-            for k, c in enumerate(classes):
-                j = int(np.argmax(conf[k]))
-                if j != k and conf[k, j] > 0.6 and support.get(c, 0) >= 8:
-                    maps.append(f"{c}->{classes[j]}")
+        maps = class_maps(ds, name, g.groupby("consensus").size())
         evidence, verdict = [], "trusted"
         if name in cfg.blocked_annotators:
             verdict, evidence = "blocked", ["listed in validate.blocked_annotators"]

@@ -54,7 +54,8 @@ def schema(annotations: pd.DataFrame, label_set: set[str], task: str = "classifi
     wh = sizes.set_index("sample_id")[["width", "height"]] if sizes is not None else None
     for row in annotations.itertuples(index=False):
         label = row.label
-        if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() in ("", "[]"):
+        empty = ("",) if task == "detection" else ("", "[]")     # no box is an answer: nothing to see
+        if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() in empty:
             reasons.append("empty result")
             continue
         if task == "classification":

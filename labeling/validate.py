@@ -46,11 +46,11 @@ import pandas as pd
 from dataprep.core import annotation_value, progress, stage_metrics, store
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.config import Validate
-from dataprep.core.errors import GateFailed, UserError
+from dataprep.core.errors import GateFailed
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
 from dataprep.core.triage import set_aside
-from labeling import agreement, annotators, auto_labels, checks, label_errors
+from labeling import agreement, annotators, auto_labels, box_validate, checks, label_errors
 from labeling.aggregate import DawidSkene
 
 
@@ -123,13 +123,12 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         flags.append(checks.conflicting_versions(log, ann))
     bad_ids = set(pd.concat(flags)["annotation_id"])
     usable = ann[~ann["annotation_id"].isin(bad_ids)]
-    if task_type == "detection":
-        raise UserError("project.task: detection labels are schema-checked, but aggregation of boxes is not "
-                        "supported yet; use classification")
     if known is not None:
         ann = ann[ann["sample_id"].isin(known)]     # flagged above; no label can be inferred for them
     if usable.empty:                                  # every annotation quarantined: nothing to infer from
         return _all_quarantined(ann, flags)
+    if task_type == "detection":                      # boxes: consensus instead of Dawid-Skene on classes
+        return box_validate.infer_boxes(ann, usable, flags, classes, tasks, gold_truth, cfg, sizes)
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
     quality = annotators.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
@@ -269,13 +268,17 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
     if flagged.empty:
         return store.empty("requests")
     ids = flagged["sample_id"].to_numpy()
-    post = res["posterior"].reindex(ids).fillna(1.0 / len(classes)).to_numpy()
-    kept = res["kept"]
-    votes = (pd.crosstab(kept["sample_id"], kept["label"]).reindex(index=ids, columns=classes, fill_value=0)
-             .fillna(0).to_numpy() if len(kept) else np.zeros_like(post))
+    if "p_wrong" in res:            # boxes: 1 - the image's confidence (`labeling.box_validate`)
+        wrong = res["p_wrong"].reindex(ids).fillna(1.0).to_numpy()
+    else:
+        post = res["posterior"].reindex(ids).fillna(1.0 / len(classes)).to_numpy()
+        kept = res["kept"]
+        votes = (pd.crosstab(kept["sample_id"], kept["label"]).reindex(index=ids, columns=classes, fill_value=0)
+                 .fillna(0).to_numpy() if len(kept) else np.zeros_like(post))
+        wrong = annotation_value.p_wrong(annotation_value.blend(post, votes))
     task_of = tasks.drop_duplicates("sample_id", keep="last").set_index("sample_id")["task_id"]
     return pd.DataFrame({"sample_id": ids, "task_id": task_of.reindex(ids).to_numpy(),
-                         "p_wrong": annotation_value.p_wrong(annotation_value.blend(post, votes)),
+                         "p_wrong": wrong,
                          "check": flagged["check"].to_numpy(), "n_annotations": who.map(len).reindex(ids).to_numpy(),
                          "annotators": [json.dumps(who.get(s, [])) for s in ids]})
 
@@ -412,8 +415,11 @@ def validate(project: Project) -> dict[str, Any]:
     awaiting = set(sample_q.loc[sample_q["check"].isin(AWAITING), "sample_id"])
     q_share = len(batch & (set(sample_q["sample_id"]) - awaiting)) / max(1, len(batch))
     nan = float("nan")
-    agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
-                                                           "alpha_per_class": {}}
+    if "agreement" in res:          # boxes: pairwise box F1, no alpha (`labeling.box_validate`)
+        agree = res["agreement"]
+    else:
+        agree = agreement.agreement(kept) if not kept.empty else {"alpha": nan, "alpha_interval": (nan, nan),
+                                                               "alpha_per_class": {}}
     alpha, (alpha_lo, alpha_hi) = agree["alpha"], agree["alpha_interval"]
     reasons = []
     if q_share > cfg.max_quarantined_share:
@@ -453,9 +459,14 @@ def validate(project: Project) -> dict[str, Any]:
     truth = manifest.set_index("sample_id")["source_label"]
     if truth.notna().any() and len(accepted):
         t = accepted["sample_id"].map(truth)
-        summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
+        if project.cfg.project.task == "detection":     # boxes: F1 of the accepted boxes against the known ones
+            known = t.notna().to_numpy()
+            summary["box_f1_vs_source_labels"] = box_validate.f1_of(accepted["label"][known], t[known])
+        else:
+            summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
     requests = (reannotation_requests(res, ann, tasks, classes, project.cfg.label.max_annotations)
-                if project.cfg.label.reannotate and "posterior" in res else store.empty("requests"))
+                if project.cfg.label.reannotate and ("posterior" in res or "p_wrong" in res)
+                else store.empty("requests"))
     summary["reannotation_requests"] = int(len(requests))
     summary["requests_by_check"] = requests.groupby("check").size().to_dict()
     store.write_table(data, "requests", requests)
@@ -466,7 +477,7 @@ def validate(project: Project) -> dict[str, Any]:
     if not gate["passed"]:
         raise GateFailed("validation gate failed: " + "; ".join(reasons) +
                          f" (labels.parquet left as it was; see {reports / 'label_quality.json'})")
-    if project.cfg.label.auto_accept is not None:
+    if project.cfg.label.auto_accept is not None and project.cfg.project.task != "detection":
         with progress.activity("validate: auditing the model's labels"):
             auto, audit = auto_labels.auto_labels(
                 project, accepted[accepted["method"] != "gold"][["sample_id", "label"]],

@@ -108,11 +108,13 @@ def test_schema_check_boxes_and_labels():
                                   json.dumps([{"x_min": 5, "y_min": 5, "x_max": 5, "y_max": 20, "label": "car"}]),
                                   json.dumps([{"x_min": 1, "y_min": 1, "x_max": 10, "y_max": 10, "label": "boat"}]),
                                   "[]"]})
+    ann = pd.concat([ann, pd.DataFrame({"sample_id": ["s2"], "annotation_id": [6], "annotator": "a", "label": [""]})])
     sizes = pd.DataFrame({"sample_id": ["s1", "s2"], "width": [100, 100], "height": [100, 100]})
     f = checks.schema(ann, {"car"}, "detection", sizes).set_index("annotation_id")["reason"]
     assert 0 not in f.index
     assert "outside the 100x100 image" in f[1] and "inverted" in f[2] and "zero-area" in f[3]
-    assert "'boat' not in the label set" in f[4] and f[5] == "empty result"
+    assert "'boat' not in the label set" in f[4] and f[6] == "empty result"
+    assert 5 not in f.index          # no box is an answer: the annotator saw no object
     cls = pd.DataFrame({"sample_id": ["a", "b"], "annotation_id": [1, 2], "annotator": "x", "label": ["cat", "kat"]})
     assert checks.schema(cls, {"cat"})["annotation_id"].tolist() == [2]
 
