@@ -87,14 +87,19 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int, n_per
     man = store.read_table(project.data, "manifest")
     require_truth(man, todo["sample_id"])
     truth = man.set_index("sample_id")["source_label"]
+    detection = project.cfg.project.task == "detection"
+    if detection and not project.cfg.project.labels:
+        raise UserError("project.task: detection needs its classes listed in project.labels")
     classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())
-    conf = similarity_confusion(classes, _class_centroids(project, man, classes))
+    # boxes: mistakes go to any other class; classes: to similar ones
+    conf = similarity_confusion(classes, None if detection else _class_centroids(project, man, classes))
+    sizes = ({s: (w, h) for s, w, h in zip(man["sample_id"], man["width"], man["height"])} if detection else None)
     sim = project.cfg.simulate
     rnd = int(todo["round"].max())
     return annotate(todo, truth.astype(str), sim.annotators, project.cfg.label.overlap, classes, conf,
                     random_state=sim.seed * 1000 + rnd, start_id=start_id,
                     start_time=SIM_EPOCH + pd.Timedelta(days=rnd, hours=1), round_=rnd,
-                    n_per_task=n_per_task, exclude=exclude)
+                    n_per_task=n_per_task, exclude=exclude, sizes=sizes)
 
 
 def _sim_answer(project: Project) -> int:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
+from dataprep.core.coco import read_boxes
 from dataprep.core.errors import UserError, printable
 from dataprep.core.ids import content_id, seeded_key
 from dataprep.core.images import check_image
@@ -115,13 +116,16 @@ def _stat_key(path: Path) -> str:
 
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
-                    cache_file: Path, follow_links: str = "inside") -> tuple[list[dict], list[dict], list[dict]]:
+                    cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None
+                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """Hash and check the images of `folder`. A file whose size and modification time match the
     stat cache (and whose raw copy exists) is not read again, as DVC does for its own hashes, so
     the stage can run every round at the cost of listing the folder."""
     files, skipped = list_images(folder, follow_links)
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
+    if boxes is not None:             # detection: the source label is the image's true boxes, if known
+        files = [(rel, boxes.get(rel)) for rel, _ in files]
     raw_dir.mkdir(parents=True, exist_ok=True)
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     cache = cache.get(str(folder.resolve()), {}) if cache.get("max_pixels") == max_pixels else {}
@@ -342,11 +346,20 @@ def acquire(project: Project) -> dict[str, Any]:
     # Sources under the project are recorded relative to it, so manifests match across clones.
     shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
     skipped, warnings = [], []
+    detection = project.cfg.project.task == "detection"
     if kind == "images":
+        boxes = None
+        if detection and a.boxes:
+            coco = Path(a.boxes) if Path(a.boxes).is_absolute() else project.root / a.boxes
+            boxes = read_boxes(coco, [rel for rel, _ in list_images(src, a.follow_links)[0]],
+                               list(project.cfg.project.labels))
+        elif detection:
+            boxes = {}                # no truth: class folders say nothing about boxes
         good, bad, skipped = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                             project.work / "acquire_cache.json", a.follow_links)
-        check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
-                           "class folders", "move the folders")
+                                             project.work / "acquire_cache.json", a.follow_links, boxes)
+        if not detection:
+            check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
+                               "class folders", "move the folders")
     else:
         df = read_source_table(src, a.encoding)
         warnings = check_label_column(src, df, a.label_column, list(project.cfg.project.labels))

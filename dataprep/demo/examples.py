@@ -183,3 +183,92 @@ def broad_and_compact(n: int = 6000, n_features: int = 32, seed: int = 0,
     centres = rng.normal(0, 1, (9, n_features)) * spread[0]
     std = np.r_[spread[1], spread[1], np.full(7, spread[2])]
     return (centres[y] + rng.normal(0, 1, (n, n_features)) * std[y, None]).astype(np.float32), y
+
+
+def _draw_object(d: ImageDraw.ImageDraw, shape: str, box: tuple[float, float, float, float], width: int) -> None:
+    """`shape` drawn so that its tight bounding box is `box` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    if shape == "ring":
+        d.ellipse([x0, y0, x1 - 1, y1 - 1], outline=255, width=width)
+    elif shape == "square":
+        d.rectangle([x0, y0, x1 - 1, y1 - 1], outline=255, width=width)
+    elif shape == "triangle":
+        d.polygon([((x0 + x1) / 2, y0), (x0, y1 - 1), (x1 - 1, y1 - 1)], fill=255)
+    elif shape == "cross":
+        d.line([(x0, y0), (x1 - 1, y1 - 1)], fill=255, width=width)
+        d.line([(x0, y1 - 1), (x1 - 1, y0)], fill=255, width=width)
+    else:
+        d.rectangle([x0, y0, x1 - 1, y1 - 1], fill=255)
+
+
+def _texture(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """A coloured low-frequency texture with fine grain, (h, w, 3) uint8."""
+    coarse = rng.normal(0, 1, (max(2, h // 24), max(2, w // 24), 3))
+    up = np.stack([np.asarray(Image.fromarray(((coarse[..., c] + 3) * 40).clip(0, 255).astype(np.uint8))
+                              .resize((w, h), Image.BICUBIC), np.float32) for c in range(3)], -1)
+    base = rng.uniform(40, 140, 3)
+    return (0.5 * up + 0.5 * base + rng.normal(0, 6, (h, w, 3))).clip(0, 255).astype(np.uint8)
+
+
+DETECTION_KINDS = ("rgb", "exif", "alpha", "deep")
+
+
+def detection_folder(root: Path, n_images: int = 24, shapes=SHAPES[:4], kinds=DETECTION_KINDS, seed: int = 0,
+                     sizes=((14, 26), (36, 64), (80, 130)), max_objects: int = 4) -> Path:
+    """`root/images/<kind>_<i>.<ext>`: shapes (the classes) on textured backgrounds, 0 to
+    `max_objects` per image at small, medium and large sizes, images 160-420 px a side; the true
+    boxes in `root/annotations.json` (COCO, file names relative to `root/images`, pixels of the
+    image as displayed: an `exif` image is stored turned and tagged to be turned back).
+    Returns `root`."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    ext = {"rgb": "png", "exif": "jpg", "alpha": "png", "deep": "png"}
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    images, anns = [], []
+    for i in range(n_images):
+        kind = kinds[i % len(kinds)]
+        W, H = (int(v) for v in rng.integers(160, 420, 2))
+        mask = Image.new("L", (W, H), 0)
+        d = ImageDraw.Draw(mask)
+        placed: list[tuple[float, float, float, float, str]] = []
+        for _ in range(int(rng.integers(0, max_objects + 1))):
+            for _try in range(20):
+                lo, hi = sizes[int(rng.integers(len(sizes)))]
+                shape = shapes[int(rng.integers(len(shapes)))]
+                bw = int(rng.integers(lo, hi + 1))
+                bh = max(6, int(bw * rng.uniform(0.25, 0.35))) if shape == "bar" else int(bw * rng.uniform(0.8, 1.25))
+                if bw >= W - 4 or bh >= H - 4:
+                    continue
+                x0, y0 = int(rng.integers(2, W - bw - 2)), int(rng.integers(2, H - bh - 2))
+                b = (x0, y0, x0 + bw, y0 + bh)
+                if all(b[2] <= p[0] - 3 or p[2] <= b[0] - 3 or b[3] <= p[1] - 3 or p[3] <= b[1] - 3 for p in placed):
+                    _draw_object(d, shape, b, max(2, bw // 8))
+                    placed.append((*b, shape))
+                    break
+        m = np.asarray(mask, np.float32)[..., None] / 255
+        fg = rng.uniform(190, 255, 3) if rng.random() < 0.5 else rng.uniform(0, 30, 3)
+        path = root / "images" / f"{kind}_{i:03d}.{ext[kind]}"
+        if kind == "alpha":        # the objects opaque, the textured background half transparent
+            rgb = fg * m + _texture(W, H, rng) * (1 - m)
+            rgba = np.concatenate([rgb, 255 * m + 128 * (1 - m)], -1).astype(np.uint8)
+            Image.fromarray(rgba, "RGBA").save(path)
+        elif kind == "deep":       # 16-bit grey, 12 bits of range
+            grey = _texture(W, H, rng).mean(-1) * (1 - m[..., 0]) + 240 * m[..., 0]
+            Image.fromarray((grey * 16).astype(np.uint16)).save(path)
+        else:
+            rgb = Image.fromarray((fg * m + _texture(W, H, rng) * (1 - m)).astype(np.uint8), "RGB")
+            if kind == "exif":     # stored turned 90 degrees counter-clockwise, tagged 6
+                exif = Image.Exif()
+                exif[0x0112] = 6
+                rgb.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", quality=92, exif=exif)
+            else:
+                rgb.save(path)
+        images.append({"id": i + 1, "file_name": path.name, "width": W, "height": H})
+        for x0, y0, x1, y1, shape in placed:
+            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": shapes.index(shape) + 1,
+                         "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0), "iscrowd": 0})
+    coco = {"images": images, "annotations": anns,
+            "categories": [{"id": k + 1, "name": s} for k, s in enumerate(shapes)]}
+    (root / "annotations.json").write_text(json.dumps(coco, indent=1))
+    return root

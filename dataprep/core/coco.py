@@ -1,0 +1,55 @@
+"""COCO detection files: the true boxes a detection source may come with (gold tasks and the
+simulated annotators read them as source labels), in the label format of the pipeline (a JSON
+list of pixel boxes, `labeling.boxes`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+
+from dataprep.core.errors import UserError
+
+
+def read_boxes(path: Path, files: list[str], labels: list[str]) -> dict[str, str]:
+    """{relative image path: JSON boxes} for the images of `files` the COCO file `path` lists
+    (matched on the path under the source folder, or on the bare file name when that is
+    unique). An image listed without annotations has no objects: '[]'. Bad input is a
+    `UserError` naming the file and the key."""
+    try:
+        coco = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"acquire.boxes: {path} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a JSON file ({exc})") from None
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(coco, dict) or not isinstance(coco.get(key), list):
+            raise UserError(f"{path}: a COCO file needs a list under {key!r}")
+    try:
+        names = {c["id"]: str(c["name"]) for c in coco["categories"]}
+        images = {im["id"]: str(im["file_name"]) for im in coco["images"]}
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"{path}: every category needs id and name, every image id and file_name (missing {exc})") from None
+    unknown = sorted(set(names.values()) - set(labels)) if labels else []
+    if unknown:
+        raise UserError(f"{path}: categories {', '.join(unknown)} are not in project.labels")
+    boxes: dict[int, list[dict]] = {i: [] for i in images}
+    for k, a in enumerate(coco["annotations"]):
+        try:
+            x, y, w, h = (float(v) for v in a["bbox"])
+            boxes[a["image_id"]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
+                                         "x_max": x + w, "y_max": y + h})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{path}: annotations[{k}] needs image_id, category_id and a 4-number bbox "
+                            f"of a listed image and category ({exc})") from None
+    by_name: dict[str, list[int]] = {}
+    for i, name in images.items():
+        by_name.setdefault(PurePosixPath(name).name, []).append(i)
+    full = {str(PurePosixPath(name)): i for i, name in images.items()}
+    out = {}
+    for rel in files:
+        i = full.get(str(PurePosixPath(Path(rel).as_posix())))
+        if i is None and len(by_name.get(PurePosixPath(rel).name, [])) == 1:
+            i = by_name[PurePosixPath(rel).name][0]
+        if i is not None:
+            out[rel] = json.dumps(boxes[i])
+    return out
