@@ -71,7 +71,15 @@ def reannotation_share(project: Project, model, Xc, requests: pd.DataFrame, batc
             p = p_wrong(model.predict_proba(take(Xc, slice(start, start + step))))
             tops.append(np.sort(p)[-batch:])
         pool = np.sort(np.concatenate(tops))[-batch:] if tops else np.zeros(0)
+    return requests_in_batch(requests, pool, batch)
+
+
+def requests_in_batch(requests: pd.DataFrame, pool_p_wrong: np.ndarray, batch: int) -> int:
+    """How many of `batch` annotations the requests win against the pool, by p_wrong."""
+    if requests.empty or batch <= 0:
+        return 0
     req = np.sort(requests["p_wrong"].to_numpy())[::-1][:batch]
+    pool = np.sort(np.asarray(pool_p_wrong, float))[-batch:]
     both = np.concatenate([req, pool])
     order = np.argsort(-both, kind="stable")[:batch]      # a tie goes to the doubtful sample
     return int((order < len(req)).sum())

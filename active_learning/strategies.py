@@ -29,6 +29,9 @@ No strategy builds an N x N or N x k matrix for the pool.
   classes when broad ones surround them, and the first model then misses the
   commonest classes (`python benchmarks/cold_start.py` measures both).
 - `random`: the honest baseline.
+- `box_uncertainty_kmeans` (detection's default): each image's uncertainty from the user's
+  detector (`active_learning.detectors`: the least decided of its boxes), then the same
+  shortlist and k-means spread on the image embeddings as `margin_kmeans`.
 """
 
 from __future__ import annotations
@@ -165,14 +168,32 @@ def margin_kmeans(model, X, n: int, shortlist_factor: int = 10, chunk_size: int 
                   random_state: int | None = 0, X_embed=None) -> np.ndarray:
     """`X` is what the model reads; `X_embed` (same rows), if given, the space diversity is measured in."""
     idx, score = _shortlist(model, X, n, shortlist_factor, chunk_size)
+    return idx[diverse(score, X if X_embed is None else X_embed, idx, n, random_state)]
+
+
+def diverse(score: np.ndarray, X_embed, idx: np.ndarray, n: int, random_state) -> np.ndarray:
+    """`n` of the shortlisted rows `idx` (their informativeness `score`), spread out: k-means
+    with n centres on their `X_embed` rows, weighted by score, and the member nearest each
+    centre, most informative first. Returns positions into `idx`."""
     if len(idx) <= n:
-        return idx[np.argsort(-score, kind="stable")]
-    Xs = np.asarray((X if X_embed is None else X_embed)[idx], dtype=np.float32)
+        return np.argsort(-score, kind="stable")
+    Xs = np.asarray(X_embed[idx], dtype=np.float32)
     w = score - score.min() + 1e-3            # more uncertain = heavier
     km = _kmeans(Xs, n, random_state, w)
     picked = _nearest_to_centres(Xs, km.cluster_centers_.astype(np.float32), km.labels_)
     picked = picked[np.argsort(-score[picked], kind="stable")]
-    return idx[_fill(picked, np.argsort(-score, kind="stable"), n)]
+    return _fill(picked, np.argsort(-score, kind="stable"), n)
+
+
+@reads("shortlist_factor", "random_state", "X_embed")
+def box_uncertainty_kmeans(detector, X, n: int, shortlist_factor: int = 10, random_state: int | None = 0,
+                           X_embed=None) -> np.ndarray:
+    """Detection: `X` holds the candidates' sample ids, `detector.uncertainty(X)` one score per
+    image (its boxes' uncertainty, aggregated); the most uncertain `n * shortlist_factor` are
+    spread out on `X_embed` (image embeddings) as `margin_kmeans` does."""
+    score = np.asarray(detector.uncertainty(X), dtype=float)
+    idx = np.sort(_top(score, max(n, n * shortlist_factor)))
+    return idx[diverse(score[idx], X_embed, idx, n, random_state)]
 
 
 @reads("shortlist_factor", "chunk_size", "X_labeled", "X_embed")
@@ -271,4 +292,8 @@ STRATEGIES: dict[str, Callable[..., np.ndarray]] = {
     "entropy": entropy,
     "random": random_sampling,
     "cold_start": cold_start,
+}
+# detection rounds: the model is the user's detector, X the candidates' sample ids
+DETECTION_STRATEGIES: dict[str, Callable[..., np.ndarray]] = {
+    "box_uncertainty_kmeans": box_uncertainty_kmeans,
 }

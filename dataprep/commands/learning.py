@@ -20,10 +20,11 @@ def select(
     model: Annotated[str | None, typer.Option(help="logistic | random_forest | dotted sklearn class")] = None,
 ) -> None:
     """Fit on accepted labels, score the pool and write the next batch to label."""
+    from active_learning.detection import run_detection_round
     from active_learning.round import run_round
 
     project = project_from(ctx, {"select.strategy": strategy, "select.batch_size": batch_size, "select.model": model})
-    m = run_round(project)
+    m = (run_detection_round if project.cfg.project.task == "detection" else run_round)(project)
     if m.get("skipped"):
         return console.result(m, f"nothing selected: {m['skipped']}")
     if m.get("exhausted"):

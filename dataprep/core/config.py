@@ -65,6 +65,8 @@ class Acquire(_Section):
     encoding: str = Field("utf-8", description="text encoding of CSV/JSONL sources")
     follow_links: Literal["inside", "all", "none"] = Field(
         "inside", description="symbolic links in an image folder: follow those pointing inside it, all, or none")
+    boxes: str | None = Field(None, description="detection: a COCO file with the true boxes of some images "
+                                                 "(their source labels: gold tasks, simulated annotators)")
 
 
 class Features(_Section):
@@ -93,6 +95,10 @@ class Select(_Section):
     stop_set_size: int = Field(1000, ge=10)
     chunk_size: int = Field(50000, ge=100)
     random_state: int = 0
+    detector: str | None = Field(None, description="detection: the team's detector, a predictions file "
+                                                   "(.parquet/.csv/.jsonl) or an .onnx model")
+    preannotate_min_score: float = Field(0.3, ge=0.0, le=1.0, description="detection: boxes shown to "
+                                         "annotators as pre-annotations score at least this")
 
 
 class AutoAccept(_Section):
@@ -323,6 +329,7 @@ acquire:
   max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
   encoding: utf-8           # CSV/JSONL sources: their text encoding (for example latin-1)
   follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
+  boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
 
 triage:
   near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates
@@ -352,7 +359,7 @@ features:
   chunk_size: 20000
 
 select:
-  strategy: margin_kmeans   # margin_kmeans | margin_kcenter | margin | uncertainty | entropy | random | cold_start
+  strategy: margin_kmeans   # margin_kmeans | margin_kcenter | margin | uncertainty | entropy | random | cold_start (detection: box_uncertainty_kmeans, random, cold_start)
   batch_size: 50
   model: logistic           # logistic | random_forest | a dotted sklearn class path
   model_params: {}
@@ -364,6 +371,8 @@ select:
   stop_set_size: 1000
   chunk_size: 50000         # pool rows scored at a time
   random_state: 0
+  detector: null            # detection: your detector, a predictions file (.parquet/.csv/.jsonl: sample_id or source, boxes) or an .onnx model
+  preannotate_min_score: 0.3 # detection: predicted boxes at or above this score are pre-annotations
 
 label:
   backend: simulated        # simulated | studio
