@@ -70,11 +70,14 @@ def augment_one(comp: A.Compose, img: np.ndarray, label: str, detection: bool, s
     comp.set_random_seed(seed)
     if detection:
         boxes = json.loads(label)
+        # each box travels with its index, so what it carries besides corners (class, annotators,
+        # score: its lineage) follows it into the copy
         r = comp(image=img, bboxes=np.array([[b["x_min"], b["y_min"], b["x_max"], b["y_max"]] for b in boxes],
-                                            dtype=np.float32).reshape(-1, 4), labels=[b["label"] for b in boxes])
-        out = [{"label": lab, "x_min": round(float(b[0]), 2), "y_min": round(float(b[1]), 2),
-                "x_max": round(float(b[2]), 2), "y_max": round(float(b[3]), 2)} for b, lab in zip(r["bboxes"], r["labels"])]
-        return r["image"], json.dumps(out), r["applied_transforms"], len(boxes) - len(out)
+                                            dtype=np.float32).reshape(-1, 4), labels=list(range(len(boxes))))
+        out = [{**boxes[int(k)], "x_min": round(float(b[0]), 2), "y_min": round(float(b[1]), 2),
+                "x_max": round(float(b[2]), 2), "y_max": round(float(b[3]), 2)} for b, k in zip(r["bboxes"], r["labels"])]
+        # dropped: boxes with no copy left in the image (reflection padding may also mirror a box in)
+        return r["image"], json.dumps(out), r["applied_transforms"], len(set(range(len(boxes))) - set(map(int, r["labels"])))
     r = comp(image=img)
     return r["image"], label, r["applied_transforms"], 0
 

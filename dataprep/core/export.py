@@ -114,7 +114,8 @@ def export(project: Project) -> dict[str, Any]:
         lin["export_path"] = None
     lin.to_parquet(tmp / "lineage.parquet", index=False)
     swap_dir(tmp, dest)
-    counts = lin["label"].value_counts().sort_index()
+    counts = (pd.Series([b["label"] for label in lin["label"] for b in json.loads(label or "[]")], dtype=object)
+              .value_counts().sort_index() if detection else lin["label"].value_counts().sort_index())
     return {"rows": int(len(lin)), "augmented": int(lin["parent_id"].notna().sum()), "path": str(dest),
             "classes": {str(k): int(v) for k, v in counts.items()}}
 
@@ -127,15 +128,24 @@ def write_coco(lin: pd.DataFrame, data: Path, dest: Path, classes: list[str]) ->
     cats = {name: i for i, name in enumerate(names, start=1)}
     images, anns, paths = [], [], []
     (dest / "images").mkdir(parents=True, exist_ok=True)
-    for image_id, (sid, raw, bs) in enumerate(zip(lin["sample_id"], lin["raw_path"], boxes), start=1):
+    rounds = lin["round"] if "round" in lin else pd.Series(None, index=lin.index)
+    who = lin["annotators"] if "annotators" in lin else pd.Series(None, index=lin.index)
+    for image_id, (sid, raw, bs, rnd, people, method, parent) in enumerate(zip(
+            lin["sample_id"], lin["raw_path"], boxes, rounds, who, lin["method"], lin["parent_id"]), start=1):
         rel = Path("images") / f"{sid}{Path(raw).suffix}"
         shutil.copyfile(data / raw, dest / rel)
         width, height = image_size(dest / rel)
-        images.append({"id": image_id, "file_name": rel.name, "width": width, "height": height, "sample_id": sid})
+        images.append({"id": image_id, "file_name": rel.name, "width": width, "height": height, "sample_id": sid,
+                       **({"parent_id": parent} if isinstance(parent, str) else {})})
+        image_people = json.loads(people) if isinstance(people, str) else []
         for b in bs:
             w, h = b["x_max"] - b["x_min"], b["y_max"] - b["y_min"]
+            # lineage per box: who drew it (fused boxes name their annotators), the round, how accepted
             anns.append({"id": len(anns) + 1, "image_id": image_id, "category_id": cats[b["label"]],
-                         "bbox": [b["x_min"], b["y_min"], w, h], "area": w * h, "iscrowd": 0})
+                         "bbox": [b["x_min"], b["y_min"], w, h], "area": w * h, "iscrowd": 0,
+                         "annotators": list(b.get("annotators", image_people)),
+                         "round": int(rnd) if pd.notna(rnd) else None, "method": method,
+                         **({"score": b["score"]} if "score" in b else {})})
         paths.append(str(rel))
     coco = {"images": images, "annotations": anns,
             "categories": [{"id": i, "name": n, "supercategory": "none"} for n, i in cats.items()]}
