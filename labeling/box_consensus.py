@@ -20,7 +20,8 @@ The model, per image:
   variance), relative to the box size.
 Recall, extra rate and localisation error are learned only from images where something else
 speaks: a second annotator, or a gold answer (a lone annotator's boxes agree with themselves);
-an annotator never checked keeps the pseudo-counts. Gold answers take part as an annotator
+an annotator never checked keeps the pseudo-counts, and mu starts from `objects_prior` with
+the same weight. Gold answers take part as an annotator
 who is always right: on a gold image the clusters holding a gold box are real, the others
 spurious.
 
@@ -53,14 +54,16 @@ def _check(name: str, value, low: float, high: float | None = None) -> None:
 class BoxConsensus(BaseEstimator):
     def __init__(self, iou_threshold: float = 0.5, n_iter: int = 30, coincidence: float = 0.02,
                  recall_prior: float = 0.8, extra_prior: float = 0.2, pseudo_count: float = 2.0,
-                 loc_prior: float = 0.05, n_rounds: int = 2):
+                 loc_prior: float = 0.05, objects_prior: float = 1.0, n_rounds: int = 2):
         self.iou_threshold = iou_threshold    # boxes of two annotators are the same object from here
         self.n_iter = n_iter                  # EM iterations per clustering round
         self.coincidence = coincidence        # chance a spurious box lands on another's box
         self.recall_prior = recall_prior      # an annotator draws this share of objects until shown otherwise
         self.extra_prior = extra_prior        # ... and this many spurious boxes per image
-        self.pseudo_count = pseudo_count      # weight of those two priors, in images
+        self.pseudo_count = pseudo_count      # weight of the priors, in images
         self.loc_prior = loc_prior            # localisation error (share of the box side) until shown otherwise
+        self.objects_prior = objects_prior    # objects per image until shown otherwise (a few images cannot
+                                              # argue the count down to nothing: every box would turn spurious)
         self.n_rounds = n_rounds              # cluster, estimate, cluster again with the estimates
 
     # ------------------------------------------------------------------ fit
@@ -72,6 +75,7 @@ class BoxConsensus(BaseEstimator):
         _check("extra_prior", self.extra_prior, 1e-3)
         _check("pseudo_count", self.pseudo_count, 0)
         _check("loc_prior", self.loc_prior, 1e-3)
+        _check("objects_prior", self.objects_prior, 1e-3)
         for name in ("n_iter", "n_rounds"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
@@ -164,7 +168,7 @@ class BoxConsensus(BaseEstimator):
             extra = ((((1 - p) * checked)[:, None] * member).sum(0) + k0 * self.extra_prior) / (checked_images + k0)
             recall = np.clip(recall, 1e-3, 1 - 1e-3)
             extra = np.clip(extra, 1e-4, None)
-            mu = max(float(p.sum()) / max(n_tasks, 1), 1e-3)
+            mu = max((float(p.sum()) + k0 * self.objects_prior) / (n_tasks + k0), 1e-3)
             log_real = (np.log(mu) + member @ np.log(recall) + (saw & ~member) @ np.log(1 - recall))
             log_spur = member @ np.log(extra) + np.maximum(member.sum(1) - 1, 0) * np.log(self.coincidence)
             new = 1.0 / (1.0 + np.exp(np.clip(log_spur - log_real, -50, 50)))

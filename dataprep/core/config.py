@@ -96,7 +96,9 @@ class Select(_Section):
     chunk_size: int = Field(50000, ge=100)
     random_state: int = 0
     detector: str | None = Field(None, description="detection: the team's detector, a predictions file "
-                                                   "(.parquet/.csv/.jsonl) or an .onnx model")
+                                                   "(.parquet/.csv/.jsonl) or an .onnx model; `dvc repro` "
+                                                   "reruns select when this setting changes, so give each "
+                                                   "round's predictions their own file name")
     preannotate_min_score: float = Field(0.3, ge=0.0, le=1.0, description="detection: boxes shown to "
                                          "annotators as pre-annotations score at least this")
 
@@ -371,7 +373,7 @@ select:
   stop_set_size: 1000
   chunk_size: 50000         # pool rows scored at a time
   random_state: 0
-  detector: null            # detection: your detector, a predictions file (.parquet/.csv/.jsonl: sample_id or source, boxes) or an .onnx model
+  detector: null            # detection: your detector, a predictions file (.parquet/.csv/.jsonl: sample_id or source, boxes; a new name each round) or an .onnx model
   preannotate_min_score: 0.3 # detection: predicted boxes at or above this score are pre-annotations
 
 label:

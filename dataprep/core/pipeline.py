@@ -49,7 +49,7 @@ def dvc_stages() -> dict:
         "acquire": {
             "cmd": "dataprep acquire",
             "always_changed": True,
-            "params": ["acquire", "project.seed", "project.labels"],
+            "params": ["acquire", "project.seed", "project.labels", "project.task"],
             "outs": [{f"{D}/raw": persist()}, {f"{D}/manifest.parquet": persist()}, {f"{R}/acquire.json": nocache()}],
             "metrics": [{f"{R}/metrics/acquire.json": nocache()}],
         },
@@ -94,7 +94,8 @@ def dvc_stages() -> dict:
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      f"{D}/triage.parquet"],
             "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
-                       "label.overlap", "label.calibration_overlap", "project.labels", "project.seed"],
+                       "label.overlap", "label.calibration_overlap", "project.labels", "project.seed",
+                       "project.task"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
                      {f"{R}/test_predictions.csv": nocache()}],

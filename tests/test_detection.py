@@ -1,0 +1,159 @@
+"""A detection project end to end: `dataprep init` + 3 real `dvc repro` rounds on generated
+images (rgb, EXIF-rotated, alpha, 16-bit) with a simulated box crowd, the third round with
+the team's detector (a predictions file); a COCO export whose every box names its annotators
+and round; the user's detector as an ONNX graph; bad detection input in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import write_params
+from dataprep.core import store
+from dataprep.demo.examples import SHAPES, detection_folder
+from dataprep.demo.run import dvc_env, repro
+from labeling import boxes as bx
+from labeling.box_validate import f1_of
+from test_modalities import check_contract
+
+CLASSES = list(SHAPES[:4])
+CROWD = [{"name": "ann1", "profile": "good", "accuracy": 0.95}, {"name": "ann2", "profile": "good", "accuracy": 0.9},
+         {"name": "ann3", "profile": "good", "accuracy": 0.9}, {"name": "ann4", "profile": "good", "accuracy": 0.85},
+         {"name": "spam", "profile": "spammer"}, {"name": "cover", "profile": "lazy_majority"}]
+
+
+def _truth(src):
+    coco = json.loads((src / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    out = {im["file_name"]: [] for im in coco["images"]}
+    files = {im["id"]: im["file_name"] for im in coco["images"]}
+    for a in coco["annotations"]:
+        x, y, w, h = a["bbox"]
+        out[files[a["image_id"]]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
+                                          "x_max": x + w, "y_max": y + h})
+    return out
+
+
+def _predictions(src, path, seed=0):
+    """The team's detector output for round 3, keyed by file name: the true boxes jittered,
+    scores spread from sure to doubtful, one in four objects missed."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, boxes in _truth(src).items():
+        pred = [{**b, **{k: b[k] + float(rng.normal(0, 2)) for k in bx.CORNERS}, "score": float(rng.uniform(0.2, 1.0))}
+                for b in boxes if rng.random() > 0.25]
+        rows.append({"source": name, "boxes": json.dumps(pred)})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def det_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("detection")
+    src = detection_folder(root / "src", n_images=48, shapes=CLASSES, seed=1)
+    path = write_params(root / "p", str(src / "images"), init=True, project__task="detection",
+                        project__labels=CLASSES, acquire__boxes=str(src / "annotations.json"),
+                        select__batch_size=12, simulate__annotators=CROWD, export__format="coco")
+    env = {**dvc_env(), "DATAPREP_TRACE": str(path / "trace.jsonl")}
+    metrics = []
+    for rnd in range(3):
+        if rnd == 2:
+            raw = yaml.safe_load((path / "params.yaml").read_text())
+            raw["select"]["detector"] = str(_predictions(src, root / "predictions.csv"))
+            (path / "params.yaml").write_text(yaml.safe_dump(raw))
+        res = repro(path, env)
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+        assert "Traceback" not in res.stdout + res.stderr
+        metrics.append((json.loads((path / "reports" / "al_metrics.json").read_text()),
+                        json.loads((path / "reports" / "label_quality.json").read_text())))
+    traces = [json.loads(line) for line in (path / "trace.jsonl").read_text().splitlines()]
+    return path, src, metrics, traces
+
+
+def test_detection_rounds(det_run):
+    path, src, metrics, _ = det_run
+    sel = [m for m, _ in metrics]
+    assert [m["round"] for m in sel] == [1, 2, 3]
+    assert sel[0]["cold_start"] and sel[1]["cold_start"], sel
+    assert sel[2]["strategy"] == "box_uncertainty_kmeans" and sel[2]["detector"].startswith("predictions-")
+    assert sel[2]["preannotated"] > 0
+    q = metrics[-1][1]
+    assert {"spam", "cover"} <= set(q["blocked_annotators"]), q["blocked_annotators"]
+    assert not {"ann1", "ann2", "ann3", "ann4"} & set(q["blocked_annotators"])
+    labels = store.read_table(path / "data", "labels")
+    assert len(labels) >= 15, labels
+    # accepted boxes against the generated truth (the source labels acquire read from COCO)
+    assert q["box_f1_vs_source_labels"] > 0.85, q
+    man = store.read_table(path / "data", "manifest").set_index("sample_id")
+    truth = man.loc[labels["sample_id"], "source_label"]
+    assert f1_of(labels["label"], truth) > 0.85
+    # round 3's tasks, as pushed to the (simulated) backend, carry the detector's boxes over the
+    # bar, in pixels of the displayed image (they reach data/tasks with the next pull)
+    tasks = store.read_table(path / ".dataprep" / "simulated", "tasks")
+    pre = tasks[(tasks["round"] == 3) & tasks["prediction"].notna()]
+    assert len(pre)
+    for sid, p in zip(pre["sample_id"], pre["prediction"]):
+        boxes = bx.parse(p)
+        assert boxes and all(b["score"] >= 0.3 for b in boxes)
+        W, H = man.loc[sid, ["width", "height"]]
+        assert all(-8 <= b["x_min"] < b["x_max"] <= W + 8 and -8 <= b["y_min"] < b["y_max"] <= H + 8 for b in boxes)
+
+
+def test_coco_export_traces_every_box(det_run):
+    path, src, metrics, _ = det_run
+    coco = json.loads((path / "export" / "annotations.json").read_text())
+    labels = store.read_table(path / "data", "labels").set_index("sample_id")
+    ann = store.read_table(path / "data", "annotations")
+    images = {im["id"]: im for im in coco["images"]}
+    assert {im["sample_id"] for im in images.values() if "parent_id" not in im} == set(labels.index)
+    for im in images.values():
+        assert (path / "export" / "images" / im["file_name"]).exists()
+    kept = set(ann["annotator"]) - set(metrics[-1][1]["blocked_annotators"])
+    n_original = 0
+    for a in coco["annotations"]:
+        im = images[a["image_id"]]
+        sid = im.get("parent_id", im["sample_id"])
+        assert a["round"] in (1, 2, 3) and a["method"] == labels.loc[sid, "method"]
+        assert a["annotators"] and set(a["annotators"]) <= kept, a
+        # each named annotator did answer that image
+        assert set(a["annotators"]) <= set(ann.loc[ann["sample_id"] == sid, "annotator"]), a
+        n_original += "parent_id" not in im
+    assert n_original == sum(len(bx.parse(v)) for v in labels["label"])
+    assert any("parent_id" in im for im in images.values())          # augmented copies, their boxes moved
+    lin = pd.read_parquet(path / "export" / "lineage.parquet")
+    assert lin["round"].notna().all() and lin["raw_path"].notna().all()
+
+
+def test_detection_contract(det_run):
+    path, _, _, traces = det_run
+    check_contract(path, traces)
+
+
+def test_bad_detection_input_is_one_line(det_run, tmp_path):
+    path, src, _, _ = det_run
+    bad = tmp_path / "pred.csv"
+    pd.DataFrame({"source": ["nope.png"], "boxes": ["[]"]}).to_csv(bad, index=False)
+    broken = tmp_path / "broken.csv"
+    pd.DataFrame({"source": [next(iter(_truth(src)))], "boxes": ["[{\"label\": \"ring\"}]"]}).to_csv(broken, index=False)
+    raw = yaml.safe_load((path / "params.yaml").read_text())
+    for detector, needle in ((bad, "nope.png"), (broken, "row 0")):
+        raw["select"]["detector"] = str(detector)
+        (path / "params.yaml").write_text(yaml.safe_dump(raw))
+        res = subprocess.run([sys.executable, "-m", "dataprep", "select"], cwd=path, capture_output=True, text=True)
+        assert res.returncode == 2, res.stdout + res.stderr
+        err = res.stderr.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and str(detector.name) in err[0], res.stderr
+    bad_coco = tmp_path / "bad.json"
+    bad_coco.write_text(json.dumps({"images": [{"id": 1, "file_name": "x.png"}], "annotations": [{"image_id": 1}]}))
+    p2 = write_params(tmp_path / "p2", str(src / "images"), init=True, project__task="detection",
+                      project__labels=CLASSES, acquire__boxes=str(bad_coco))
+    res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=p2, capture_output=True, text=True)
+    assert res.returncode == 2, res.stdout + res.stderr
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and "bad.json" in err[0], res.stderr
