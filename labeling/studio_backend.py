@@ -97,14 +97,33 @@ def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
         data["text"] = man_row["text"]
     item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold),
                                                    "dataprep_audit": bool(getattr(row, "audit", False))}}
-    if isinstance(row.prediction, str) and task == "classification":
+    if isinstance(row.prediction, str):
         to = label_config.to_name(modality)
+        result = ([{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
+                    "value": {"choices": [row.prediction]}}] if task == "classification"
+                  else boxes_to_result(row.prediction, man_row["width"], man_row["height"], to))
         item["predictions"] = [{"model_version": str(row.model_version),
                                 # Label Studio shows `score` as the model's confidence in this prediction
                                 "score": float(row.confidence) if pd.notna(row.confidence) else 0.0,
-                                "result": [{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
-                                            "value": {"choices": [row.prediction]}}]}]
+                                "result": result}]
     return item
+
+
+def boxes_to_result(label: str, width, height, to_name: str = "image") -> list[dict]:
+    """Our JSON pixel boxes -> Label Studio RectangleLabels results. Label Studio places a
+    rectangle in percent of the image as the browser shows it (EXIF orientation applied), which
+    is the size `acquire` records; `result_to_label` is the inverse."""
+    W, H = float(width), float(height)
+    out = []
+    for k, b in enumerate(json.loads(label)):
+        x0, x1 = sorted((min(max(float(b["x_min"]), 0.0), W), min(max(float(b["x_max"]), 0.0), W)))
+        y0, y1 = sorted((min(max(float(b["y_min"]), 0.0), H), min(max(float(b["y_max"]), 0.0), H)))
+        out.append({"id": f"p{k}", "from_name": label_config.FROM_NAME, "to_name": to_name, "type": "rectanglelabels",
+                    "original_width": int(W), "original_height": int(H), "image_rotation": 0,
+                    **({"score": float(b["score"])} if "score" in b else {}),
+                    "value": {"x": 100 * x0 / W, "y": 100 * y0 / H, "width": 100 * (x1 - x0) / W,
+                              "height": 100 * (y1 - y0) / H, "rotation": 0, "rectanglelabels": [str(b["label"])]}})
+    return out
 
 
 def remove_duplicates(ls, pid: int) -> int:
