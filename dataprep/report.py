@@ -329,9 +329,14 @@ def build(project: Project) -> dict[str, Any]:
                   for sid, r, o in zip(worst["sample_id"], worst["reason"], worst["outlier_score"])]
         parts.append("<h2>Triage</h2>" + html_t + "<p>Near-duplicate groups, then the most outlying samples.</p>"
                      "<div>" + "".join(cells) + "</div>")
+    # ---- detection: the images whose boxes are most in doubt, with the fused boxes drawn
+    detection = project.cfg.project.task == "detection"
+    if detection and len(cur):
+        parts.append(disputed_boxes(project, S))
     # ---- class balance
     if len(labels):
-        counts = labels["label"].value_counts().sort_index()
+        counts = (pd.Series([b["label"] for v in labels["label"] for b in json.loads(v or "[]")], dtype=object)
+                  .value_counts().sort_index() if detection else labels["label"].value_counts().sort_index())
         fig, ax = plt.subplots(figsize=(6, 2.6))
         ax.bar(counts.index.astype(str), counts.values, color="tab:blue", label="accepted labels")
         ax.set_ylabel("accepted labels")
@@ -361,6 +366,53 @@ def build(project: Project) -> dict[str, Any]:
     write_text(out, page("dataprep report", head, meta, parts))
     info.update(path=str(out), headline=head, provenance=prov, issues=int(len(iss)))
     return info
+
+
+def disputed_boxes(project: Project, S, n: int = 12) -> str:
+    """The `n` images answered by kept annotators whose boxes are least certain (the chance the image's boxes are
+    not all right, as validation estimates it), each drawn with the box consensus of its kept
+    annotators: accepted boxes thick in their class colour with class and score, boxes left out
+    thin in magenta; the caption names each doubtful box, who drew it and who did not."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from dataprep.report_html import boxes_thumb
+    from labeling.validate import infer
+
+    with progress.activity("report: box consensus of the disputed images"):
+        inferred = infer(project)
+    res = inferred["res"] if inferred else {}
+    cons, p_wrong = res.get("consensus"), res.get("p_wrong")
+    if cons is None or p_wrong is None or not len(p_wrong):
+        return ""
+    quar = store.read_table(project.data, "quarantine")
+    why = quar[quar["annotation_id"].isna()].drop_duplicates("sample_id").set_index("sample_id")["reason"]
+    man = S.man
+    classes = list(cons.classes_)
+    palette = {c: to_hex(colormaps["tab10"](k % 10)) for k, c in enumerate(classes)}
+    # disputes among the kept annotators (an image only blocked ones answered is no dispute: it is asked again)
+    worst = p_wrong[p_wrong.index.isin(set(cons.tasks_))].sort_values(ascending=False, kind="stable").head(n)
+    by_task = cons.clusters_.groupby("task")
+    cells = []
+    for sid, pw in worst.items():
+        if sid not in man.index or man["modality"].get(sid) != "image":
+            continue
+        drawn = []
+        if sid in by_task.groups:
+            for r in by_task.get_group(sid).itertuples():
+                kept = r.p_real >= 0.5
+                drawn.append({**r.box, "doubt": not kept, "colour": palette.get(r.label, "#1f77b4"),
+                              "tag": f"{r.label} {r.box['score']:.2f}" if kept else f"? {r.p_real:.2f}"})
+        pic = boxes_thumb(project.data / man.loc[sid, "path"], (man.loc[sid, "width"], man.loc[sid, "height"]),
+                          drawn, 200)
+        # the reason validation gave names each doubtful box, who drew it and who did not
+        caption = (f"<small>P(boxes not all right) {pw:.2f}<br/>"
+                   + (html.escape(str(why[sid])) if sid in why.index else "accepted") + "</small>")
+        cells.append(S.cell(sid, caption, 200, picture=pic))
+    return ("<h2 id='disputed-boxes'>Disputed boxes</h2><p>The annotated images whose boxes are most in doubt, "
+            "with the consensus of the annotators kept: thick boxes are accepted (class and score), thin magenta "
+            "ones were left out (with P(real)). Each caption names the doubtful boxes, who drew them and who did not.</p>"
+            + "<div>" + "".join(cells) + "</div>")
 
 
 def headline(info: dict[str, Any]) -> str:

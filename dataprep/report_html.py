@@ -39,6 +39,26 @@ def thumb(path: Path, width: int = 96) -> str:
     return f'<img class="thumb" width="{width}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
+def boxes_thumb(path: Path, size: tuple[float, float], boxes: list[dict], width: int = 200) -> str:
+    """The image as the stages see it with boxes drawn over it. `size` is the displayed size the
+    boxes' pixels refer to; a box with `doubt` set is drawn thin in magenta (no class colour), the others thick in
+    their class colour (`colour`), each with its `tag` written at its corner."""
+    from PIL import ImageDraw
+
+    im = load_rgb(path, max_side=2 * width)
+    scale = im.width / float(size[0])
+    d = ImageDraw.Draw(im)
+    for b in boxes:
+        xy = [b["x_min"] * scale, b["y_min"] * scale, b["x_max"] * scale, b["y_max"] * scale]
+        colour = "#ff00ff" if b.get("doubt") else b.get("colour", "#1f77b4")
+        d.rectangle(xy, outline=colour, width=1 if b.get("doubt") else 3)
+        if b.get("tag"):
+            d.text((xy[0] + 2, max(xy[1] - 11, 0)), str(b["tag"]), fill=colour)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return f'<img class="thumb" width="{width}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
+
+
 class Samples:
     """Sample cells of one project: the picture (or text), id, source path and task link."""
 

@@ -157,3 +157,78 @@ def test_bad_detection_input_is_one_line(det_run, tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and "bad.json" in err[0], res.stderr
+
+
+
+def test_report_draws_the_disputed_boxes(det_run):
+    """The HTML report shows the annotated images whose boxes are most in doubt, each with its
+    id, the consensus drawn over it and a caption saying how likely the boxes are not all right."""
+    import re
+
+    path, _, _, _ = det_run
+    res = subprocess.run([sys.executable, "-m", "dataprep", "report"], cwd=path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    page = (path / "reports" / "report.html").read_text()
+    assert "id='disputed-boxes'" in page
+    section = page.split("id='disputed-boxes'", 1)[1].split("<h2", 1)[0]
+    cells = re.findall(r"data-sample-id='([^']+)'>(<img[^>]+>)", section)
+    ann = store.read_table(path / "data", "annotations")
+    assert 1 <= len(cells) <= 12 and {sid for sid, _ in cells} <= set(ann["sample_id"]), cells[:3]
+    assert all("base64," in img for _, img in cells)
+    doubts = [float(x) for x in re.findall(r"P\(boxes not all right\) ([0-9.]+)", section)]
+    assert len(doubts) == len(cells) and doubts == sorted(doubts, reverse=True), doubts
+
+def _onnx_detector(path, size=64):
+    """A tiny detector graph: one box at (0.25, 0.25)-(0.75, 0.5) of the image, class 1, its
+    score the mean of the input pixels (so the test sees what the model was fed)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Constant", [], ["boxes"], value=numpy_helper.from_array(
+                 np.array([[0.25, 0.25, 0.75, 0.5]], np.float32))),
+             helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
+             helper.make_node("Constant", [], ["one"], value=numpy_helper.from_array(np.array([1], np.int64))),
+             helper.make_node("Reshape", ["m", "one"], ["scores"]),
+             helper.make_node("Constant", [], ["labels"], value=numpy_helper.from_array(np.array([1], np.int64)))]
+    graph = helper.make_graph(nodes, "det", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                                                           [1, 3, size, size])],
+                              [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 4]),
+                               helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1]),
+                               helper.make_tensor_value_info("labels", TensorProto.INT64, [1])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_onnx_detector_round(det_run):
+    """The team's detector as an ONNX graph: boxes come back in pixels of the image as shown
+    (EXIF orientation applied), the model is fed the displayed RGB image, and a round selects
+    with it and pre-annotates its picks. Last in this file: it adds a round to the project."""
+    from PIL import Image, ImageOps
+
+    from active_learning.detectors import OnnxDetector
+
+    path, src, _, _ = det_run
+    model = _onnx_detector(path / "det.onnx")
+    man = store.read_table(path / "data", "manifest")
+    det = OnnxDetector(model, man, path / "data", CLASSES, None, 40_000_000)
+    exif = man[man["sources"].str.contains("exif_")].iloc[0]
+    with Image.open(path / "data" / exif["path"]) as im:
+        shown = ImageOps.exif_transpose(im).convert("RGB")
+    assert shown.size == (exif["width"], exif["height"]) and shown.size != Image.open(path / "data" / exif["path"]).size
+    (b,) = det.predict([exif["sample_id"]])[0]
+    W, H = shown.size
+    assert b["label"] == CLASSES[1]
+    assert [b["x_min"], b["y_min"], b["x_max"], b["y_max"]] == pytest.approx([W / 4, H / 4, 3 * W / 4, H / 2], abs=0.01)
+    fed = np.asarray(shown.resize((64, 64), Image.BILINEAR), np.float32) / 255.0
+    assert b["score"] == pytest.approx(float(fed.mean()), abs=1e-3)
+    raw = yaml.safe_load((path / "params.yaml").read_text())
+    raw["select"].update({"detector": "det.onnx", "preannotate_min_score": 0.0})
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    for cmd in (["label", "pull"], ["validate"], ["select"]):
+        res = subprocess.run([sys.executable, "-m", "dataprep", *cmd], cwd=path, capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+    m = json.loads((path / "reports" / "al_metrics.json").read_text())
+    assert m["round"] == 4 and m["detector"].startswith("onnx-") and m["strategy"] == "box_uncertainty_kmeans", m
+    sel = store.read_table(path / "data", "selection")
+    new = sel[(sel["round"] == 4) & (sel["strategy"] != "reannotate")]
+    assert len(new) and new["prediction"].notna().all()
