@@ -1,6 +1,6 @@
 """A detection round: the images worth boxing next, with the detector's boxes as pre-annotations.
 
-The model is the team's detector (`active_learning.detectors`, `select.detector`); dataprep
+The model is the team's detector (`dataprep.core.detectors`, `select.detector`); dataprep
 trains none. Without one (the first rounds, or a team that has none yet) every round is a
 cold start: diverse images on the embeddings (`strategies.cold_start`, clustered with the
 images already labeled so each round fills what the last left). With one: the least decided
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from active_learning.detectors import load_detector
+from dataprep.core.detectors import load_detector
 from active_learning.round import (_finish, _reannotation_rows, _sent_any, _waiting_batch, _why_not_selectable,
                                    current_round, open_requests, requests_in_batch, selectable)
 from active_learning.strategies import DETECTION_STRATEGIES, cold_start, query, random_sampling

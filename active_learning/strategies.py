@@ -30,7 +30,7 @@ No strategy builds an N x N or N x k matrix for the pool.
   commonest classes (`python benchmarks/cold_start.py` measures both).
 - `random`: the honest baseline.
 - `box_uncertainty_kmeans` (detection's default): each image's uncertainty from the user's
-  detector (`active_learning.detectors`: the least decided of its boxes), then the same
+  detector (`dataprep.core.detectors`: the least decided of its boxes), then the same
   shortlist and k-means spread on the image embeddings as `margin_kmeans`.
 """
 

@@ -237,12 +237,18 @@ class BoxConsensus(BaseEstimator):
                          "label": label, "members": members, "missed_by": sorted(set(seen) - set(members)),
                          "box": box})
             ranked[c["task"]].append(box)
+            # the other classes the object may be, each a hypothesis of its own, ranked like a
+            # detector's per-class output (a class the crowd split on is not lost to the ranking)
+            if GOLD not in c["boxes"] and str(k) in post.index:
+                ranked[c["task"]] += [{**box, "label": str(o), "score": round(float(p_real[k] * v), 4)}
+                                      for o, v in post.loc[str(k)].items() if o != label and v > 1e-3]
             if p_real[k] >= 0.5:
                 fused[c["task"]].append(box)
         self.clusters_ = pd.DataFrame(rows, columns=["task", "cluster", "p_real", "p_label", "label", "members",
                                                      "missed_by", "box"])
         self.boxes_ = fused                 # the accepted set: clusters more likely real than not
-        self.scored_boxes_ = ranked         # every cluster with its score, as a detector's output is ranked
+        self.scored_boxes_ = ranked         # every cluster, and each class it may be, with its score
+                                            # (P(real) x P(class)), as a detector's output is ranked
         conf = {}
         for t, g in self.clusters_.groupby("task"):
             keep = g["p_real"] >= 0.5

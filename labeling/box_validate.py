@@ -13,7 +13,13 @@
    `tie` where two kept annotators split 1-1 on every doubtful box (one drew it, the other
    did not, or they gave two classes: not counted by the gate, like a class tie),
    `low_agreement` where several disagree otherwise; `blocked_only` where only blocked annotators
-   answered. Gold images are accepted as their gold boxes.
+   answered. Gold images are accepted as their gold boxes;
+5. with the team's detector (`select.detector`), its disagreements with the boxes about to be
+   accepted (`labeling.box_label_errors`: missing, spurious, wrong class, badly placed) are
+   weighed by how good the detector is on the labels it can be checked on: a detector that has
+   earned trust (box F1 >= `validate.label_error_min_accuracy`) quarantines the image
+   (`label_error`); a weaker one only lists it as doubtful and asks for another annotation
+   (`label_error_unconfirmed`): it never costs a correct label.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from labeling import boxes as bx
 from labeling import checks
 from labeling.box_annotators import box_annotator_quality
 from labeling.box_consensus import BoxConsensus
+from labeling.box_label_errors import detector_f1, find_box_issues
 
 
 def _consensus(ann: pd.DataFrame, classes: list[str], gold: dict) -> BoxConsensus:
@@ -67,12 +74,13 @@ def _class_of(label, box: dict) -> str | None:
 
 
 def infer_boxes(ann: pd.DataFrame, usable: pd.DataFrame, flags: list[pd.DataFrame], classes: list[str],
-                tasks: pd.DataFrame, gold_truth: pd.Series, cfg: Validate, sizes: pd.DataFrame | None = None
-                ) -> dict[str, Any]:
-    """Steps 2-4 of the module docstring on data frames, after `validate.infer_labels` ran the
+                tasks: pd.DataFrame, gold_truth: pd.Series, cfg: Validate, sizes: pd.DataFrame | None = None,
+                detector=None) -> dict[str, Any]:
+    """Steps 2-5 of the module docstring on data frames, after `validate.infer_labels` ran the
     annotation checks (`flags`; `usable`: the annotations they left, not empty): accepted
     `labels` (JSON boxes), `quarantine`, annotator `quality`, `inferred`, `kept`, `blocked`,
-    `p_wrong` per image and the fitted `consensus`."""
+    `p_wrong` per image, the fitted `consensus`, and, with a `detector`, the label errors it
+    finds (quarantined, or `doubtful`) and how far it is trusted (`label_error_model`)."""
     wh = ({s: (w, h) for s, w, h in zip(sizes["sample_id"], sizes["width"], sizes["height"])}
           if sizes is not None else {})
     gold = {s: bx.parse(v) for s, v in gold_truth.items()}
@@ -126,13 +134,51 @@ def infer_boxes(ann: pd.DataFrame, usable: pd.DataFrame, flags: list[pd.DataFram
                         .reindex(gold_rows.index).to_numpy()})], ignore_index=True)
     sample_q = pd.DataFrame(sample_flags, columns=checks.FLAG_COLUMNS)
     sample_q = sample_q[~sample_q["sample_id"].isin(gold_rows.index)]
+    model_check, doubtful = {"trusted": False, "accuracy": None, "agreed_items": 0}, checks.no_flags()
+    if detector is not None:
+        found, model_check = detector_label_errors(detector, labels, sample_q, gold_rows, cfg)
+        if model_check["trusted"]:
+            sample_q = pd.concat([sample_q, found], ignore_index=True)
+        elif len(found):
+            doubtful = found.assign(check="label_error_unconfirmed",
+                                    reason=[f"{r} (kept: the detector's box F1 is {model_check['accuracy'] or 0:.2f} on "
+                                            f"{model_check['agreed_items']} images it can be checked on, under "
+                                            f"validate.label_error_min_accuracy {cfg.label_error_min_accuracy}); "
+                                            "worth another annotation" for r in found["reason"]])
     accepted = labels[~labels["sample_id"].isin(sample_q["sample_id"])].sort_values("sample_id").reset_index(drop=True)
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     inferred = labels.set_index("sample_id")["label"]
     return {"agreement": pairwise_agreement(kept), "labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
             "inferred": inferred, "kept": kept, "blocked": blocked, "prior_weight": 0.0,
-            "p_wrong": pd.Series(p_wrong, dtype=float), "consensus": second, "doubtful": checks.no_flags(),
-            "label_error_model": {"trusted": False, "accuracy": None, "agreed_items": 0}}
+            "p_wrong": pd.Series(p_wrong, dtype=float), "consensus": second, "doubtful": doubtful,
+            "label_error_model": model_check}
+
+
+def detector_label_errors(detector, labels: pd.DataFrame, sample_q: pd.DataFrame, gold_rows: pd.Series,
+                          cfg: Validate) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Step 5: the detector's say on the boxes about to be accepted (`labeling.box_label_errors`),
+    one flag per image naming each issue, `label_error`; and how far the detector is trusted:
+    its box F1 against the labels it can be checked on (gold images, and images several kept
+    annotators agreed on with confidence), trusted from `validate.label_error_min_accuracy`
+    on at least 10 such images."""
+    ok = labels[~labels["sample_id"].isin(sample_q["sample_id"])]
+    ok = ok[[detector.covers(s) for s in ok["sample_id"]]]
+    if ok.empty:
+        return checks.no_flags(), {"trusted": False, "accuracy": None, "agreed_items": 0}
+    boxes = {s: bx.parse(v) for s, v in zip(ok["sample_id"], ok["label"])}
+    pred = dict(zip(ok["sample_id"], detector.predict(list(ok["sample_id"]))))
+    sure = ok[(ok["method"] == "gold") | ((ok["n_annotations"] >= 2) & (ok["confidence"] >= cfg.min_confidence))]
+    f1, n = detector_f1({s: boxes[s] for s in sure["sample_id"]}, pred)
+    model_check = {"trusted": bool(f1 is not None and n >= 10 and f1 >= cfg.label_error_min_accuracy),
+                   "accuracy": None if f1 is None else round(float(f1), 4), "agreed_items": int(n)}
+    mine = ok[ok["method"] != "gold"]
+    issues = find_box_issues({s: boxes[s] for s in mine["sample_id"]}, pred)
+    if issues.empty:
+        return checks.no_flags(), model_check
+    why = issues.groupby("sample_id")["reason"].agg("; ".join)
+    return (pd.DataFrame({"sample_id": why.index, "annotation_id": None, "annotator": None, "check": "label_error",
+                          "reason": [f"the detector disagrees: {r}" for r in why.to_numpy()]},
+                         columns=checks.FLAG_COLUMNS), model_check)
 
 
 def _nothing_missed(consensus: BoxConsensus, sid: str, kept: pd.DataFrame) -> float:

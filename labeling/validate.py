@@ -46,6 +46,7 @@ import pandas as pd
 from dataprep.core import annotation_value, progress, stage_metrics, store
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.config import Validate
+from dataprep.core.detectors import load_detector
 from dataprep.core.errors import GateFailed
 from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
@@ -108,13 +109,14 @@ def prior_weight(prior: np.ndarray, labels: np.ndarray, classes: list[str]) -> f
 def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.ndarray], np.ndarray] | None,
                  tasks: pd.DataFrame, gold_truth: pd.Series, cfg: Validate, seed: int = 0,
                  task_type: str = "classification", sizes: pd.DataFrame | None = None,
-                 known: set[str] | None = None, log: pd.DataFrame | None = None) -> dict[str, Any]:
+                 known: set[str] | None = None, log: pd.DataFrame | None = None, detector=None) -> dict[str, Any]:
     """Steps 1-5 of the module docstring on data frames (no files): the stage's logic.
 
     `features(sample_ids)` returns their feature rows (for the model prior), or
     None to infer from annotations alone. Returns accepted `labels`, `quarantine`
     flags, annotator `quality`, `inferred` (the best guess for every annotated
-    sample, quarantined or not), and the `kept` annotations.
+    sample, quarantined or not), and the `kept` annotations. `detector` (detection only): the
+    team's detector (`dataprep.core.detectors`), for model-based box label errors.
     """
     flags = [checks.schema(ann, set(classes), task_type, sizes), checks.provenance(ann)]
     if known is not None:
@@ -128,7 +130,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     if usable.empty:                                  # every annotation quarantined: nothing to infer from
         return _all_quarantined(ann, flags)
     if task_type == "detection":                      # boxes: consensus instead of Dawid-Skene on classes
-        return box_validate.infer_boxes(ann, usable, flags, classes, tasks, gold_truth, cfg, sizes)
+        return box_validate.infer_boxes(ann, usable, flags, classes, tasks, gold_truth, cfg, sizes, detector)
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
     quality = annotators.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
@@ -387,10 +389,12 @@ def infer(project: Project) -> dict[str, Any] | None:
     gold_truth = manifest.set_index("sample_id")["source_label"].reindex(gold_tasks).dropna().astype(str)
     X, index = model_features(project, manifest)        # what the selection model reads: sparse TF-IDF for text
     known = set(manifest["sample_id"])
+    detector = (load_detector(project.cfg.select.detector, project, manifest)
+                if project.cfg.project.task == "detection" else None)
     with progress.activity(f"validate: truth inference and checks on {len(ann)} annotations"):
         res = infer_labels(ann, classes, lambda ids: take(X, rows_of(index, ids)), tasks, gold_truth,
                            project.cfg.validation, project.cfg.project.seed, project.cfg.project.task,
-                           manifest[["sample_id", "width", "height"]], known=known, log=log)
+                           manifest[["sample_id", "width", "height"]], known=known, log=log, detector=detector)
     return {"res": res, "manifest": manifest, "tasks": tasks, "ann": ann, "classes": classes, "X": X,
             "index": index}
 

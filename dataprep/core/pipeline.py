@@ -80,7 +80,7 @@ def dvc_stages() -> dict:
                      f"{D}/triage.parquet"],
             "params": ["project", "validate", "label.max_annotations", "label.reannotate", "label.auto_accept",
                        "select.model", "select.model_params", "select.random_state", "select.chunk_size",
-                       "triage.keep"],
+                       "select.detector", "features.onnx_input_size", "acquire.max_pixels", "triage.keep"],
             # labels persist: DVC must not delete the last accepted labels before a run whose
             # gate may fail (validate writes them, atomically, only when the gate passes)
             "outs": [{f"{D}/labels.parquet": persist()}, f"{D}/quarantine.parquet", f"{D}/requests.parquet",
@@ -95,7 +95,7 @@ def dvc_stages() -> dict:
                      f"{D}/triage.parquet"],
             "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
                        "label.overlap", "label.calibration_overlap", "project.labels", "project.seed",
-                       "project.task"],
+                       "project.task", "features.onnx_input_size", "acquire.max_pixels"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
                      {f"{R}/test_predictions.csv": nocache()}],

@@ -1,4 +1,4 @@
-"""The user's detector, as detection rounds read it (`select.detector`).
+"""The user's detector, as detection rounds (`select.detector`) and box validation read it.
 
 dataprep trains no detector: a team has its own. A round reads it one of two ways:
 - a predictions file (.parquet, .csv or .jsonl) the team's job writes each round: a row per
@@ -55,6 +55,10 @@ class _Detector:
     def uncertainty(self, sample_ids) -> np.ndarray:
         return np.array([image_uncertainty(b) for b in self.predict(sample_ids)], dtype=float)
 
+    def covers(self, sample_id) -> bool:
+        """Whether the detector has looked at this image (a predictions file may hold a few)."""
+        return True
+
 
 class PredictionsFile(_Detector):
     def __init__(self, path: Path, manifest: pd.DataFrame):
@@ -99,6 +103,9 @@ class PredictionsFile(_Detector):
 
     def predict(self, sample_ids) -> list[list[dict]]:
         return [self.boxes.get(str(s), []) for s in sample_ids]
+
+    def covers(self, sample_id) -> bool:
+        return str(sample_id) in self.boxes
 
 
 class OnnxDetector(_Detector):
