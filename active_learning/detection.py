@@ -24,13 +24,12 @@ import numpy as np
 import pandas as pd
 
 from dataprep.core.detectors import load_detector
-from active_learning.round import (_finish, _reannotation_rows, _sent_any, _waiting_batch, _why_not_selectable,
+from active_learning.round import (_finish, gold_positions, _reannotation_rows, _sent_any, _waiting_batch, _why_not_selectable,
                                    current_round, open_requests, requests_in_batch, selectable)
 from active_learning.strategies import DETECTION_STRATEGIES, cold_start, query, random_sampling
 from dataprep.core import progress, store
 from dataprep.core.errors import UserError
 from dataprep.core.features import load_features, rows_of
-from dataprep.core.ids import seeded_key
 from dataprep.core.models import model_version
 from dataprep.core.project import Project
 
@@ -135,14 +134,9 @@ def _gold(project: Project, manifest: pd.DataFrame, candidates: pd.Series, picke
           predicted: list[list[dict]], version: str, rnd: int) -> pd.DataFrame:
     """Gold images (true boxes known) for this round, `label.gold_share` of what is sent, with
     the detector's pre-annotation like any other task."""
-    share = project.cfg.label.gold_share
-    n_gold = int(round(share * len(picked) / (1 - share))) if share else 0
-    known = set(manifest.loc[manifest["source_label"].notna(), "sample_id"])
-    pos = np.setdiff1d(np.flatnonzero(candidates.isin(known).to_numpy()), picked)
-    if n_gold == 0 or len(pos) == 0:
+    pos = gold_positions(project, manifest, candidates, picked)
+    if len(pos) == 0:
         return pd.DataFrame(columns=list(store.SCHEMAS["selection"]))
-    key = seeded_key(candidates.iloc[pos], f"gold{project.cfg.project.seed}:")
-    pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
     pre = [preannotation(predicted[i], project.cfg.select.preannotate_min_score) for i in pos]
     return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
                          "rank": np.arange(len(picked) + 1, len(picked) + len(pos) + 1), "strategy": "gold",

@@ -35,19 +35,27 @@ def current_round(data) -> int:
     return int(tasks["round"].max()) + 1 if len(tasks) else 1
 
 
-def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, picked: np.ndarray,
-               model, Xc, version: str, rnd: int) -> pd.DataFrame:
-    """Gold tasks for this round: selectable samples with a known (source) label, a
-    `label.gold_share` of what is sent. They carry the model's guess like any other
-    task, so annotators cannot tell them apart."""
+def gold_positions(project: Project, manifest: pd.DataFrame, candidates: pd.Series, picked: np.ndarray) -> np.ndarray:
+    """Positions in `candidates` of this round's gold tasks: samples with a known (source)
+    label, not picked, `label.gold_share` of what is sent, in a seeded order."""
     share = project.cfg.label.gold_share
     n_gold = int(round(share * len(picked) / (1 - share))) if share else 0
     known = set(manifest.loc[manifest["source_label"].notna(), "sample_id"])
     pos = np.setdiff1d(np.flatnonzero(candidates.isin(known).to_numpy()), picked)
     if n_gold == 0 or len(pos) == 0:
-        return pd.DataFrame(columns=list(store.SCHEMAS["selection"]))
+        return pos[:0]
     key = seeded_key(candidates.iloc[pos], f"gold{project.cfg.project.seed}:")
-    pos = pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
+    return pos[np.argsort(key.to_numpy(), kind="stable")[:n_gold]]
+
+
+def _gold_rows(project: Project, manifest: pd.DataFrame, candidates: pd.Series, picked: np.ndarray,
+               model, Xc, version: str, rnd: int) -> pd.DataFrame:
+    """Gold tasks for this round: selectable samples with a known (source) label, a
+    `label.gold_share` of what is sent. They carry the model's guess like any other
+    task, so annotators cannot tell them apart."""
+    pos = gold_positions(project, manifest, candidates, picked)
+    if len(pos) == 0:
+        return pd.DataFrame(columns=list(store.SCHEMAS["selection"]))
     pred, conf = _guess(model, take(Xc, pos))
     return pd.DataFrame({"sample_id": candidates.iloc[pos].to_numpy(), "score": None,
                          "rank": np.arange(len(picked) + 1, len(picked) + len(pos) + 1), "strategy": "gold",

@@ -57,7 +57,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dataprep.core.config import Annotator, Validate          # noqa: E402
-from dataprep.demo.examples import SHAPES, detection_folder   # noqa: E402
+from dataprep.demo.examples import SHAPES, detection_folder, detection_truth  # noqa: E402
 from labeling import boxes as bx                              # noqa: E402
 from labeling import checks                                   # noqa: E402
 from labeling.box_label_errors import find_box_issues, label_quality  # noqa: E402
@@ -80,15 +80,9 @@ def crowd() -> list[Annotator]:
 def dataset(n_images: int, seed: int, folder: Path) -> tuple[pd.Series, dict]:
     """True boxes per image (JSON labels) and sizes, from the generated COCO file."""
     detection_folder(folder, n_images=n_images, shapes=CLASSES, seed=seed)
-    coco = json.loads((folder / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in coco["categories"]}
-    boxes = {im["id"]: [] for im in coco["images"]}
-    for a in coco["annotations"]:
-        x, y, w, h = a["bbox"]
-        boxes[a["image_id"]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
-                                     "x_max": x + w, "y_max": y + h})
-    truth = pd.Series({f"img{im['id']:04d}": json.dumps(boxes[im["id"]]) for im in coco["images"]})
-    sizes = {f"img{im['id']:04d}": (im["width"], im["height"]) for im in coco["images"]}
+    images = detection_truth(folder)
+    truth = pd.Series({f"img{im['id']:04d}": json.dumps(im["boxes"]) for im in images})
+    sizes = {f"img{im['id']:04d}": (im["width"], im["height"]) for im in images}
     return truth, sizes
 
 

@@ -87,12 +87,8 @@ def infer_boxes(ann: pd.DataFrame, usable: pd.DataFrame, flags: list[pd.DataFram
     everyone = np.unique(ann["sample_id"].to_numpy())
     first = _consensus(usable, classes, gold)
     quality = box_annotator_quality(usable, first, tasks, gold_truth, wh, cfg)
-    blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
-    blocked_ann = usable[usable["annotator"].isin(blocked)]
-    ev = quality.set_index("annotator")["evidence"]
-    flags.append(checks.flags_of(blocked_ann, "blocked_annotator",
-                                 [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in blocked_ann["annotator"]]))
-    kept = usable[~usable["annotator"].isin(blocked)]
+    blocked, blocked_flags, kept = checks.split_blocked(usable, quality, cfg.blocked_annotators)
+    flags.append(blocked_flags)
     second = _consensus(kept, classes, gold) if len(kept) else None
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     labels, sample_flags, p_wrong = [], [], {}

@@ -122,3 +122,14 @@ def provenance(annotations: pd.DataFrame) -> pd.DataFrame:
     bad = annotations[known & (annotations["created_by"] != annotations["annotator"])]
     return flags_of(bad, "provenance",
                   [f"created by {c!r} but recorded as completed by {a!r}" for c, a in zip(bad["created_by"], bad["annotator"])])
+
+
+def split_blocked(usable: pd.DataFrame, quality: pd.DataFrame, listed) -> tuple[set, pd.DataFrame, pd.DataFrame]:
+    """The annotators blocked by their verdict or listed in `validate.blocked_annotators`, one
+    `blocked_annotator` flag per annotation of theirs (with the evidence), and the kept rest."""
+    blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(listed)
+    mine = usable[usable["annotator"].isin(blocked)]
+    ev = quality.set_index("annotator")["evidence"]
+    flags = flags_of(mine, "blocked_annotator",
+                     [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in mine["annotator"]])
+    return blocked, flags, usable[~usable["annotator"].isin(blocked)]

@@ -134,12 +134,8 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     # pass 1: who can be trusted?
     ds1 = _aggregate(usable, classes)
     quality = annotators.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg)
-    blocked = set(quality.loc[quality["verdict"] == "blocked", "annotator"]) | set(cfg.blocked_annotators)
-    blocked_ann = usable[usable["annotator"].isin(blocked)]
-    ev = quality.set_index("annotator")["evidence"]
-    flags.append(checks.flags_of(blocked_ann, "blocked_annotator",
-                               [f"annotator {a} blocked: {ev.get(a, 'listed in params')}" for a in blocked_ann["annotator"]]))
-    kept = usable[~usable["annotator"].isin(blocked)]
+    blocked, blocked_flags, kept = checks.split_blocked(usable, quality, cfg.blocked_annotators)
+    flags.append(blocked_flags)
     # pass 2: truth with a model prior, for every annotated sample
     everyone = np.unique(ann["sample_id"].to_numpy())
     ds0 = _aggregate(kept, classes, tasks=everyone)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dataprep.core.config import Annotator, Validate
-from dataprep.demo.examples import SHAPES, detection_folder
+from dataprep.demo.examples import SHAPES, detection_folder, detection_truth
 from labeling import boxes as bx
 from labeling import checks
 from labeling.box_consensus import BoxConsensus
@@ -71,15 +71,11 @@ def crowd_result(tmp_path_factory):
     annotators and 4 bad ones, as the validation stage sees them."""
     folder = tmp_path_factory.mktemp("det")
     detection_folder(folder, n_images=90, shapes=CLASSES, seed=3)
-    coco = json.loads((folder / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in coco["categories"]}
-    per = {im["id"]: [] for im in coco["images"]}
-    for a in coco["annotations"]:
-        x, y, w, h = a["bbox"]
-        per[a["image_id"]].append(_box(names[a["category_id"]], x, y, x + w, y + h))
+    images = detection_truth(folder)
+    per = {im["id"]: im["boxes"] for im in images}
     ids = [f"img{i}" for i in per]
     truth = pd.Series({f"img{i}": json.dumps(b) for i, b in per.items()})
-    sizes = {f"img{im['id']}": (im["width"], im["height"]) for im in coco["images"]}
+    sizes = {f"img{im['id']}": (im["width"], im["height"]) for im in images}
     rng = np.random.default_rng(3)
     gold = set(rng.choice(ids, 8, replace=False))
     # the pre-annotation is the truth with one box dropped where there are two or more: a copier is wrong there

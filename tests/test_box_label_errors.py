@@ -13,7 +13,7 @@ import pytest
 
 from dataprep.core.config import Annotator, Validate
 from dataprep.core.detectors import PredictionsFile
-from dataprep.demo.examples import SHAPES, detection_folder
+from dataprep.demo.examples import SHAPES, detection_folder, detection_truth
 from labeling import boxes as bx
 from labeling import checks
 from labeling.box_label_errors import detector_f1, find_box_issues, label_quality
@@ -61,15 +61,11 @@ def crowd(tmp_path_factory):
     """60 generated images (rgb, EXIF-rotated, alpha, 16-bit), 3 honest annotators each."""
     folder = tmp_path_factory.mktemp("det")
     detection_folder(folder, n_images=60, shapes=CLASSES, seed=5)
-    coco = json.loads((folder / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in coco["categories"]}
-    per = {im["id"]: [] for im in coco["images"]}
-    for a in coco["annotations"]:
-        x, y, w, h = a["bbox"]
-        per[a["image_id"]].append(_box(names[a["category_id"]], x, y, x + w, y + h))
+    images = detection_truth(folder)
+    per = {im["id"]: im["boxes"] for im in images}
     truth = pd.Series({f"img{i}": json.dumps(b) for i, b in per.items()})
     ids = list(truth.index)
-    sizes = {f"img{im['id']}": (im["width"], im["height"]) for im in coco["images"]}
+    sizes = {f"img{im['id']}": (im["width"], im["height"]) for im in images}
     tasks = pd.DataFrame({"sample_id": ids, "task_id": range(1, len(ids) + 1), "prediction": None, "gold": False})
     people = [Annotator(name=f"h{i}", profile="good", accuracy=a) for i, a in enumerate([.97, .95, .93])]
     ann = annotate(tasks, truth, people, 3, CLASSES, random_state=5, sizes=sizes)

@@ -16,7 +16,7 @@ import yaml
 
 from conftest import write_params
 from dataprep.core import store
-from dataprep.demo.examples import SHAPES, detection_folder
+from dataprep.demo.examples import SHAPES, detection_folder, detection_truth
 from dataprep.demo.run import dvc_env, repro
 from labeling import boxes as bx
 from labeling.box_validate import f1_of
@@ -29,15 +29,7 @@ CROWD = [{"name": "ann1", "profile": "good", "accuracy": 0.95}, {"name": "ann2",
 
 
 def _truth(src):
-    coco = json.loads((src / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in coco["categories"]}
-    out = {im["file_name"]: [] for im in coco["images"]}
-    files = {im["id"]: im["file_name"] for im in coco["images"]}
-    for a in coco["annotations"]:
-        x, y, w, h = a["bbox"]
-        out[files[a["image_id"]]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
-                                          "x_max": x + w, "y_max": y + h})
-    return out
+    return {im["file_name"]: im["boxes"] for im in detection_truth(src)}
 
 
 def _predictions(src, path, seed=0):

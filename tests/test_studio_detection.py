@@ -19,7 +19,7 @@ from label_studio_sdk import LabelStudio
 
 from dataprep.core import store
 from dataprep.core.config import default_params_yaml
-from dataprep.demo.examples import SHAPES, detection_folder
+from dataprep.demo.examples import SHAPES, detection_folder, detection_truth
 from dataprep.demo.studio_users import annotator_token
 from labeling import boxes as bx
 from labeling.box_validate import f1_of
@@ -43,14 +43,7 @@ def _cli(path, env, *args):
 def boxes_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("studio_boxes")
     src = detection_folder(root / "src", n_images=16, shapes=CLASSES, seed=5, max_objects=3)
-    coco = json.loads((src / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in coco["categories"]}
-    truth = {im["file_name"]: [] for im in coco["images"]}
-    files = {im["id"]: im["file_name"] for im in coco["images"]}
-    for a in coco["annotations"]:
-        x, y, w, h = a["bbox"]
-        truth[files[a["image_id"]]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
-                                            "x_max": x + w, "y_max": y + h})
+    truth = {im["file_name"]: im["boxes"] for im in detection_truth(src)}
     rng = np.random.default_rng(5)
     pred = pd.DataFrame({"source": list(truth), "boxes": [json.dumps([{**b, "score": float(rng.uniform(.5, .99))}
                                                                       for b in bs]) for bs in truth.values()]})

@@ -272,3 +272,20 @@ def detection_folder(root: Path, n_images: int = 24, shapes=SHAPES[:4], kinds=DE
             "categories": [{"id": k + 1, "name": s} for k, s in enumerate(shapes)]}
     (root / "annotations.json").write_text(json.dumps(coco, indent=1))
     return root
+
+
+def detection_truth(root: Path) -> list[dict]:
+    """The true boxes `detection_folder(root)` wrote, an entry per image: its COCO `id`,
+    `file_name`, `width`, `height` and `boxes` (`{label, x_min, y_min, x_max, y_max}` in
+    pixels of the image as displayed)."""
+    import json
+
+    coco = json.loads((root / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    out = {im["id"]: {**{k: im[k] for k in ("id", "file_name", "width", "height")}, "boxes": []}
+           for im in coco["images"]}
+    for a in coco["annotations"]:
+        x, y, w, h = a["bbox"]
+        out[a["image_id"]]["boxes"].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
+                                            "x_max": x + w, "y_max": y + h})
+    return list(out.values())
