@@ -35,8 +35,10 @@ def init(
     folder: Annotated[Path, typer.Argument(help="project folder")] = Path("."),
     set_: Annotated[list[str] | None, typer.Option("--set", "-s", metavar="SECTION.KEY=VALUE",
                                                    help="set a params.yaml value, comments kept (repeatable)")] = None,
+    remote: Annotated[str | None, typer.Option(help="a DVC remote for the team's data (a shared folder, s3://, "
+                                                    "ssh://...): made the default, so dvc push / dvc pull use it")] = None,
 ) -> None:
-    """Scaffold a project: git, dvc (analytics off), params.yaml, dvc.yaml, .gitignore."""
+    """Scaffold a project: git, dvc (analytics off), params.yaml, dvc.yaml, .gitignore, and a DVC remote."""
     from dataprep.core.errors import UserError
     from dataprep.init import init_project
 
@@ -46,7 +48,7 @@ def init(
         if not eq or not key.strip():
             raise UserError(f"--set {item!r}: expected SECTION.KEY=VALUE (for example acquire.source=images/)")
         settings[key.strip()] = value
-    done = init_project(folder, settings)
+    done = init_project(folder, settings, remote)
     if done:
         console.result({"changed": True, "done": done}, *[f"- {d}" for d in done], f"initialised {folder.resolve()}")
     else:

@@ -1,7 +1,10 @@
 """`dataprep init`: scaffold a project that `dvc repro` can run.
 
 Idempotent: every step checks before it writes, so a second run changes
-nothing and says so.
+nothing and says so. `remote` makes a DVC remote (`storage`, the default) for a
+team: `dvc push` sends every stage's cached outputs there, and a teammate's
+`git clone` + `dvc pull` gets the same data back (README, "When one machine is
+not enough").
 """
 
 from __future__ import annotations
@@ -29,9 +32,36 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return res.stdout
 
 
-def init_project(folder: Path, settings: dict[str, str] | None = None) -> list[str]:
-    """Create what is missing and set `settings` (`section.key` -> YAML value) in params.yaml,
-    comments kept; return what was done (empty: nothing changed)."""
+REMOTE = "storage"
+
+
+def _remote(folder: Path, url: str) -> str | None:
+    """Make `url` the project's default DVC remote (`storage`); what was done, or None."""
+    if not url.strip():
+        raise UserError("--remote: expected a DVC remote URL or folder (for example /mnt/shared/dvc or s3://bucket/path)")
+    if "://" not in url:                    # a folder: as the user means it, not relative to the project
+        url = str(Path(url).expanduser().resolve())
+    dvc = [sys.executable, "-m", "dvc"]
+    got = subprocess.run(dvc + ["config", f"remote.{REMOTE}.url"], cwd=folder, capture_output=True, text=True)
+    current = got.stdout.strip() if got.returncode == 0 else ""
+    if current == url:
+        default = subprocess.run(dvc + ["config", "core.remote"], cwd=folder, capture_output=True, text=True)
+        if default.stdout.strip() == REMOTE:
+            return None
+        _run(dvc + ["remote", "default", REMOTE], folder)
+        return f"dvc remote {REMOTE} is the default"
+    if current:
+        _run(dvc + ["remote", "modify", REMOTE, "url", url], folder)
+    else:
+        _run(dvc + ["remote", "add", REMOTE, url], folder)
+    _run(dvc + ["remote", "default", REMOTE], folder)
+    return f"dvc remote {REMOTE} -> {url} (the default: dvc push / dvc pull)"
+
+
+def init_project(folder: Path, settings: dict[str, str] | None = None, remote: str | None = None) -> list[str]:
+    """Create what is missing, set `settings` (`section.key` -> YAML value) in params.yaml,
+    comments kept, and make `remote` the default DVC remote; return what was done (empty:
+    nothing changed)."""
     folder.mkdir(parents=True, exist_ok=True)
     done: list[str] = []
     inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=folder,
@@ -46,6 +76,10 @@ def init_project(folder: Path, settings: dict[str, str] | None = None) -> list[s
         _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], folder)
         _run([sys.executable, "-m", "dvc", "config", "core.autostage", "true"], folder)
         done.append("dvc init (analytics off, outputs staged in git automatically)")
+    if remote is not None:
+        did = _remote(folder, remote)
+        if did:
+            done.append(did)
     params = folder / "params.yaml"
     if not params.exists():
         write_text(params, default_params_yaml())
