@@ -8,7 +8,7 @@ STUDIO_VENV := .venv-studio
 PIP_FLAGS := -q --disable-pip-version-check
 export NO_ALBUMENTATIONS_UPDATE=1 DVC_NO_ANALYTICS=1 LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false
 
-.PHONY: demo test install venv studio-venv clean ui-check
+.PHONY: demo test install venv studio-venv clean ui-check postgres
 
 # Installs are pinned by constraints files (every package at the version the suite last
 # passed with), so a fresh machine gets the environment the tests vouch for.
@@ -34,7 +34,13 @@ studio-venv: $(STUDIO_VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/dataprep demo
 
-test: $(VENV)/.installed $(STUDIO_VENV)/.installed
+# The PostgreSQL-backed Label Studio tests need Debian's postgresql package (initdb, pg_ctl).
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(echo "installing Debian's postgresql"; (apt-get update -q && apt-get install -y -q postgresql) || \
+		 (sudo apt-get update -q && sudo apt-get install -y -q postgresql))
+
+test: $(VENV)/.installed $(STUDIO_VENV)/.installed postgres
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
 		$(VENV)/bin/python -m pytest -v --durations=15 -n 2 --dist loadfile   # one file per worker: its server and fixtures stay together
 

@@ -1,7 +1,8 @@
 """`dataprep studio start|stop|status`: a local Label Studio for one-machine use.
 
 SQLite and all server data live under the project's git-ignored work folder
-(`.dataprep/studio/`). On first start an admin user, a random password and a
+(`.dataprep/studio/`); `db="postgresql"` uses PostgreSQL instead
+(`labeling.studio_postgres`: a team's server, or a local cluster started here). On first start an admin user, a random password and a
 legacy API token are created (env vars read by Label Studio at organisation
 creation) and kept in `.dataprep/studio/credentials.json`, mode 0600, never in
 a tracked file. The server runs offline and closed: no version check, no
@@ -71,7 +72,9 @@ def credentials(folder: Path) -> dict[str, str]:
     return creds
 
 
-def server_env(document_root: Path, creds: dict[str, str]) -> dict[str, str]:
+def server_env(document_root: Path, creds: dict[str, str], postgres: dict[str, str] | None = None) -> dict[str, str]:
+    """Label Studio's environment: offline, closed, local files served from `document_root`;
+    SQLite, or PostgreSQL reached with the `postgres` POSTGRE_* settings."""
     env = dict(os.environ)
     env.update({
         "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
@@ -87,6 +90,8 @@ def server_env(document_root: Path, creds: dict[str, str]) -> dict[str, str]:
         "ML_BLOCK_LOCAL_IP": "false", "SSRF_PROTECTION_ENABLED": "false",
     })
     env.pop("LABEL_STUDIO_API_KEY", None)
+    if postgres is not None:
+        env.update({"DJANGO_DB": "default", **postgres})
     return env
 
 
@@ -99,9 +104,20 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
 
 
 def start_server(data_dir: Path, document_root: Path, port: int | None = None, wait_s: float = 300,
-                 host: str = "127.0.0.1") -> dict[str, Any]:
-    """Start `label-studio` in the background; return {url, pid, port, log} once /health answers.
-    `host` is the address it listens on (loopback unless annotators reach it from elsewhere)."""
+                 host: str = "127.0.0.1", db: str = "sqlite") -> dict[str, Any]:
+    """Start `label-studio` in the background; return {url, pid, port, log, db} once /health answers.
+    `host` is the address it listens on (loopback unless annotators reach it from elsewhere);
+    `db`: sqlite, or postgresql (`labeling.studio_postgres`: the POSTGRE_* server, else a local
+    cluster of the project's own, started here)."""
+    if db not in ("sqlite", "postgresql"):
+        raise UserError(f"--db {db}: expected sqlite or postgresql")
+    postgres, pg_kind = None, None
+    if db == "postgresql":
+        from labeling import studio_postgres
+        postgres = studio_postgres.external()
+        pg_kind = "external" if postgres else "local"
+        if postgres is None:
+            postgres = studio_postgres.start_local(data_dir)
     creds = credentials(data_dir)
     if port is not None:
         with socket.socket() as s:
@@ -115,7 +131,7 @@ def start_server(data_dir: Path, document_root: Path, port: int | None = None, w
     cmd = [label_studio_bin(), "start", "--no-browser", "--port", str(port), "--internal-host", host,
            "--data-dir", str(data_dir / "data"), "--host", url]
     with open(log, "ab") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(document_root, creds),
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=server_env(document_root, creds, postgres),
                                 start_new_session=True, cwd=data_dir)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
@@ -123,7 +139,8 @@ def start_server(data_dir: Path, document_root: Path, port: int | None = None, w
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise UserError(f"label-studio exited with code {proc.returncode}; see {log}:\n" + "\n".join(tail))
         if healthy(url):
-            return {"url": url, "pid": proc.pid, "port": port, "log": str(log), **identity(proc.pid)}
+            return {"url": url, "pid": proc.pid, "port": port, "log": str(log), "db": db,
+                    **({"postgres": pg_kind} if pg_kind else {}), **identity(proc.pid)}
         time.sleep(1.0)
     stop_pid(proc.pid)
     raise UserError(f"label-studio did not answer {url}/health within {wait_s:.0f}s; see {log}")
@@ -175,13 +192,13 @@ def stop_pid(pid: int) -> None:
         pass
 
 
-def start(project: Project, port: int | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
+def start(project: Project, port: int | None = None, host: str = "127.0.0.1", db: str = "sqlite") -> dict[str, Any]:
     folder = studio_dir(project)
     state = status(project)
     if state["running"]:
         return state | {"already_running": True}
     folder.mkdir(parents=True, exist_ok=True)
-    info = start_server(folder, project.data, port=port, host=host)
+    info = start_server(folder, project.data, port=port, host=host, db=db)
     write_json(folder / "server.json", info)
     return info | {"running": True, "username": ADMIN, "credentials": str(folder / "credentials.json")}
 
@@ -206,7 +223,11 @@ def stop(project: Project) -> dict[str, Any]:
                 "note": f"not running ({why}); removed the stale {path.name}, signalled nothing"}
     stop_pid(int(info["pid"]))
     path.unlink()
-    return {"stopped": True, "url": info["url"]}
+    out = {"stopped": True, "url": info["url"]}
+    if info.get("postgres") == "local":          # the cluster this project started, stopped with it
+        from labeling import studio_postgres
+        out["postgres_stopped"] = studio_postgres.stop_local(studio_dir(project))
+    return out
 
 
 def local_connection(project: Project) -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ from dataprep.core.project import open_project
 from labeling import label_config
 from labeling.studio_backend import push, pull, result_to_label
 from labeling.studio_client import field
+from labeling import studio_postgres
 from labeling.studio_server import credentials, server_env, start_server, stop_pid
 from dataprep.demo.studio_users import annotator_token
 
@@ -28,9 +29,10 @@ runner = CliRunner()
 ANNOTATORS = ["ann.a@example.org", "ann.b@example.org", "ann.c@example.org"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio")
+def studio_server(tmp_path_factory, db: str = "sqlite"):
+    """A real Label Studio on loopback (SQLite, or PostgreSQL: `tests/test_studio_postgres.py`)
+    with a project acquired from digits; LABEL_STUDIO_URL / _API_KEY point at it meanwhile."""
+    root = tmp_path_factory.mktemp(f"studio_{db}")
     proj = root / "proj"
     proj.mkdir()
     raw = yaml.safe_load(default_params_yaml())
@@ -39,14 +41,23 @@ def server(tmp_path_factory):
     (proj / "params.yaml").write_text(yaml.safe_dump(raw))
     p = open_project(proj / "params.yaml")
     acquire(p)
-    info = start_server(root / "server", p.data)
+    info = start_server(root / "server", p.data, db=db)
     token = credentials(root / "server")["token"]
     old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
-    yield {"url": info["url"], "token": token, "project": p}
-    stop_pid(info["pid"])
-    for k, v in old.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    try:
+        yield {"url": info["url"], "token": token, "project": p, "root": root / "server", "db": db}
+    finally:
+        stop_pid(info["pid"])
+        if db == "postgresql":
+            studio_postgres.stop_local(root / "server")
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from studio_server(tmp_path_factory)
 
 
 def _annotate(server, label_of=lambda task, i: None):

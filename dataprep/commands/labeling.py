@@ -74,14 +74,16 @@ def studio_start(
     ctx: typer.Context,
     port: int = typer.Option(None, help="port to listen on (default: a free one)", min=1, max=65535),
     host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: reachable from other machines)"),
+    db: str = typer.Option("sqlite", help="sqlite | postgresql (the server POSTGRE_HOST etc. name, else a local "
+                                          "PostgreSQL cluster started for this project)"),
 ) -> None:
-    """Start a local Label Studio (SQLite, data under .dataprep/studio, a free loopback port by default)."""
+    """Start a local Label Studio (SQLite or PostgreSQL, data under .dataprep/studio, a free loopback port by default)."""
     from labeling.studio_server import start
 
-    s = start(project_from(ctx), port=port, host=host)
+    s = start(project_from(ctx), port=port, host=host, db=db)
     if s.get("already_running"):
         return console.result(s, f"already running at {s['url']}")
-    console.result({k: v for k, v in s.items()}, f"Label Studio is up at {s['url']}",
+    console.result({k: v for k, v in s.items()}, f"Label Studio is up at {s['url']} ({s.get('db', 'sqlite')})",
                    f"log in as {s['username']}; the password and API token are in {s['credentials']} (mode 0600)")
 
 
