@@ -18,6 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from dataprep import console, warning_summary
+from dataprep.core import parallel
 from dataprep.core.errors import GateFailed, UserError, printable
 from dataprep.core.atomic import use_temp_dir, write_json
 from dataprep.core.lock import project_lock
@@ -95,6 +96,7 @@ def project_from(ctx: typer.Context, overrides: dict[str, Any] | None = None, wr
     root = ctx.find_root()
     params = (root.obj or {}).get("params", Path("params.yaml"))
     project = open_project(params, overrides)
+    parallel.use(project.cfg.compute.scheduler)         # where the heavy work runs (DATAPREP_SCHEDULER wins)
     warning_summary.log_to(project.work)
     if writes:
         ctx.with_resource(project_lock(project.work, on_wait=lambda line: console.err.print(escape(line))))

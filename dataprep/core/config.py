@@ -196,6 +196,13 @@ class Serve(_Section):
     reconcile_s: float = Field(60.0, gt=0.0, description="pull from Label Studio this often, events or not")
 
 
+class Compute(_Section):
+    """Where the heavy work runs, never what it computes: no stage declares it in dvc.yaml and
+    changing it re-runs nothing (`dataprep.core.parallel`)."""
+    scheduler: str | None = Field(None, description="a Dask scheduler address (tcp://host:8786); "
+                                  "null: this machine's worker processes. DATAPREP_SCHEDULER overrides it")
+
+
 class Config(_Section):
     project: ProjectSettings = Field(default_factory=ProjectSettings)
     acquire: Acquire = Field(default_factory=Acquire)
@@ -208,6 +215,7 @@ class Config(_Section):
     augment: Augment = Field(default_factory=Augment)
     export: Export = Field(default_factory=Export)
     serve: Serve = Field(default_factory=Serve)
+    compute: Compute = Field(default_factory=Compute)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -216,7 +224,9 @@ class Config(_Section):
         return self.validate_
 
 
-_SECTION_NAMES: dict[type, str] = {f.annotation: (f.alias or name) for name, f in Config.model_fields.items()}
+# sections whose reads are traced (`dataprep.core.trace`): all but `compute`, which changes no output
+_SECTION_NAMES: dict[type, str] = {f.annotation: (f.alias or name) for name, f in Config.model_fields.items()
+                                   if name != "compute"}
 
 
 def _set_dotted(raw: dict, key: str, value: Any) -> None:
@@ -433,4 +443,7 @@ serve:                      # `dataprep serve`: the Label Studio ML backend
   retrain_after: 10         # retrain once this many annotation events arrived ...
   debounce_s: 5.0           # ... or this many seconds after the first of them
   reconcile_s: 60.0         # pull from Label Studio this often, events or not (a webhook is sent once)
+
+compute:                    # where the heavy work runs (never what it computes: changing it re-runs nothing)
+  scheduler: null           # a Dask scheduler address (tcp://host:8786); null: this machine's processes. DATAPREP_SCHEDULER overrides it
 """

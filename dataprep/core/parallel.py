@@ -1,18 +1,54 @@
-"""One way to fan work out: consecutive batches of items through joblib's worker processes.
+"""One way to fan work out: consecutive batches of items through worker processes.
 
 Every stage that decodes files (acquire, features, triage, augment) calls
 `map_batches`: results come back in batch order, one progress bar counts
-batches, and a single batch runs in this process. So the scheduler is chosen
-in one place (a Dask backend later is a change here, not in four stages).
+batches, and a single batch runs in this process. The scheduler is chosen here
+and nowhere else:
+- by default, joblib's worker processes on this machine (`n_jobs`);
+- with a Dask scheduler address (`compute.scheduler` in params.yaml, set by the
+  face through `use`, or `DATAPREP_SCHEDULER`, which wins), each batch is a task
+  on that `dask.distributed` cluster. The batch and the function are the same,
+  so the outputs are too. The workers need dataprep installed and must see the
+  project's files at the same paths (shared storage).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Iterator, Sequence
 
 from joblib import Parallel, delayed
 
 from dataprep.core import progress
+from dataprep.core.errors import UserError
+
+ENV = "DATAPREP_SCHEDULER"
+_configured: str | None = None
+_clients: dict[str, Any] = {}
+
+
+def use(address: str | None) -> None:
+    """The scheduler the params name (`compute.scheduler`); DATAPREP_SCHEDULER still wins."""
+    global _configured
+    _configured = address or None
+
+
+def scheduler() -> str | None:
+    return os.environ.get(ENV) or _configured
+
+
+def client(address: str):
+    """A `distributed.Client` connected to `address`, one per process and address."""
+    if address not in _clients:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UserError(f"compute.scheduler {address}: needs dask.distributed (pip install 'dataprep[cluster]')") from None
+        try:
+            _clients[address] = Client(address, timeout="15s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UserError(f"compute.scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
+    return _clients[address]
 
 
 def batches_of(items: Sequence, size: int) -> list[Sequence]:
@@ -22,10 +58,18 @@ def batches_of(items: Sequence, size: int) -> list[Sequence]:
 def map_batches(fn: Callable[..., Any], items: Sequence, batch_size: int, n_jobs: int, description: str,
                 *args: Any) -> Iterator[Any]:
     """`fn(batch, *args)` for each batch of `batch_size` items, in order, on up to `n_jobs`
-    worker processes (`fn` must be importable: a module-level function)."""
+    worker processes, or as tasks on the Dask cluster `scheduler()` names (`fn` must be
+    importable: a module-level function)."""
     batches = batches_of(items, max(1, batch_size))
     if not batches:
         return iter(())
+    address = scheduler()
+    if address:
+        c = client(address)
+        shared = c.scatter(list(args), broadcast=True) if args else []
+        futures = [c.submit(fn, b, *shared, pure=False) for b in batches]
+        return progress.track((f.result() for f in futures), total=len(batches),
+                              description=f"{description} (cluster {address})")
     runner = Parallel(n_jobs=max(1, min(n_jobs, len(batches))), return_as="generator")
     return progress.track(runner(delayed(fn)(b, *args) for b in batches), total=len(batches),
                           description=description)
