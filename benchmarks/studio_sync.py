@@ -1,6 +1,8 @@
-"""Label Studio sync: dataprep's push and pull against the naive SDK calls, side by side, one server.
+"""Label Studio sync: dataprep's push and pull against the naive SDK calls, side by side, one server
+per database (SQLite, PostgreSQL), and many annotators posting while `label pull` runs.
 
-    python benchmarks/studio_sync.py [--n 10000] [--changed 100] [--repeats 3]
+    python benchmarks/studio_sync.py [--n 10000] [--changed 100] [--repeats 3] [--db sqlite,postgresql]
+                                     [--parts sync,concurrent] [--annotators 10] [--annotations 5000]
 
 Starts its own Label Studio (the `.venv-studio` one, or DATAPREP_LABEL_STUDIO_BIN)
 on a free loopback port with a temporary data folder, then measures:
@@ -12,6 +14,15 @@ on a free loopback port with a temporary data folder, then measures:
   "task_only")` (naive) vs `existing_sample_ids` (only `id,data` included);
 - incremental pull after `--changed` annotations were updated;
 - a push killed half way (SIGKILL) and re-run: tasks on the server, duplicates.
+Part `concurrent`: `--annotators` annotator accounts (threads, each its own token) post
+`--annotations` annotations in all on tasks of a project while dataprep's `pull` (the product's
+function: fetch from the cursor, mirror into the append-only log) runs every 2 s; a last pull
+after they stop. Counted: annotations the server holds, distinct annotation ids in the mirror,
+lost (on the server, not in the mirror), duplicated (an id or a task-annotator pair twice in the
+mirror's current view), posting errors (HTTP errors the clients saw, for example SQLite's
+"database is locked"), pulls made and their median time.
+With `--db sqlite,postgresql` every part runs on a server of each kind (PostgreSQL: the local
+cluster `dataprep studio start --db postgresql` runs) and the table puts them side by side.
 Prints a table and writes benchmarks/out/studio_sync.csv.
 
 Why push cannot beat one inline import by much (label-studio 1.23, SQLite; profiled
@@ -85,37 +96,136 @@ def child_push(url: str, token: str, pid: int, n: int, marker: str) -> None:
     push_items(ls, url, pid, items(n), Path(marker))
 
 
+def concurrent(url: str, token: str, tmp: Path, n_annotators: int, n_annotations: int, row) -> None:
+    """The `concurrent` part (module docstring)."""
+    import statistics
+    import threading
+
+    import requests
+    import yaml
+    from label_studio_sdk import LabelStudio
+
+    from dataprep.core import store
+    from dataprep.core.config import default_params_yaml
+    from dataprep.core.project import open_project
+    from dataprep.demo.studio_users import annotator_token
+    from labeling.studio_backend import pull, push_items
+
+    title = f"concurrent-{time.time_ns()}"
+    folder = tmp / title
+    folder.mkdir()
+    raw = yaml.safe_load(default_params_yaml())
+    raw["label"].update({"backend": "studio", "project_title": title})
+    (folder / "params.yaml").write_text(yaml.safe_dump(raw))
+    os.environ.update({"LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": token})
+    project = open_project(folder / "params.yaml")
+    project.data.mkdir(parents=True, exist_ok=True)
+    ls = LabelStudio(base_url=url, api_key=token, timeout=600)
+    n_tasks = -(-n_annotations // n_annotators)
+    pid = ls.projects.create(title=title, label_config=XML).id
+    push_items(ls, url, pid, [{"data": it["data"]} for it in items(n_tasks)], tmp / f"{title}.marker")
+    task_ids = [t.id for t in ls.tasks.list(project=pid, fields="task_only", page_size=1000)]
+    tokens = [annotator_token(url, token, f"ann{k}@bench.example", "pw-Annot8tor!") for k in range(n_annotators)]
+    errors, posted = [0] * n_annotators, [0] * n_annotators
+    todo = [task_ids[:] for _ in range(n_annotators)]
+    quota = [n_annotations // n_annotators + (k < n_annotations % n_annotators) for k in range(n_annotators)]
+
+    def annotate(k: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Token {tokens[k]}"
+        order = todo[k][k:] + todo[k][:k]
+        for tid in order[:quota[k]]:
+            body = {"result": _choice("abc"[(tid + k) % 3]), "lead_time": 3.0}
+            for _ in range(5):          # what an annotator does when saving fails: try again
+                r = s.post(f"{url}/api/tasks/{tid}/annotations/", json=body, timeout=60)
+                if r.status_code in (200, 201):
+                    posted[k] += 1
+                    break
+                errors[k] += 1
+                time.sleep(0.5)
+
+    threads = [threading.Thread(target=annotate, args=(k,)) for k in range(n_annotators)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    pulls = []
+    while any(t.is_alive() for t in threads):
+        secs, _ = timed(lambda: pull(project))
+        pulls.append(secs)
+        time.sleep(2.0)
+    for t in threads:
+        t.join()
+    secs, _ = timed(lambda: pull(project))
+    pulls.append(secs)
+    wall = time.perf_counter() - t0
+    server_ids = set()
+    for t in ls.tasks.list(project=pid, fields="all", page_size=500):
+        server_ids |= {a["id"] if isinstance(a, dict) else a.id for a in (t.annotations or [])}
+    log = store.read_table(project.data, "annotations")
+    cur = store.current_annotations(log)
+    mirrored = set(pd.to_numeric(cur["annotation_id"]).astype(int))
+    pairs = cur.groupby(["task_id", "annotator"]).size()
+    row(f"{n_annotators} annotators post {n_annotations} annotations while pull runs every 2 s",
+        "dataprep pull (studio backend)", wall, posted=sum(posted), on_server=len(server_ids),
+        mirrored=len(mirrored), lost=len(server_ids - mirrored),
+        duplicated=int(cur["annotation_id"].duplicated().sum() + (pairs > 1).sum()),
+        post_errors=sum(errors), pulls=len(pulls), median_pull_secs=round(statistics.median(pulls), 2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--changed", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each push and full-pull method")
+    ap.add_argument("--db", default="sqlite", help="sqlite, postgresql or both (comma-separated)")
+    ap.add_argument("--parts", default="sync,concurrent")
+    ap.add_argument("--annotators", type=int, default=10)
+    ap.add_argument("--annotations", type=int, default=5000)
     ap.add_argument("--child", nargs=5)
     a = ap.parse_args()
     if a.child:
         child_push(a.child[0], a.child[1], int(a.child[2]), int(a.child[3]), a.child[4])
         return
     os.environ.setdefault("DATAPREP_LABEL_STUDIO_BIN", str(ROOT / ".venv-studio" / "bin" / "label-studio"))
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for db in a.db.split(","):
+        rows += run_db(a, db.strip())
+    df = pd.DataFrame(rows)
+    df.to_csv(OUT / "studio_sync.csv", index=False)
+    summary = df.groupby(["what", "method", "db"], sort=False).agg(
+        median_secs=("secs", "median"), runs=("secs", "size")).unstack("db")
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 70):
+        print(df.astype(object).fillna("").to_string(index=False))
+        print()
+        print(summary.to_string())
+
+
+def run_db(a, db: str) -> list[dict]:
     from label_studio_sdk import LabelStudio
+    from labeling import studio_postgres
     from labeling.studio_backend import _filter_after, existing_sample_ids, fetch_tasks, mirror_rows, push_items
     from labeling.studio_client import NO_RETRY, field
     from labeling.studio_server import credentials, start_server, stop_pid
     from dataprep.core import store
 
-    OUT.mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="studio-sync-"))
-    t_start, info = timed(lambda: start_server(tmp / "server", tmp))
+    tmp = Path(tempfile.mkdtemp(prefix=f"studio-sync-{db}-"))
+    t_start, info = timed(lambda: start_server(tmp / "server", tmp, db=db))
     token = credentials(tmp / "server")["token"]
     url = info["url"]
     ls = LabelStudio(base_url=url, api_key=token, timeout=600)
-    print(f"server up in {t_start:.0f} s at {url}", file=sys.stderr)
+    print(f"{db} server up in {t_start:.0f} s at {url}", file=sys.stderr)
     rows = []
 
     def row(what, method, secs, **kw):
-        rows.append({"what": what, "method": method, "secs": round(secs, 2), **kw})
+        rows.append({"db": db, "what": what, "method": method, "secs": round(secs, 2), **kw})
         print(json.dumps(rows[-1]), file=sys.stderr)
 
     try:
+        if "concurrent" in a.parts:
+            concurrent(url, token, tmp, a.annotators, a.annotations, row)
+        if "sync" not in a.parts:
+            return rows
         n = a.n
         # ---- push: alternate naive and ours, `repeats` times each, on fresh projects (the machine's
         # speed drifts; medians of interleaved runs compare like with like)
@@ -187,14 +297,9 @@ def main() -> None:
             tasks=total, duplicates=total - distinct, duplicates_removed=res["duplicates_removed"])
     finally:
         stop_pid(info["pid"])
-    df = pd.DataFrame(rows)
-    df.to_csv(OUT / "studio_sync.csv", index=False)
-    summary = df.groupby(["what", "method"], sort=False).agg(median_secs=("secs", "median"), runs=("secs", "size"),
-                                                             all_secs=("secs", lambda s: " ".join(map(str, s))))
-    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_colwidth", 60):
-        print(df.astype(object).fillna("").to_string(index=False))
-        print()
-        print(summary.to_string())
+        if db == "postgresql":
+            studio_postgres.stop_local(tmp / "server")
+    return rows
 
 
 if __name__ == "__main__":

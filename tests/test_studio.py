@@ -169,7 +169,7 @@ def test_incremental_pull_and_history(server):
     ls.annotations.update(id=int(target["annotation_id"]), result=[{"from_name": "label", "to_name": "image",
                           "type": "choices", "value": {"choices": ["7"]}}])
     s = pull(p)
-    assert s["fetched_tasks"] == 1 and s["new_annotations"] == 1
+    assert s["incremental"] is True and s["new_annotations"] == 1
     log = store.read_table(p.data, "annotations")
     versions = log[log["annotation_id"] == target["annotation_id"]]
     assert len(versions) == 2                          # the earlier version is kept
@@ -180,6 +180,28 @@ def test_incremental_pull_and_history(server):
     log = store.read_table(p.data, "annotations")
     assert log[log["annotation_id"] == target["annotation_id"]]["status"].tolist()[-1] == "deleted"
     assert target["annotation_id"] not in set(store.current_annotations(log)["annotation_id"])
+
+
+def test_an_annotation_stamped_behind_the_cursor_is_still_pulled(server):
+    """Concurrent writers commit out of stamp order: a pull may see a later `updated_at` first and
+    move its cursor past an annotation that commits a moment after. Here the cursor is set ahead of
+    a fresh annotation's stamp (as such a pull leaves it): the next pull still mirrors it, once."""
+    p = _pushed(server["project"])
+    pull(p)
+    ls = LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = [x for x in ls.projects.list() if x.title == "dataprep-test"][0]
+    t = next(iter(ls.tasks.list(project=proj.id, fields="task_only")))       # a new annotation, by the admin
+    made = ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+                                                   "value": {"choices": ["2"]}}])
+    stamp = pd.Timestamp(ls.tasks.get(id=t.id).updated_at)
+    state = json.loads((p.data / "pull_state.json").read_text())
+    state["cursor"] = (stamp + pd.Timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    (p.data / "pull_state.json").write_text(json.dumps(state))
+    s = pull(p)
+    assert s["incremental"] is True and s["new_annotations"] == 1, s
+    cur = store.current_annotations(store.read_table(p.data, "annotations"))
+    assert (cur["annotation_id"] == made.id).sum() == 1
+    assert pull(p)["new_annotations"] == 0                 # read again inside the overlap, kept once
 
 
 def test_unknown_label_is_quarantined(server):

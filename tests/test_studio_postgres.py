@@ -19,6 +19,7 @@ from test_studio import studio_server  # noqa: F401,E402
 from test_studio import test_round_trip_push_annotate_pull  # noqa: F401,E402
 from test_studio import test_push_is_idempotent_even_after_a_crash  # noqa: F401,E402
 from test_studio import test_incremental_pull_and_history  # noqa: F401,E402
+from test_studio import test_an_annotation_stamped_behind_the_cursor_is_still_pulled  # noqa: F401,E402
 from test_studio import test_unknown_label_is_quarantined  # noqa: F401,E402
 from test_studio import test_bad_token_and_server_down_exit_2_and_change_nothing  # noqa: F401,E402
 from test_studio import test_personal_access_token_is_accepted_and_never_written  # noqa: F401,E402
