@@ -19,6 +19,14 @@ a worker's confusion is shrunk toward that worker's pooled (one-coin) accuracy w
 `shrinkage` pseudo-annotations, so ten checked answers say something about every class
 (a full K x K matrix alone would need ~K^2 of them).
 
+On a Dask cluster (`compute.scheduler`, `dataprep.core.parallel`) the tasks are cut into
+contiguous ranges of `partition_size` (tasks sorted by id) that stay on the workers: each
+EM step sends the workers the class prior and confusions, and gets back per range the
+class totals, the (worker x label, class) counts and the log-likelihood, so no worker and
+not the client ever holds more than one range's annotations. The local path runs the same
+range functions on one range. Sums are added in another order, so posteriors agree to
+float32 rounding and the labels are the same (`tests/test_dask.py`).
+
 The prior is where the model helps: `prior` holds out-of-sample class
 probabilities per task (cross-validated, so a task's own label never leaks
 into its prior). It multiplies into the posterior like one more annotator of
@@ -36,6 +44,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from dataprep.core.parallel import client, scheduler
+
 
 def _check(name: str, value, kind: type | tuple, low: float, strict: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, kind) or value < low or (strict and value == low):
@@ -47,7 +57,9 @@ class DawidSkene(BaseEstimator):
     """Full confusion matrix per worker, EM from a (soft) majority vote."""
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.1, diag_prior: float = 1.0,
-                 prior_weight: float = 1.0, class_smoothing: float = 0.01, shrinkage: float = 2.0):
+                 prior_weight: float = 1.0, class_smoothing: float = 0.01, shrinkage: float = 2.0,
+                 partition_size: int = 250_000):
+        self.partition_size = partition_size   # tasks per range on a Dask cluster (module docstring)
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing      # pseudo-count per class in a worker's pooled accuracy
@@ -70,6 +82,7 @@ class DawidSkene(BaseEstimator):
         _check("prior_weight", self.prior_weight, numbers.Real, 0)
         _check("class_smoothing", self.class_smoothing, numbers.Real, 0, strict=True)
         _check("shrinkage", self.shrinkage, numbers.Real, 0)
+        _check("partition_size", self.partition_size, numbers.Integral, 1)
         missing = {"task", "worker", "label"} - set(getattr(X, "columns", []))
         if missing:
             raise ValueError(f"DawidSkene.fit: X needs the columns task, worker, label (missing {sorted(missing)})")
@@ -105,11 +118,18 @@ class DawidSkene(BaseEstimator):
         if prior is not None:
             post += np.asarray(prior, np.float32)
         post /= post.sum(1, keepdims=True)
+        address = scheduler()
+        step = self.partition_size if address else max(N, 1)
+        ranges = [(a, min(a + step, N)) for a in range(0, N, step)] or [(0, 0)]
+        parts = [(M_fit[:, a:b], Mt[a:b], post[a:b], None if log_prior is None else log_prior[a:b]) for a, b in ranges]
+        run = _Cluster(address, parts) if address else _Local(parts)
+        del M, Mt, M_fit
         last = -np.inf
         for it in range(1, self.n_iter + 1):
-            # M-step: class prior, confusion[w, true, observed]
-            pi = (post.sum(0, dtype=np.float64) + self.class_smoothing) / (N + K * self.class_smoothing)
-            counts = np.asarray(M_fit @ post, np.float64).reshape(W, K, K).transpose(0, 2, 1)
+            # M-step: class prior, confusion[w, true, observed], from every range's totals
+            stats = run.stats()
+            pi = (np.sum([t for t, _ in stats], axis=0) + self.class_smoothing) / (N + K * self.class_smoothing)
+            counts = np.sum([c for _, c in stats], axis=0).reshape(W, K, K).transpose(0, 2, 1)
             # each row is shrunk toward the worker's pooled accuracy (diag_prior and smoothing are
             # its pseudo-counts): a full K x K matrix needs ~K^2 annotations per worker, one
             # accuracy needs a handful, so rarely met rows borrow from the worker's other rows
@@ -122,20 +142,11 @@ class DawidSkene(BaseEstimator):
             conf = counts / counts.sum(2, keepdims=True)
             # E-step: log p(true | task) = log pi + sum over its annotations of log conf + prior
             L = np.log(conf).transpose(0, 2, 1).reshape(W * K, K).astype(np.float32)
-            logp = Mt @ L
-            logp += np.log(pi).astype(np.float32)
-            if log_prior is not None:
-                logp += log_prior
-            mx = logp.max(1, keepdims=True)
-            logp -= mx
-            np.exp(logp, out=logp)
-            s = logp.sum(1, keepdims=True)
-            logp /= s
-            post = logp
-            ll = float(mx.sum(dtype=np.float64) + np.log(s).sum(dtype=np.float64))
+            ll = run.estep(L, np.log(pi).astype(np.float32))
             if abs(ll - last) <= self.tol * abs(ll):
                 break
             last = ll
+        post = run.posterior()
         self.tasks_, self.workers_, self.classes_ = tasks, workers, np.asarray(classes, dtype=object)
         self.posterior_ = post
         self.confusion_ = conf
@@ -172,6 +183,76 @@ class DawidSkene(BaseEstimator):
         """The most probable label of every task of `X` (see `predict_proba`)."""
         proba = self.predict_proba(X)
         return pd.Series(np.asarray(proba.columns)[proba.to_numpy().argmax(1)], index=proba.index)
+
+
+# ---- one range of tasks: the EM's work, the same locally and on a cluster's worker
+def _range_stats(part) -> tuple[np.ndarray, np.ndarray]:
+    """Class totals and (worker x label, class) counts of a range's current posterior."""
+    M_fit, _, post, _ = part
+    return post.sum(0, dtype=np.float64), np.asarray(M_fit @ post, np.float64)
+
+
+def _range_estep(part, L: np.ndarray, log_pi: np.ndarray):
+    """The range's new posterior under the confusions `L` and class prior; with its log-likelihood."""
+    M_fit, Mt, _, log_prior = part
+    logp = Mt @ L
+    logp += log_pi
+    if log_prior is not None:
+        logp += log_prior
+    mx = logp.max(1, keepdims=True)
+    logp -= mx
+    np.exp(logp, out=logp)
+    s = logp.sum(1, keepdims=True)
+    logp /= s
+    return (M_fit, Mt, logp, log_prior), float(mx.sum(dtype=np.float64) + np.log(s).sum(dtype=np.float64))
+
+
+def _range_post(part) -> np.ndarray:
+    return part[2]
+
+
+def _range_ll(result) -> float:
+    return result[1]
+
+
+def _range_part(result):
+    return result[0]
+
+
+class _Local:
+    def __init__(self, parts):
+        self.parts = parts
+
+    def stats(self):
+        return [_range_stats(p) for p in self.parts]
+
+    def estep(self, L, log_pi) -> float:
+        done = [_range_estep(p, L, log_pi) for p in self.parts]
+        self.parts = [d[0] for d in done]
+        return float(sum(d[1] for d in done))
+
+    def posterior(self) -> np.ndarray:
+        return np.concatenate([_range_post(p) for p in self.parts]) if len(self.parts) > 1 else _range_post(self.parts[0])
+
+
+class _Cluster:
+    """The ranges as futures on a Dask cluster: they stay on the workers between EM steps."""
+
+    def __init__(self, address: str, parts):
+        self.c = client(address)
+        self.parts = self.c.scatter(parts)
+
+    def stats(self):
+        return self.c.gather([self.c.submit(_range_stats, p, pure=False) for p in self.parts])
+
+    def estep(self, L, log_pi) -> float:
+        shared = self.c.scatter([L, log_pi], broadcast=True)
+        done = [self.c.submit(_range_estep, p, *shared, pure=False) for p in self.parts]
+        self.parts = [self.c.submit(_range_part, d, pure=False) for d in done]
+        return float(sum(self.c.gather([self.c.submit(_range_ll, d, pure=False) for d in done])))
+
+    def posterior(self) -> np.ndarray:
+        return np.concatenate(self.c.gather([self.c.submit(_range_post, p, pure=False) for p in self.parts]))
 
 
 def majority_vote(annotations: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,8 @@
 """The heavy stages on a real Dask cluster (`compute.scheduler` / DATAPREP_SCHEDULER): a
 `dask.distributed.LocalCluster` of two worker processes on loopback runs the batches of
-acquire, features and triage, and the outputs are the same as on this machine's processes.
+acquire, features and triage and the EM of truth inference, and two `dvc repro` rounds give
+the same outputs as on this machine's processes (data, features, triage, inferred labels,
+picks); Dawid-Skene cut into many task ranges infers the same labels as in one piece.
 Generated images of every kind the decoder handles (alpha, EXIF-rotated, palette, 16-bit,
 CMYK) with an exact and a resized duplicate."""
 
@@ -18,7 +20,7 @@ from PIL import Image
 
 from conftest import write_params
 from dataprep.demo.examples import image_folder
-from dataprep.demo.run import dvc_env
+from dataprep.demo.run import dvc_env, repro
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +32,10 @@ def cluster():
         yield lc.scheduler_address, c
 
 
-def _stages(path, env):
-    for stage in ("acquire", "features", "triage"):
-        res = subprocess.run([sys.executable, "-m", "dataprep", stage], cwd=path, env=env, capture_output=True, text=True)
-        assert res.returncode == 0, (stage, res.stdout[-2000:], res.stderr[-2000:])
+def _rounds(path, env, n=2):
+    for _ in range(n):
+        res = repro(path, env)
+        assert res.returncode == 0, res.stdout[-3000:]
 
 
 def _digests(folder):
@@ -51,12 +53,13 @@ def test_heavy_stages_give_the_same_outputs_on_a_dask_cluster(cluster, tmp_path)
     env = {k: v for k, v in dvc_env().items() if k != "DATAPREP_SCHEDULER"}     # times pinned
     local = write_params(tmp_path / "local", str(src), init=True)
     on_dask = write_params(tmp_path / "dask", str(src), init=True)
-    _stages(local, env)
+    _rounds(local, env)
     before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
-    _stages(on_dask, {**env, "DATAPREP_SCHEDULER": address})
+    _rounds(on_dask, {**env, "DATAPREP_SCHEDULER": address})
     after = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
     assert after - before >= 3 * 4, (before, after)        # each stage's batches went through the scheduler
-    for table in ("manifest", "triage"):
+    # two whole rounds: the same data, features, triage, inferred labels and picks
+    for table in ("manifest", "triage", "annotations", "labels", "quarantine", "selection"):
         a = pd.read_parquet(local / "data" / f"{table}.parquet")
         b = pd.read_parquet(on_dask / "data" / f"{table}.parquet")
         pd.testing.assert_frame_equal(a, b)
@@ -74,3 +77,39 @@ def test_a_scheduler_nobody_runs_is_one_line(tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and "tcp://127.0.0.1:1" in err[0] and "Dask scheduler" in err[0], res.stderr
+
+
+def test_dawid_skene_in_task_ranges_on_the_cluster_infers_the_same(cluster, monkeypatch):
+    """3,000 tasks, 3 of 6 annotators each (one a spammer), a model prior: cut into ranges of
+    400 tasks on the cluster, the same labels and, to float32 rounding, the same posteriors,
+    confusions and class prior as in one piece in this process."""
+    import numpy as np
+
+    from labeling.aggregate import DawidSkene
+
+    address, client = cluster
+    rng = np.random.default_rng(0)
+    K, N = 6, 3000
+    truth = rng.integers(0, K, N)
+    acc = [.9, .85, .8, .75, .7, 1 / K]
+    rows = []
+    for t in range(N):
+        for w in rng.choice(len(acc), 3, replace=False):
+            lab = truth[t] if rng.random() < acc[w] else rng.integers(0, K)
+            rows.append((f"t{t:05d}", f"w{w}", str(lab)))
+    X = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    prior = rng.dirichlet(np.ones(K), N) * 0.5 + np.eye(K)[truth] * 0.5
+    classes = [str(k) for k in range(K)]
+    tasks = np.array(sorted(X["task"].unique()))
+    monkeypatch.delenv("DATAPREP_SCHEDULER", raising=False)
+    here = DawidSkene(partition_size=400).fit(X, classes=classes, prior=prior, tasks=tasks)
+    monkeypatch.setenv("DATAPREP_SCHEDULER", address)
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    there = DawidSkene(partition_size=400).fit(X, classes=classes, prior=prior, tasks=tasks)
+    after = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    assert after - before >= 8 * 2, (before, after)          # 8 ranges, each step on the workers
+    assert (here.labels_ == there.labels_).all()
+    assert np.allclose(here.posterior_, there.posterior_, atol=1e-4)
+    assert np.allclose(here.confusion_, there.confusion_, atol=1e-4)
+    assert np.allclose(here.class_prior_, there.class_prior_, atol=1e-5)
+    assert (here.labels_.astype(int).to_numpy() == truth).mean() > 0.9
