@@ -34,6 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: its own address space's high-water mark;
+    ru_maxrss would carry a forked parent's peak into a worker)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -68,7 +73,7 @@ def run_ds(n: int, workers: int) -> dict:
         t0 = time.perf_counter()
         there = DawidSkene().fit(X, classes=classes)
         t_cluster = time.perf_counter() - t0
-        worker_peaks = c.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024)
+        worker_peaks = c.run(peak_mb)
         del os.environ["DATAPREP_SCHEDULER"]
     return {"part": "ds", "n": n, "annotations": 3 * n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
             "cluster_s": round(t_cluster, 2), "client_peak_mb": round(peak_mb()),
