@@ -7,6 +7,7 @@ must hold there as on SQLite; the rows must really be in PostgreSQL; `studio sto
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -69,6 +70,9 @@ def test_studio_start_and_stop_with_postgresql(tmp_path):
     finally:
         stop = subprocess.run(dp + ["studio", "stop"], cwd=tmp_path, capture_output=True, text=True)
     assert stop.returncode == 0, stop.stdout + stop.stderr
-    assert not studio_postgres.running(studio_postgres.cluster_dir(tmp_path / ".dataprep" / "studio"))
+    cluster = studio_postgres.cluster_dir(tmp_path / ".dataprep" / "studio")
+    assert not studio_postgres.running(cluster)
+    shutil.rmtree(cluster, ignore_errors=True)              # outside tmp_path when run as root
+    cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)
     bad = subprocess.run(dp + ["studio", "start", "--db", "mysql"], cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 2 and "--db mysql" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
