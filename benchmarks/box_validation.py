@@ -38,7 +38,10 @@ issue when any of its boxes was corrupted): precision, recall, F1, the area unde
 of each one's per-image label quality (threshold-free), and ours' recall per kind;
 `cleanlab_same_count` flags cleanlab's lowest-quality images, as many as ours flags.
 
-    python benchmarks/box_validation.py [--seeds 5] [--images 240] [--parts consensus,issues]
+    python benchmarks/box_validation.py [--seeds 5] [--first-seed 0] [--images 240] [--parts consensus,issues]
+
+Choices made while watching seeds 0-4 (the per-class ranking of ours; the box consensus
+priors before it) are reported on seeds 5-9 too: `--first-seed 5`.
 """
 
 from __future__ import annotations
@@ -365,10 +368,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--images", type=int, default=240)
     ap.add_argument("--parts", default="consensus,issues")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     args = ap.parse_args()
     parts = args.parts.split(",")
     if "issues" in parts:
-        rows = [r for seed in range(args.seeds) for r in run_issues(seed, args.images)]
+        rows = [r for seed in range(args.first_seed, args.first_seed + args.seeds) for r in run_issues(seed, args.images)]
         df = pd.DataFrame(rows)
         print("Label issues per image (25% of images corrupted, one error each), mean over seeds")
         cols = ["precision", "recall", "f1", "flagged", "auroc"] + [f"recall_{k}" for k in KINDS]
@@ -377,7 +381,7 @@ def main() -> None:
     if "consensus" not in parts:
         return
     rows, verdicts = [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         r, v = run_seed(seed, args.images)
         rows += r
         verdicts.append(v)

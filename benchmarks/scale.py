@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -66,7 +67,6 @@ def run_ds(n: int, workers: int) -> dict:
     local_peak = peak_mb()
     from distributed import Client, LocalCluster
 
-    import os
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, memory_limit=0) as lc, Client(lc.scheduler_address) as c:
         os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address

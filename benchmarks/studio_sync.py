@@ -18,8 +18,8 @@ Part `concurrent`: `--annotators` annotator accounts (threads, each its own toke
 `--annotations` annotations in all on tasks of a project while dataprep's `pull` (the product's
 function: fetch from the cursor, mirror into the append-only log) runs every 2 s; a last pull
 after they stop. Counted: annotations the server holds, distinct annotation ids in the mirror,
-lost (on the server, not in the mirror), duplicated (an id or a task-annotator pair twice in the
-mirror's current view), posting errors (HTTP errors the clients saw, for example SQLite's
+lost (on the server, not in the mirror), duplicated (a version of an annotation twice in the
+log, or a task-annotator pair twice in the mirror's current view), posting errors (HTTP errors the clients saw, for example SQLite's
 "database is locked"), pulls made and their median time.
 With `--db sqlite,postgresql` every part runs on a server of each kind (PostgreSQL: the local
 cluster `dataprep studio start --db postgresql` runs) and the table puts them side by side.
@@ -168,7 +168,7 @@ def concurrent(url: str, token: str, tmp: Path, n_annotators: int, n_annotations
     row(f"{n_annotators} annotators post {n_annotations} annotations while pull runs every 2 s",
         "dataprep pull (studio backend)", wall, posted=sum(posted), on_server=len(server_ids),
         mirrored=len(mirrored), lost=len(server_ids - mirrored),
-        duplicated=int(cur["annotation_id"].duplicated().sum() + (pairs > 1).sum()),
+        duplicated=int(log.duplicated(["annotation_id", "updated_at", "status", "label"]).sum() + (pairs > 1).sum()),
         post_errors=sum(errors), pulls=len(pulls), median_pull_secs=round(statistics.median(pulls), 2))
 
 

@@ -98,11 +98,6 @@ def detector_f1(labels: dict[str, list[dict]], predictions: dict[str, list[dict]
                 ) -> tuple[float | None, int]:
     """Box F1 (IoU >= 0.5, same class) of the detector's confident boxes against `labels`, over
     the images both have, and how many images that is: how far the detector can be trusted."""
-    tp = fp = fn = n = 0
-    for sid, boxes in labels.items():
-        if sid not in predictions:
-            continue
-        sure = [p for p in predictions[sid] if float(p.get("score", 1.0)) >= min_score]
-        x, y, z = bx.f1_against(sure, list(boxes))
-        tp, fp, fn, n = tp + x, fp + y, fn + z, n + 1
-    return (2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else None), n
+    both = [s for s in labels if s in predictions]
+    sure = [[p for p in predictions[s] if float(p.get("score", 1.0)) >= min_score] for s in both]
+    return bx.micro_f1(sure, [labels[s] for s in both]), len(both)

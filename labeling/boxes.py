@@ -67,6 +67,16 @@ def f1_against(boxes: list[dict], truth: list[dict], threshold: float = 0.5) -> 
     return tp, len(boxes) - tp, len(truth) - tp
 
 
+def micro_f1(labels, truth) -> float | None:
+    """Micro box F1 of box labels (JSON or lists) against true boxes, paired in order (IoU >= 0.5,
+    same class); None when neither holds a box."""
+    tp = fp = fn = 0
+    for a, t in zip(labels, truth):
+        x, y, z = f1_against(parse(a), parse(t))
+        tp, fp, fn = tp + x, fp + y, fn + z
+    return 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else None
+
+
 def describe(box: dict) -> str:
     """A box as people read it in a reason: 'car (12,30)-(80,96)'."""
     return f"{box.get('label')} ({box['x_min']:.0f},{box['y_min']:.0f})-({box['x_max']:.0f},{box['y_max']:.0f})"

@@ -108,13 +108,14 @@ def start_local(studio: Path) -> dict[str, Any]:
     if not (folder / "PG_VERSION").exists():
         folder.mkdir(parents=True, exist_ok=True)
         pwfile = folder.parent / f".{folder.name}.pw"
-        pwfile.write_text(pw)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # 0600 before it holds the password
+        with os.fdopen(fd, "w") as fh:
+            fh.write(pw)
         if _as_root():
             folder.parent.chmod(0o755)
             shutil.chown(folder, "postgres", "postgres")
             shutil.chown(pwfile, "postgres", "postgres")
         folder.chmod(0o700)
-        pwfile.chmod(0o600)
         try:
             _run([_bin("initdb"), "-D", str(folder), "-U", USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
                   "-E", "UTF8", "--locale=C"])
