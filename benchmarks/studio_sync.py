@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -299,6 +300,9 @@ def run_db(a, db: str) -> list[dict]:
         stop_pid(info["pid"])
         if db == "postgresql":
             studio_postgres.stop_local(tmp / "server")
+            cluster = studio_postgres.cluster_dir(tmp / "server")      # outside tmp when run as root
+            shutil.rmtree(cluster, ignore_errors=True)
+            cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)
     return rows
 
 
