@@ -24,6 +24,7 @@ from dataprep.core.errors import UserError
 from dataprep.core.ids import seeded_key
 from dataprep.core.features import load_features, model_features, rows_of, take
 from dataprep.core.project import Project
+from dataprep.core.rows import Rows
 from dataprep.core.triage import set_aside
 
 CURVE_COLUMNS = ["round", "n_labels", "accuracy", "macro_f1", "strategy", "model_version", "stop_agreement"]
@@ -292,7 +293,7 @@ def run_round(project: Project) -> dict[str, Any]:
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)   # validate the name before any work
     cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
     cand_rows = rows_of(index, candidates)
-    Xc, Gc = _Rows(X, cand_rows), _Rows(G, cand_rows)
+    Xc, Gc = Rows(X, cand_rows), Rows(G, cand_rows)
     version = model_version(cfg.model, cfg.model_params, labels)
     version = f"cold-{version}" if cold else version
     waiting = _waiting_batch(data, version)
@@ -371,23 +372,6 @@ def run_round(project: Project) -> dict[str, Any]:
                                    f"common class ({metrics['majority_accuracy']:.0%}): keep labeling, or check "
                                    "the features")
     return _finish(project, metrics)
-
-
-class _Rows:
-    """A lazy row subset of a (memory-mapped) matrix: `X[rows]` without copying the pool."""
-
-    def __init__(self, X, rows: np.ndarray):
-        self.X, self.rows = X, rows
-        self.shape = (len(rows), X.shape[1])
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, key):
-        return take(self.X, self.rows[key])
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.X[self.rows], dtype=dtype)
 
 
 TRIVIAL_MARGIN = 0.05      # a model must beat the majority-class guess by this much before stopping is suggested

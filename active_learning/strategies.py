@@ -10,7 +10,12 @@ is a `KeyError` naming it, and a keyword a strategy does not take is Python's
 
 `X` may be a memory-mapped matrix larger than memory: everything here streams
 it in chunks of `chunk_size` rows and keeps only O(chunk + shortlist) floats.
-No strategy builds an N x N or N x k matrix for the pool.
+No strategy builds an N x N or N x k matrix for the pool. Scoring is cut into
+row ranges of `PART_CHUNKS` chunks (`most_informative`); each range keeps its
+own best rows and the merge keeps the best of those, which is exactly the
+pool's best. On a Dask cluster (`dataprep.core.parallel`) each range is a task
+that maps the features file itself (`dataprep.core.rows`), so no process but
+the one scoring a range holds its rows; here the ranges run in this process.
 
 - `uncertainty`, `margin`, `entropy`: modAL's own functions (`margin_sampling`
   etc.) when the pool fits one chunk, modAL's measures chunk by chunk otherwise.
@@ -45,6 +50,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 
 from dataprep.core.features import take
+from dataprep.core.parallel import map_batches
+from dataprep.core.rows import Rows
 
 DEFAULT_CHUNK = 50_000
 CONTEXT = ("chunk_size", "shortlist_factor", "random_state", "X_labeled", "X_embed")
@@ -106,7 +113,8 @@ def _modal_strategy(measure: str):
     def strategy(model, X, n: int, chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
         if X.shape[0] <= chunk_size:
             return modal_indices(sampler(model, take(X, slice(None)), n_instances=min(n, X.shape[0])))
-        return _top(informativeness(model, X, measure, chunk_size), n)
+        idx, score = most_informative(model, X, n, measure, chunk_size)
+        return idx[np.argsort(-score, kind="stable")]
 
     strategy.__name__ = measure
     strategy.__doc__ = f"modAL's {sampler.__name__}, chunked for large pools."
@@ -123,10 +131,34 @@ def random_sampling(model, X, n: int, random_state: int | None = 0) -> np.ndarra
     return np.random.default_rng(random_state).choice(X.shape[0], size=min(n, X.shape[0]), replace=False)
 
 
+PART_CHUNKS = 5      # chunks per scoring task: 250,000 rows at the default chunk size
+
+
+def _best_of_range(ranges, model, X, measure: str, k: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` most informative rows of one row range, in row order, and their scores."""
+    (start, stop), = ranges
+    scores = informativeness(model, X[slice(start, stop)], measure, chunk_size)
+    best = np.sort(_top(scores, k))
+    return start + best, scores[best]
+
+
+def most_informative(model, X, k: int, measure: str = "margin", chunk_size: int = DEFAULT_CHUNK
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the `k` most informative samples (ties: the lower row), in row order, and their
+    scores: the same rows as ranking the whole pool at once, computed range by range."""
+    n = X.shape[0]
+    step = max(1, chunk_size) * PART_CHUNKS
+    ranges = [(s, min(n, s + step)) for s in range(0, n, step)]
+    rows = X if isinstance(X, Rows) else Rows(X)
+    parts = list(map_batches(_best_of_range, ranges, 1, 1, f"score {n} samples", model, rows, measure, k, chunk_size))
+    idx = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    score = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    best = np.sort(_top(score, k))              # candidates are in row order, so ties go to the lower row
+    return idx[best], score[best]
+
+
 def _shortlist(model, X, n: int, factor: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
-    scores = informativeness(model, X, "margin", chunk_size)
-    idx = np.sort(_top(scores, max(n, n * factor)))
-    return idx, scores[idx]
+    return most_informative(model, X, max(n, n * factor), "margin", chunk_size)
 
 
 def _nearest_to_centres(Xs: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -113,3 +113,44 @@ def test_dawid_skene_in_task_ranges_on_the_cluster_infers_the_same(cluster, monk
     assert np.allclose(here.confusion_, there.confusion_, atol=1e-4)
     assert np.allclose(here.class_prior_, there.class_prior_, atol=1e-5)
     assert (here.labels_.astype(int).to_numpy() == truth).mean() > 0.9
+
+
+def test_selection_scoring_and_the_near_duplicate_search_run_as_cluster_tasks(cluster, tmp_path, monkeypatch):
+    """On a features file the workers map themselves: the shortlist of `margin_kmeans` scored as
+    one task per row range gives the same picks as in this process, and the near-duplicate search
+    by cells (ranges and buckets as tasks) the same pairs as the one index, planted copies included."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from active_learning import strategies
+    from dataprep.core.near_duplicates import near_duplicate_pairs, sharded_pairs, unit
+    from dataprep.core.rows import Rows
+
+    address, client = cluster
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(12_000, 16)).astype(np.float32)
+    copies = rng.choice(6000, 40, replace=False)
+    X[6000 + copies] = X[copies] * 1.001 + rng.normal(0, 1e-3, (40, 16)).astype(np.float32)
+    np.save(tmp_path / "pool.npy", X)
+    pool = Rows(np.load(tmp_path / "pool.npy", mmap_mode="r"), np.arange(1, 12_000))     # a row subset, as select's
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = LogisticRegression().fit(X[:300], y[:300])
+
+    def transitions():
+        return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+
+    here = strategies.margin_kmeans(model, pool, 30, chunk_size=500)
+    pairs_here = near_duplicate_pairs(unit(X)[:, None, :], 0.015)
+    monkeypatch.setenv("DATAPREP_SCHEDULER", address)
+    before = transitions()
+    there = strategies.margin_kmeans(model, pool, 30, chunk_size=500)       # 5 ranges of 2,500 rows
+    middle = transitions()
+    pairs_there = sharded_pairs(Rows(np.load(tmp_path / "pool.npy", mmap_mode="r")), 1, 0.015, tmp_path, part=3000,
+                                cell=500)
+    after = transitions()
+    assert middle - before >= 5 and after - middle >= 8, (before, middle, after)
+    np.testing.assert_array_equal(here, there)
+    np.testing.assert_array_equal(pairs_here, pairs_there)
+    planted = {(int(c), 6000 + int(c)) for c in copies}
+    assert planted <= set(map(tuple, pairs_there.tolist()))
+    assert not list(tmp_path.glob(".near-duplicates-*"))

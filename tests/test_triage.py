@@ -106,3 +106,67 @@ def test_triage_warns_with_the_likely_cause(tmp_path):
     res = subprocess.run(["dataprep", "--json", "triage"], cwd=tmp_path, capture_output=True, text=True)
     warnings = json.loads(res.stdout)["warnings"]
     assert any("nearly constant after decoding" in w and "transparency" in w for w in warnings), warnings
+
+
+def _modality_sources(root):
+    """A generated source per modality the near-duplicate search serves, each with a planted
+    near-duplicate: images of every stored kind (alpha, EXIF, palette, 16-bit, CMYK) plus a
+    resized copy of one and a cropped copy of another; texts plus a copy of one with a common word
+    added (a different text, a nearly equal feature vector); tabular rows plus one scaled by 1.001."""
+    from dataprep.demo.examples import image_folder, tabular_csv, text_csv
+
+    src = image_folder(root / "images", n_per_class=10, seed=3)
+    first, second = sorted((src / "ring").glob("alpha_*.png"))[:2]
+    with Image.open(first) as im:
+        im.resize((im.width * 2, im.height * 2)).save(src / "ring" / "planted_bigger.png")
+    with Image.open(second) as im:
+        w, h = im.size
+        im.crop((2, 2, w - 2, h - 2)).save(src / "ring" / "planted_cropped.png")
+    text = pd.read_csv(text_csv(root / "text.csv", n_per_class=25, seed=3))
+    words = text.loc[0, "text"].split()
+    text = pd.concat([text, pd.DataFrame({"text": [" ".join(words + ["the"])], "label": [text.loc[0, "label"]]})])
+    text.to_csv(root / "text.csv", index=False)
+    tab = pd.read_csv(tabular_csv(root / "tabular.csv", n_per_class=40, seed=3)).dropna()
+    copy = tab.iloc[[0]].copy()
+    copy[[c for c in tab.columns if c != "label"]] *= 1.001
+    pd.concat([tab, copy]).to_csv(root / "tabular.csv", index=False)
+    return {"image": (src, {"ring/planted_bigger.png": f"ring/{first.name}",
+                                   "ring/planted_cropped.png": f"ring/{second.name}"}), "text": (root / "text.csv", None),
+            "tabular": (root / "tabular.csv", None)}
+
+
+def test_the_sharded_search_finds_what_the_single_index_finds_in_every_modality(tmp_path, monkeypatch):
+    """The search by cells (`dataprep.core.near_duplicates.sharded_pairs`, what a Dask cluster
+    and pools over 2M items use) cut into many cells, ranges and buckets, run through worker
+    processes, gives the same triage as the one index, and finds the planted copies."""
+    import yaml
+
+    from dataprep.core import near_duplicates
+
+    for modality, (source, planted) in _modality_sources(tmp_path / "src").items():
+        frames = {}
+        for how in ("one_index", "cells"):
+            root = tmp_path / modality / how
+            root.mkdir(parents=True)
+            (root / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": str(source)}}))
+            if how == "cells":
+                monkeypatch.setattr(near_duplicates, "LOCAL_MAX", 0)
+                monkeypatch.setattr(near_duplicates, "PART", 16)       # 5-10 ranges and buckets
+                monkeypatch.setattr(near_duplicates, "CELL", 6)        # 10-25 cells
+            p = open_project(root / "params.yaml")
+            acquire(p)
+            triage(p)
+            monkeypatch.undo()
+            frames[how] = store.read_table(p.data, "triage")
+            assert not list(p.data.glob(".near-duplicates-*")) and not list(p.data.glob(".triage-*"))
+        pd.testing.assert_frame_equal(frames["one_index"], frames["cells"])
+        t = frames["cells"]
+        man = store.read_table(p.data, "manifest").set_index("sample_id")
+        if planted:         # each copy and its original: one is the other's representative
+            by_name = t.set_index(t["sample_id"].map(man["source"]).str.split("/").str[-2:].str.join("/"))
+            for copy, original in planted.items():
+                a, b = by_name.loc[copy], by_name.loc[original]
+                assert a["dup_of"] == b["sample_id"] or b["dup_of"] == a["sample_id"], (copy, a.to_dict(), b.to_dict())
+        else:
+            assert (t["triage"] == "redundant").sum() >= 1, modality
+        assert t["dup_of"].notna().sum() >= (2 if planted else 1), modality

@@ -4,7 +4,9 @@
   L2-normalised, so resizing, re-encoding and brightness/contrast changes barely
   move it; text: the normalised text (case, punctuation, spacing) and the
   feature vectors; tabular: the feature vectors. Neighbours come from a faiss
-  HNSW index (approximate, about N log N: never the N x N matrix); pairs within
+  HNSW index (approximate, about N log N: never the N x N matrix), or, on a Dask
+  cluster and above 2M items, from the cells of a coarse quantizer searched as
+  tasks (`dataprep.core.near_duplicates`); pairs within
   `near_dup_threshold` cosine distance form star groups around a
   representative; the others are `redundant`, with `dup_of`. Each image is
   indexed with slightly cropped variants too, so a 5%-cropped copy still matches.
@@ -30,6 +32,9 @@ reads.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,8 +46,10 @@ from dataprep.core.atomic import write_json
 from dataprep.core.config import Triage
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
+from dataprep.core.near_duplicates import near_duplicate_pairs, shard, sharded_pairs, unit
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
+from dataprep.core.rows import Rows
 
 THUMB = 16
 CROPS = (0.0, 0.025, 0.05, 0.075)   # per side: a slightly cropped copy matches one of these
@@ -72,51 +79,6 @@ def _stats_batch(paths: list[str], max_pixels: int) -> tuple[np.ndarray, list[di
     """Thumbnails stacked (one array crosses the process boundary, not one per image) and stats."""
     stats = [image_stats(p, max_pixels) for p in paths]
     return np.stack([s.pop("thumbs") for s in stats]), stats
-
-
-def _index(dim: int, n: int):
-    """Exact search for small sets, HNSW (about N log N) above that."""
-    import faiss
-
-    if n <= 5000:
-        return faiss.IndexFlatL2(dim)
-    index = faiss.IndexHNSWFlat(dim, 32)
-    index.hnsw.efConstruction = 64
-    index.hnsw.efSearch = 64
-    return index
-
-
-def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8, seed: int = 0) -> np.ndarray:
-    """(i, j) pairs within `threshold` cosine distance. V: (n, variants, d) unit vectors, variant 0
-    the whole item, the others crops of it: every variant of each item is searched against the
-    whole items of the others, so a slightly cropped copy still matches its original.
-
-    Candidates come from a search in a PCA projection (a projection only shrinks distances, so
-    a true pair stays within reach; it is 5-10x cheaper than searching the full vectors), then
-    every candidate is checked on the full vectors."""
-    n, m, dim = V.shape
-    if n < 2:
-        return np.zeros((0, 2), np.int64)
-    base = np.ascontiguousarray(V[:, 0, :], dtype=np.float32)
-    queries = np.ascontiguousarray(V.reshape(n * m, dim), dtype=np.float32)
-    P = None
-    if dim > 48 and n > 5000:
-        from sklearn.decomposition import PCA
-        rng = np.random.default_rng(seed)
-        P = PCA(48, random_state=seed).fit(base[rng.choice(n, min(n, 10000), replace=False)])
-    proj = (lambda a: np.ascontiguousarray(P.transform(a), dtype=np.float32)) if P is not None else (lambda a: a)
-    index = _index(base.shape[1] if P is None else 48, n)
-    index.add(proj(base))
-    k = min(k, n)
-    _, found = index.search(proj(queries), k)
-    q = np.repeat(np.arange(n * m), k)
-    r = found.ravel()
-    ok = (r >= 0) & (r != q // m)
-    q, r = q[ok], r[ok]
-    keep = np.concatenate([1.0 - np.einsum("ij,ij->i", queries[q[c:c + 65536]], base[r[c:c + 65536]]) <= threshold
-                           for c in range(0, len(q), 65536)] or [np.zeros(0, bool)])
-    pairs = np.c_[q[keep] // m, r[keep]]
-    return np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else np.zeros((0, 2), np.int64)
 
 
 def normalise_text(t: str) -> str:
@@ -151,9 +113,27 @@ def outlier_scores(X: np.ndarray, k: int, reference: int = 500, seed: int = 0) -
     return s / (np.median(s) + 1e-9)
 
 
+def _pairs(V, m: int, threshold: float, data_dir, seed: int, n_jobs: int) -> np.ndarray:
+    """Near-duplicate pairs of the rows of `V` (m variants of one length each): one index in this
+    process, or cells searched as tasks (`dataprep.core.near_duplicates.shard`), reading the rows
+    from a file the workers can map (`Rows`)."""
+    n = V.shape[0]
+    if not shard(n):
+        return near_duplicate_pairs(unit(np.asarray(V).reshape(n, m, -1)), threshold, seed=seed)
+    if isinstance(V, Rows):
+        return sharded_pairs(V, m, threshold, data_dir, seed, n_jobs)
+    folder = Path(tempfile.mkdtemp(prefix=".triage-", dir=data_dir))
+    try:
+        np.save(folder / "vectors.npy", np.ascontiguousarray(np.asarray(V).reshape(n, -1), dtype=np.float32))
+        return sharded_pairs(Rows(np.load(folder / "vectors.npy", mmap_mode="r")), m, threshold, data_dir, seed, n_jobs)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: int = 0,
-                 n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> pd.DataFrame:
-    """The stage's logic on a manifest and its feature rows (same order)."""
+                 n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS, vectors: Rows | None = None) -> pd.DataFrame:
+    """The stage's logic on a manifest and its feature rows (same order); `vectors`, if given,
+    the same rows as a file other processes can read (the features cache)."""
     n = len(man)
     flags: list[list[tuple[str, str]]] = [[] for _ in range(n)]     # per sample: (issue code, what a person reads)
     modality = man["modality"].iloc[0]
@@ -174,12 +154,10 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         for code, mask, why in checks:
             for j in np.flatnonzero(mask):
                 flags[j].append((code, why(j)))
-        pairs = near_duplicate_pairs(thumbs, cfg.near_dup_threshold, seed=seed)
+        pairs = _pairs(thumbs, len(CROPS), cfg.near_dup_threshold, data_dir, seed, n_jobs)
         del thumbs
     else:
-        from sklearn.preprocessing import normalize
-        Vn = normalize(np.asarray(X, dtype=np.float32))
-        pairs = near_duplicate_pairs(Vn[:, None, :], cfg.near_dup_threshold)
+        pairs = _pairs(X if vectors is None else vectors, 1, cfg.near_dup_threshold, data_dir, seed, n_jobs)
         if modality == "text":
             norm = man["text"].fillna("").map(normalise_text)
             same = norm.groupby(norm).ngroup().to_numpy()
@@ -291,9 +269,10 @@ def set_aside(project) -> set[str]:
 def triage(project: Project) -> dict[str, Any]:
     man = store.read_table(project.data, "manifest")
     X, index = load_features(project, man)
-    Xm = np.asarray(X[rows_of(index, man["sample_id"])])
+    rows = Rows(X, rows_of(index, man["sample_id"]))
+    Xm = np.asarray(rows)
     out = triage_frame(man, Xm, project.cfg.triage, project.data, project.cfg.project.seed, project.cfg.acquire.n_jobs,
-                       project.cfg.acquire.max_pixels)
+                       project.cfg.acquire.max_pixels, vectors=rows)
     store.write_table(project.data, "triage", out)
     counts = out["triage"].value_counts()
     summary = {"samples": int(len(out)), "verdicts": {v: int(counts.get(v, 0)) for v in VERDICTS},

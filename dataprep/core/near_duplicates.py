@@ -1,0 +1,216 @@
+"""Near-duplicate pairs: one index in one process, or cells of a shared coarse quantizer across many.
+
+Input: per item `m` unit vectors (variant 0 the whole item, the others crops of it, so a
+slightly cropped copy still matches its original). A pair (i, j) is a near-duplicate when
+some variant of i is within `threshold` cosine distance of j's whole vector.
+
+- `near_duplicate_pairs`: the pool in memory, one faiss index (exact up to 5,000 items, HNSW
+  above), k nearest neighbours per query.
+- `sharded_pairs`: the pool read range by range from a features file (`Rows`), never whole
+  in one process. This is faiss's IVF cut along its cells, as a map and a reduce:
+  1. a coarse quantizer (k-means, about `CELL` items a cell) and the PCA projection are fit
+     on a random sample, on the caller;
+  2. each row range (a task) assigns every whole vector to its nearest cell and every
+     variant to its `nprobe` nearest cells, and writes them, projected, into one file per
+     bucket of cells;
+  3. each bucket (a task) compares, cell by cell, the variants with the whole vectors that
+     share the cell, keeps those within the radius (a projection only shrinks distances,
+     so no true pair is lost there), and checks each candidate on the full vectors.
+  A pair is missed only when the nearest cell of j is not among the `nprobe` nearest of
+  i's variant, which near-duplicates, a hair apart, almost never are
+  (`python benchmarks/scale.py --parts neardup` measures recall against injected
+  duplicates at 1M-10M items, beside the single index).
+  The tasks run where `dataprep.core.parallel` sends them (a Dask cluster, or this
+  machine's processes); the bucket files live in a temporary folder under `work_dir`,
+  which the workers must see at the same path (the project's data folder).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dataprep.core.parallel import map_batches, scheduler
+from dataprep.core.rows import Rows
+
+PCA_DIM = 48
+LOCAL_MAX = 2_000_000     # items above which even this machine shards (one HNSW over more holds several GB)
+PART = 250_000            # rows per assigning task, and whole vectors per bucket
+CELL = 2_000              # items per cell of the coarse quantizer
+NPROBE = 3
+QUANTIZER_SAMPLE = 100_000
+
+
+def _index(dim: int, n: int):
+    """Exact search for small sets, HNSW (about N log N) above that."""
+    import faiss
+
+    if n <= 5000:
+        return faiss.IndexFlatL2(dim)
+    index = faiss.IndexHNSWFlat(dim, 32)
+    index.hnsw.efConstruction = 64
+    index.hnsw.efSearch = 64
+    return index
+
+
+def _pca(sample: np.ndarray, seed: int):
+    """PCA to PCA_DIM dimensions fit on up to 10,000 of `sample`'s rows, or None when the vectors
+    are short already or there are too few to be worth it (5,000 or fewer)."""
+    if sample.shape[1] <= PCA_DIM or len(sample) <= 5000:
+        return None
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(sample), min(len(sample), 10000), replace=False)
+    return PCA(PCA_DIM, random_state=seed).fit(sample[rows])
+
+
+def _project(P, a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a if P is None else P.transform(a), dtype=np.float32)
+
+
+def unit(a: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (all-zero rows stay zero)."""
+    a = np.asarray(a, dtype=np.float32)
+    n = np.linalg.norm(a, axis=-1, keepdims=True)
+    return a / np.where(n > 1e-12, n, 1.0)
+
+
+def _sorted_pairs(pairs: np.ndarray) -> np.ndarray:
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else np.zeros((0, 2), np.int64)
+
+
+def _within(queries: np.ndarray, q: np.ndarray, base: np.ndarray, r: np.ndarray, threshold: float) -> np.ndarray:
+    """Which candidates (query row q, base row r) are within `threshold` cosine distance."""
+    return np.concatenate([1.0 - np.einsum("ij,ij->i", queries[q[c:c + 65536]], base[r[c:c + 65536]]) <= threshold
+                           for c in range(0, len(q), 65536)] or [np.zeros(0, bool)])
+
+
+def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8, seed: int = 0) -> np.ndarray:
+    """(i, j) pairs within `threshold` cosine distance, i < j. V: (n, variants, d) unit vectors in
+    memory, one index. Candidates come from a search in a PCA projection above 5,000 items (5-10x
+    cheaper than the full vectors), then every candidate is checked on the full vectors."""
+    n, m, dim = V.shape
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    base = np.ascontiguousarray(V[:, 0, :], dtype=np.float32)
+    queries = np.ascontiguousarray(V.reshape(n * m, dim), dtype=np.float32)
+    P = _pca(base, seed)
+    index = _index(base.shape[1] if P is None else PCA_DIM, n)
+    index.add(_project(P, base))
+    k = min(k, n)
+    _, found = index.search(_project(P, queries), k)
+    q = np.repeat(np.arange(n * m), k)
+    r = found.ravel()
+    ok = (r >= 0) & (r != q // m)
+    q, r = q[ok], r[ok]
+    keep = _within(queries, q, base, r, threshold)
+    return _sorted_pairs(np.c_[q[keep] // m, r[keep]])
+
+
+def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, buckets: int, folder: str) -> int:
+    """Map: the whole vectors of one row range to their nearest cell, every variant to its
+    `nprobe` nearest; written projected, one file per bucket (cell % buckets)."""
+    import faiss
+
+    (start, stop), = ranges
+    block = unit(V[slice(start, stop)].reshape(stop - start, m, -1))
+    quant = faiss.IndexFlatL2(centroids.shape[1])
+    quant.add(centroids)
+    base = _project(P, block[:, 0, :])
+    _, bc = quant.search(base, 1)
+    queries = _project(P, block.reshape((stop - start) * m, -1))
+    _, qc = quant.search(queries, nprobe)
+    bc, qc = bc.ravel(), qc.ravel()
+    qkey = np.repeat(start * m + np.arange((stop - start) * m, dtype=np.int64), nprobe)
+    qrow = np.repeat(np.arange((stop - start) * m), nprobe)
+    for b in range(buckets):
+        bi, qi = np.flatnonzero(bc % buckets == b), np.flatnonzero(qc % buckets == b)
+        if len(bi) or len(qi):
+            np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi], base=base[bi],
+                     query_key=qkey[qi], query_cell=qc[qi], query=queries[qrow[qi]])
+    return stop - start
+
+
+def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -> np.ndarray:
+    """Reduce: in each cell of one bucket, the (variant, whole vector) pairs within the radius,
+    checked on the full vectors. Returns item pairs."""
+    b, = bucket_ids
+    parts = [np.load(f) for f in sorted(Path(folder).glob(f"b{b}-r*.npz"))]
+    if not parts:
+        return np.zeros((0, 2), np.int64)
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
+    ob, oq = np.argsort(cat["base_cell"], kind="stable"), np.argsort(cat["query_cell"], kind="stable")
+    bcell, qcell = cat["base_cell"][ob], cat["query_cell"][oq]
+    base, query = cat["base"][ob], cat["query"][oq]
+    base_id, query_key = cat["base_id"][ob], cat["query_key"][oq]
+    radius = 2.0 * threshold * (1 + 1e-4) + 1e-6           # squared distance of unit vectors: 2 x cosine distance
+    bn, qn = (base ** 2).sum(1), (query ** 2).sum(1)
+    found_q, found_b = [], []
+    for cell in np.unique(bcell):
+        b0, b1 = np.searchsorted(bcell, [cell, cell + 1])
+        q0, q1 = np.searchsorted(qcell, [cell, cell + 1])
+        step = max(1, 16_000_000 // max(1, b1 - b0))           # bound the distance block to 16M floats
+        for s in range(q0, q1, step):
+            e = min(q1, s + step)
+            d = qn[s:e, None] + bn[None, b0:b1] - 2.0 * query[s:e] @ base[b0:b1].T
+            qi, bi = np.nonzero(d <= radius)
+            found_q.append(query_key[s + qi])
+            found_b.append(base_id[b0 + bi])
+    qk = np.concatenate(found_q) if found_q else np.zeros(0, np.int64)
+    bid = np.concatenate(found_b) if found_b else np.zeros(0, np.int64)
+    ok = qk // m != bid
+    qk, bid = qk[ok], bid[ok]
+    if not len(qk):
+        return np.zeros((0, 2), np.int64)
+    items = np.unique(np.r_[qk // m, bid])                   # the full vectors of the candidates only
+    full = unit(V[items].reshape(len(items), m, -1))
+    qi, bi = np.searchsorted(items, qk // m), np.searchsorted(items, bid)
+    queries = full.reshape(len(items) * m, -1)
+    keep = _within(queries, qi * m + qk % m, full[:, 0, :], bi, threshold)
+    return _sorted_pairs(np.c_[qk[keep] // m, bid[keep]])
+
+
+def sharded_pairs(V: Rows, m: int, threshold: float, work_dir, seed: int = 0, n_jobs: int = 2,
+                  part: int | None = None, nprobe: int | None = None, cell: int | None = None) -> np.ndarray:
+    """(i, j) pairs within `threshold` cosine distance, i < j. V: n rows of m x d values (each
+    variant is scaled to unit length here), read range by range; see the module docstring.
+    `part`, `nprobe`, `cell`: PART, NPROBE and CELL unless given."""
+    import faiss
+
+    part, nprobe, cell = part or PART, nprobe or NPROBE, cell or CELL
+    n = len(V)
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    cells = int(np.clip(n // cell, 1, 4096))
+    rng = np.random.default_rng(seed)
+    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 40 * cells)), replace=False))
+    sample = unit(V[sample_rows].reshape(len(sample_rows), m, -1)[:, 0, :])
+    P = _pca(sample, seed)
+    projected = _project(P, sample)
+    km = faiss.Kmeans(projected.shape[1], cells, niter=10, seed=seed, max_points_per_centroid=256,
+                      min_points_per_centroid=1, verbose=False)
+    km.train(projected)
+    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    buckets = max(1, math.ceil(n / part))
+    ranges = [(s, min(n, s + part)) for s in range(0, n, part)]
+    folder = tempfile.mkdtemp(prefix=".near-duplicates-", dir=work_dir)
+    try:
+        for _ in map_batches(_assign, ranges, 1, n_jobs, f"near-duplicates: cells of {n} items", V, m, P, centroids,
+                             min(nprobe, cells), buckets, folder):
+            pass
+        found = list(map_batches(_search_bucket, list(range(buckets)), 1, n_jobs, "near-duplicates: search the cells",
+                                 V, m, threshold, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return _sorted_pairs(np.concatenate(found)) if found else np.zeros((0, 2), np.int64)
+
+
+def shard(n: int) -> bool:
+    """Whether `n` items are searched by cells (on a cluster always; here above LOCAL_MAX)."""
+    return bool(scheduler()) or n > LOCAL_MAX
