@@ -5,6 +5,9 @@ copied whole. When `X` is a memory-mapped `.npy` (the features cache), a `Rows` 
 worker process or a Dask worker travels as the file's path, offset and shape and is mapped
 again there, so each worker reads only the rows its task asks for; pickling the memory map
 itself would ship the whole pool (numpy pickles a memmap as an ordinary array).
+Such a file is mapped afresh for each read and unmapped after it, so the pages one read
+touched leave the reader's resident memory with it: a worker that scores a tenth of the
+pool never holds more than the range it is reading.
 """
 
 from __future__ import annotations
@@ -27,29 +30,24 @@ class Rows:
     """Rows `rows` of `X` (all rows if None), read lazily."""
 
     def __init__(self, X, rows: np.ndarray | None = None):
-        self.X = X
+        if _mapped_file(X):
+            self.file, self.X = (X.filename, X.dtype.str, X.offset, tuple(X.shape)), None
+        else:
+            self.file, self.X = None, X
         self.rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
         self.shape = (len(self.rows), X.shape[1])
+
+    def _matrix(self):
+        if self.file is None:
+            return self.X
+        name, dtype, offset, shape = self.file
+        return np.memmap(name, dtype=np.dtype(dtype), mode="r", offset=offset, shape=shape)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, key):
-        return take(self.X, self.rows[key])
+        return take(self._matrix(), self.rows[key])
 
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.X[self.rows], dtype=dtype)
-
-    def __getstate__(self):
-        if _mapped_file(self.X):
-            X = self.X
-            return {"file": (X.filename, X.dtype.str, X.offset, X.shape), "rows": self.rows}
-        return {"X": self.X, "rows": self.rows}
-
-    def __setstate__(self, state):
-        if "file" in state:
-            name, dtype, offset, shape = state["file"]
-            X = np.memmap(name, dtype=np.dtype(dtype), mode="r", offset=offset, shape=tuple(shape))
-        else:
-            X = state["X"]
-        self.__init__(X, state["rows"])
+        return np.asarray(self._matrix()[self.rows], dtype=dtype)
