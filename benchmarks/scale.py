@@ -1,12 +1,14 @@
 """Scale: how time and memory grow with the pool, on one process and on a Dask cluster.
 
-    python benchmarks/scale.py [--sizes 1000000,3000000,10000000] [--parts ds,select] [--workers 2]
+    python benchmarks/scale.py [--sizes 1000000,3000000,10000000] [--parts ds,select,neardup]
+                               [--workers 2] [--no-single]
 
 Parts (each size runs in a fresh process, so peak memory is that run's own):
 - `ds`: Dawid-Skene (`labeling.aggregate.DawidSkene`, the stage's estimator) on N tasks x 3
   annotations from 10 annotators (accuracy .65-.95, 10 classes), in this process, and on a
-  `LocalCluster` of `--workers` worker processes (task ranges of 250,000 kept on the
-  workers). Time to fit, the client's peak RSS, each worker's peak RSS, and agreement of the
+  `LocalCluster` of `--workers` worker processes from one parquet file per 250,000 tasks
+  (`AnnotationFiles`: each worker reads and keeps its ranges; the client never holds the
+  table). Time to fit, the client's peak RSS, each worker's peak RSS, and agreement of the
   two label sets.
 - `select`: 1,000 diverse picks (`margin_kmeans`, the default strategy) from an N x 64 float32
   pool (a `.npy` file, as the features cache is) with a logistic model fit on 1,000 labels, in
@@ -14,11 +16,12 @@ Parts (each size runs in a fresh process, so peak memory is that run's own):
   worker mapping the file itself). Time, peak RSS of the client and of each worker, and whether
   the picks are the same.
 - `neardup`: the same kind of pool with `N / 1000` planted near-duplicates (a row plus noise;
-  those within the .015 cosine-distance threshold, nearly all, are the truth), found by the one index in this
-  process (`near_duplicate_pairs`, what triage uses up to 2M items) and by cells on the cluster
+  those within the .015 cosine-distance threshold, nearly all, are the truth), found by the
+  one index in this process (`near_duplicate_pairs`, what triage uses up to 2M items) and by cells on the cluster
   (`sharded_pairs`). Time, peak RSS, recall and precision against the planted pairs, and the
   cells' recall over the one index's.
-The machine here has 2 cores: the cluster's workers share them with the client.
+The machine here has 2 cores: the cluster's workers share them with the client. Peak RSS is
+the run's own: the mark is reset (Linux clear_refs) once its inputs are built.
 Prints a table and writes benchmarks/out/scale.csv.
 """
 
@@ -63,27 +66,46 @@ def annotations(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame({"task": task, "worker": who.astype(np.int32), "label": label}), truth
 
 
-def run_ds(n: int, workers: int) -> dict:
-    from labeling.aggregate import DawidSkene
+def reset_peak() -> None:
+    """Start this process's peak-memory mark again from its current size (Linux clear_refs 5), so
+    what was built for a run (a pool, a table) does not count as the run's own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
-    X, truth = annotations(n)
+
+def run_ds(n: int, workers: int) -> dict:
+    import tempfile
+
+    from labeling.aggregate import AnnotationFiles, DawidSkene
+
     classes = list(range(10))
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        X, truth = annotations(n)
+        paths = []
+        for a in range(0, n, 250_000):                      # one file per range of 250,000 tasks
+            paths.append(Path(tmp) / f"annotations-{a // 250_000:05d}.parquet")
+            X.iloc[3 * a:3 * min(n, a + 250_000)].to_parquet(paths[-1])
+        del X
+        reset_peak()
+        lc, c = _cluster(workers)
+        with lc, c:
+            os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
+            t0 = time.perf_counter()
+            there = DawidSkene().fit(AnnotationFiles(paths), classes=classes)
+            t_cluster = time.perf_counter() - t0
+            worker_peaks = c.run(peak_mb)
+            del os.environ["DATAPREP_SCHEDULER"]
+        client_peak = peak_mb()
+    X, truth = annotations(n)
+    reset_peak()
     t0 = time.perf_counter()
     here = DawidSkene().fit(X, classes=classes)
     t_local = time.perf_counter() - t0
     local_peak = peak_mb()
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, memory_limit=0) as lc, Client(lc.scheduler_address) as c:
-        os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
-        t0 = time.perf_counter()
-        there = DawidSkene().fit(X, classes=classes)
-        t_cluster = time.perf_counter() - t0
-        worker_peaks = c.run(peak_mb)
-        del os.environ["DATAPREP_SCHEDULER"]
     return {"part": "ds", "n": n, "annotations": 3 * n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
-            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(peak_mb()),
+            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(client_peak),
             "worker_peak_mb": round(max(worker_peaks.values())), "iterations": int(here.n_iter_),
             "same_labels": float((here.labels_.to_numpy() == there.labels_.to_numpy()).mean()),
             "accuracy": float((here.labels_.to_numpy() == truth).mean())}
@@ -128,6 +150,7 @@ def run_select(n: int, workers: int) -> dict:
 
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         path, y, _ = pool_file(n, Path(tmp))
+        reset_peak()
         X = Rows(np.load(path, mmap_mode="r"))
         lab = np.random.default_rng(1).choice(n, 1000, replace=False)
         model = LogisticRegression(max_iter=500).fit(X[np.sort(lab)], y[np.sort(lab)])
@@ -135,6 +158,7 @@ def run_select(n: int, workers: int) -> dict:
         here = margin_kmeans(model, X, 1000)
         t_local = time.perf_counter() - t0
         local_peak = peak_mb()
+        reset_peak()
         lc, c = _cluster(workers)
         with lc, c:
             os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
@@ -143,8 +167,9 @@ def run_select(n: int, workers: int) -> dict:
             t_cluster = time.perf_counter() - t0
             worker_peaks = c.run(peak_mb)
             del os.environ["DATAPREP_SCHEDULER"]
+        client_peak = peak_mb()
     return {"part": "select", "n": n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
-            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(peak_mb()),
+            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(client_peak),
             "worker_peak_mb": round(max(worker_peaks.values())), "picked": int(len(set(there.tolist()))),
             "same_picks": bool(np.array_equal(here, there))}
 
@@ -164,6 +189,7 @@ def run_neardup(n: int, workers: int, single: bool = True) -> dict:
 
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         path, _, planted = pool_file(n, Path(tmp), planted=n // 1000)
+        reset_peak()
         row: dict = {"part": "neardup", "n": n, "planted": len(planted)}
         single_hit: set = set()
         if single:
@@ -174,6 +200,7 @@ def run_neardup(n: int, workers: int, single: bool = True) -> dict:
             row["local_s"] = round(time.perf_counter() - t0, 2)
             row["local_peak_mb"] = round(peak_mb())
             row["local_recall"], row["local_precision"], single_hit = _recall_precision(found, planted)
+            reset_peak()
         lc, c = _cluster(workers)
         with lc, c:
             os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address

@@ -22,8 +22,11 @@ a worker's confusion is shrunk toward that worker's pooled (one-coin) accuracy w
 On a Dask cluster (`compute.scheduler`, `dataprep.core.parallel`) the tasks are cut into
 contiguous ranges of `partition_size` (tasks sorted by id) that stay on the workers: each
 EM step sends the workers the class prior and confusions, and gets back per range the
-class totals, the (worker x label, class) counts and the log-likelihood, so no worker and
-not the client ever holds more than one range's annotations. The local path runs the same
+class totals, the (worker x label, class) counts and the log-likelihood, so no worker
+ever holds more than its ranges' annotations. From a table the client cuts the ranges (it
+holds the table); from `AnnotationFiles` (one parquet file per range of tasks) each worker
+reads and builds its own range, and the client holds only the confusions and, at the end,
+the posteriors. The local path runs the same
 range functions on one range. Sums are added in another order, so posteriors agree to
 float32 rounding and the labels are the same (`tests/test_dask.py`).
 
@@ -51,6 +54,18 @@ def _check(name: str, value, kind: type | tuple, low: float, strict: bool = Fals
     if isinstance(value, bool) or not isinstance(value, kind) or value < low or (strict and value == low):
         raise ValueError(f"DawidSkene: {name} must be a {'whole ' if kind is numbers.Integral else ''}number "
                          f"{'>' if strict else '>='} {low}, got {value!r}")
+
+
+class AnnotationFiles:
+    """Annotations stored as parquet files (columns task, worker, label), each holding every
+    annotation of one range of tasks, the files in task order: `DawidSkene().fit(
+    AnnotationFiles(paths))` reads each file where its range will stay (module docstring).
+    The workers must see the files at the same paths."""
+
+    def __init__(self, paths):
+        self.paths = [str(p) for p in paths]
+        if not self.paths:
+            raise ValueError("AnnotationFiles: no files")
 
 
 class DawidSkene(BaseEstimator):
@@ -83,6 +98,10 @@ class DawidSkene(BaseEstimator):
         _check("class_smoothing", self.class_smoothing, numbers.Real, 0, strict=True)
         _check("shrinkage", self.shrinkage, numbers.Real, 0)
         _check("partition_size", self.partition_size, numbers.Integral, 1)
+        if isinstance(X, AnnotationFiles):
+            if prior is not None or tasks is not None:
+                raise ValueError("DawidSkene.fit: annotation files take no `prior` or `tasks`")
+            return self._fit_files(X, classes)
         missing = {"task", "worker", "label"} - set(getattr(X, "columns", []))
         if missing:
             raise ValueError(f"DawidSkene.fit: X needs the columns task, worker, label (missing {sorted(missing)})")
@@ -98,32 +117,46 @@ class DawidSkene(BaseEstimator):
         if (codes < 0).any():
             raise ValueError("labels outside `classes`; run the schema check first")
         N, W, K = len(tasks), len(workers), len(classes)
-        # M[(worker, observed label), task] = number of such annotations
-        # float32 throughout: EM is memory-bound, and halving the bytes halves the time
-        M = sp.csr_matrix((np.ones(len(t_idx), np.float32), (w_idx * K + codes, t_idx)), shape=(W * K, N))
-        Mt = M.T.tocsr()
-        # The M-step learns a worker's confusion only from tasks where something besides that one
-        # annotation speaks: another annotation, or the prior. A lone label agrees with itself, so
-        # counting it would let a worker who only ever answered alone confirm their own accuracy
-        # (EM stops wherever it starts); such a worker keeps the pseudo-count confusion instead.
-        evidence = np.bincount(t_idx, minlength=N) >= 2
-        if prior is not None and self.prior_weight > 0:
-            evidence[:] = True
-        M_fit = M @ sp.diags(evidence.astype(np.float32)) if not evidence.all() else M
-        log_prior = None
-        if prior is not None:
-            log_prior = (self.prior_weight * np.log(np.clip(np.asarray(prior, np.float64), 1e-6, 1.0))).astype(np.float32)
-        post = np.bincount(t_idx * K + codes, minlength=N * K).reshape(N, K).astype(np.float32)
-        post += 1e-3
-        if prior is not None:
-            post += np.asarray(prior, np.float32)
-        post /= post.sum(1, keepdims=True)
+        prior = None if prior is None else np.asarray(prior)
         address = scheduler()
         step = self.partition_size if address else max(N, 1)
-        ranges = [(a, min(a + step, N)) for a in range(0, N, step)] or [(0, 0)]
-        parts = [(M_fit[:, a:b], Mt[a:b], post[a:b], None if log_prior is None else log_prior[a:b]) for a, b in ranges]
+        starts = list(range(0, N, step)) or [0]
+        order = np.argsort(t_idx, kind="stable")
+        t_idx, w_idx, codes = t_idx[order], w_idx[order], codes[order]
+        cut = np.searchsorted(t_idx, starts + [N])
+        parts = [_part(t_idx[cut[i]:cut[i + 1]] - a, w_idx[cut[i]:cut[i + 1]], codes[cut[i]:cut[i + 1]],
+                       min(a + step, N) - a, W, K, None if prior is None else prior[a:a + step], self.prior_weight)
+                 for i, a in enumerate(starts)]
         run = _Cluster(address, parts) if address else _Local(parts)
-        del M, Mt, M_fit
+        del parts
+        return self._em(run, tasks, workers, classes)
+
+    def _fit_files(self, files: "AnnotationFiles", classes) -> "DawidSkene":
+        """Each file's range built where it stays (a cluster's worker, or this process); the client
+        only learns each file's size, first and last task, workers and labels."""
+        address = scheduler()
+        c = client(address) if address else None
+
+        def each(fn, items, *args):
+            if c is None:
+                return [fn(i, *args) for i in items]
+            return c.gather([c.submit(fn, i, *args, pure=False) for i in items])
+
+        heads = each(_file_summary, files.paths)
+        for (path, a), (nxt, b) in zip(zip(files.paths, heads), zip(files.paths[1:], heads[1:])):
+            if not a[2] < b[1]:
+                raise ValueError(f"{nxt}: its tasks must all follow those of {path} (one range of tasks per file, in order)")
+        workers = np.unique(np.concatenate([h[3] for h in heads]))
+        classes = list(classes) if classes is not None else sorted(set().union(*[h[4] for h in heads]))
+        if c is None:
+            run = _Local([_file_part(p, workers, classes) for p in files.paths])
+        else:
+            shared = c.scatter([workers, classes], broadcast=True)
+            run = _Cluster(address, futures=[c.submit(_file_part, p, *shared, pure=False) for p in files.paths])
+        return self._em(run, None, workers, classes)
+
+    def _em(self, run, tasks, workers, classes) -> "DawidSkene":
+        N, W, K = run.n_tasks, len(workers), len(classes)
         last = -np.inf
         for it in range(1, self.n_iter + 1):
             # M-step: class prior, confusion[w, true, observed], from every range's totals
@@ -147,6 +180,8 @@ class DawidSkene(BaseEstimator):
                 break
             last = ll
         post = run.posterior()
+        if tasks is None:
+            tasks = run.tasks()
         self.tasks_, self.workers_, self.classes_ = tasks, workers, np.asarray(classes, dtype=object)
         self.posterior_ = post
         self.confusion_ = conf
@@ -186,15 +221,63 @@ class DawidSkene(BaseEstimator):
 
 
 # ---- one range of tasks: the EM's work, the same locally and on a cluster's worker
+# A range is (M_fit, Mt, posterior, log prior or None, its task ids or None).
+def _part(t_idx: np.ndarray, w_idx: np.ndarray, codes: np.ndarray, n_tasks: int, W: int, K: int,
+          prior: np.ndarray | None = None, prior_weight: float = 1.0, tasks: np.ndarray | None = None):
+    """One range from its annotations (task numbers from 0 within the range, global worker and
+    label numbers): M[(worker, observed label), task] = number of such annotations, float32
+    throughout (EM is memory-bound, and halving the bytes halves the time)."""
+    M = sp.csr_matrix((np.ones(len(t_idx), np.float32), (w_idx * K + codes, t_idx)), shape=(W * K, n_tasks))
+    Mt = M.T.tocsr()
+    # The M-step learns a worker's confusion only from tasks where something besides that one
+    # annotation speaks: another annotation, or the prior. A lone label agrees with itself, so
+    # counting it would let a worker who only ever answered alone confirm their own accuracy
+    # (EM stops wherever it starts); such a worker keeps the pseudo-count confusion instead.
+    evidence = np.bincount(t_idx, minlength=n_tasks) >= 2
+    if prior is not None and prior_weight > 0:
+        evidence[:] = True
+    M_fit = M @ sp.diags(evidence.astype(np.float32)) if not evidence.all() else M
+    log_prior = None
+    if prior is not None:
+        log_prior = (prior_weight * np.log(np.clip(np.asarray(prior, np.float64), 1e-6, 1.0))).astype(np.float32)
+    post = np.bincount(t_idx * K + codes, minlength=n_tasks * K).reshape(n_tasks, K).astype(np.float32)
+    post += 1e-3
+    if prior is not None:
+        post += np.asarray(prior, np.float32)
+    post /= post.sum(1, keepdims=True)
+    return M_fit, Mt, post, log_prior, tasks
+
+
+def _file_summary(path: str) -> tuple[int, object, object, np.ndarray, list]:
+    """Tasks, first and last task, workers and labels of one annotation file."""
+    df = pd.read_parquet(path, columns=["task", "worker", "label"])
+    if df.empty:
+        raise ValueError(f"{path}: no annotations")
+    tasks = df["task"]
+    return (int(tasks.nunique()), tasks.min(), tasks.max(), np.unique(df["worker"].to_numpy()),
+            sorted(df["label"].unique()))
+
+
+def _file_part(path: str, workers: np.ndarray, classes: list):
+    """One range read from its annotation file, on the worker that will keep it."""
+    df = pd.read_parquet(path, columns=["task", "worker", "label"])
+    tasks, t_idx = np.unique(df["task"].to_numpy(), return_inverse=True)
+    codes = pd.Categorical(df["label"], categories=classes).codes
+    if (codes < 0).any():
+        raise ValueError(f"{path}: labels outside `classes`")
+    return _part(t_idx, np.searchsorted(workers, df["worker"].to_numpy()), codes, len(tasks), len(workers),
+                 len(classes), tasks=tasks)
+
+
 def _range_stats(part) -> tuple[np.ndarray, np.ndarray]:
     """Class totals and (worker x label, class) counts of a range's current posterior."""
-    M_fit, _, post, _ = part
+    M_fit, _, post, _, _ = part
     return post.sum(0, dtype=np.float64), np.asarray(M_fit @ post, np.float64)
 
 
 def _range_estep(part, L: np.ndarray, log_pi: np.ndarray):
     """The range's new posterior under the confusions `L` and class prior; with its log-likelihood."""
-    M_fit, Mt, _, log_prior = part
+    M_fit, Mt, _, log_prior, tasks = part
     logp = Mt @ L
     logp += log_pi
     if log_prior is not None:
@@ -204,11 +287,19 @@ def _range_estep(part, L: np.ndarray, log_pi: np.ndarray):
     np.exp(logp, out=logp)
     s = logp.sum(1, keepdims=True)
     logp /= s
-    return (M_fit, Mt, logp, log_prior), float(mx.sum(dtype=np.float64) + np.log(s).sum(dtype=np.float64))
+    return (M_fit, Mt, logp, log_prior, tasks), float(mx.sum(dtype=np.float64) + np.log(s).sum(dtype=np.float64))
 
 
 def _range_post(part) -> np.ndarray:
     return part[2]
+
+
+def _range_tasks(part) -> np.ndarray:
+    return part[4]
+
+
+def _range_size(part) -> int:
+    return len(part[2])
 
 
 def _range_ll(result) -> float:
@@ -222,6 +313,10 @@ def _range_part(result):
 class _Local:
     def __init__(self, parts):
         self.parts = parts
+        self.n_tasks = sum(_range_size(p) for p in parts)
+
+    def tasks(self) -> np.ndarray:
+        return np.concatenate([_range_tasks(p) for p in self.parts])
 
     def stats(self):
         return [_range_stats(p) for p in self.parts]
@@ -238,9 +333,14 @@ class _Local:
 class _Cluster:
     """The ranges as futures on a Dask cluster: they stay on the workers between EM steps."""
 
-    def __init__(self, address: str, parts):
+    def __init__(self, address: str, parts=None, futures=None):
+        """`parts` built here and sent, or `futures` of parts built on the workers."""
         self.c = client(address)
-        self.parts = self.c.scatter(parts)
+        self.parts = self.c.scatter(parts) if futures is None else futures
+        self.n_tasks = sum(self.c.gather([self.c.submit(_range_size, p, pure=False) for p in self.parts]))
+
+    def tasks(self) -> np.ndarray:
+        return np.concatenate(self.c.gather([self.c.submit(_range_tasks, p, pure=False) for p in self.parts]))
 
     def stats(self):
         return self.c.gather([self.c.submit(_range_stats, p, pure=False) for p in self.parts])

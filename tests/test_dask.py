@@ -154,3 +154,40 @@ def test_selection_scoring_and_the_near_duplicate_search_run_as_cluster_tasks(cl
     planted = {(int(c), 6000 + int(c)) for c in copies}
     assert planted <= set(map(tuple, pairs_there.tolist()))
     assert not list(tmp_path.glob(".near-duplicates-*"))
+
+
+def test_dawid_skene_reads_its_ranges_from_files_on_the_workers(cluster, tmp_path, monkeypatch):
+    """Annotations kept as one parquet file per range of tasks: each worker builds its own range
+    from its file, and infers what the table in one piece infers; files out of task order are
+    refused, naming the file."""
+    import numpy as np
+
+    from labeling.aggregate import AnnotationFiles, DawidSkene
+
+    address, client = cluster
+    rng = np.random.default_rng(1)
+    K, N = 4, 2400
+    truth = rng.integers(0, K, N)
+    acc = np.array([.9, .8, .75, .7, 1 / K])
+    who = np.stack([rng.choice(len(acc), 3, replace=False) for _ in range(N)]).ravel()
+    right = rng.random(3 * N) < acc[who]
+    label = np.where(right, np.repeat(truth, 3), rng.integers(0, K, 3 * N))
+    X = pd.DataFrame({"task": np.repeat(np.arange(N), 3), "worker": who, "label": label})
+    paths = []
+    for i, a in enumerate(range(0, N, 500)):
+        paths.append(tmp_path / f"annotations-{i}.parquet")
+        X[(X["task"] >= a) & (X["task"] < a + 500)].sample(frac=1.0, random_state=i).to_parquet(paths[-1])
+    monkeypatch.delenv("DATAPREP_SCHEDULER", raising=False)
+    whole = DawidSkene().fit(X, classes=list(range(K)))
+    here = DawidSkene().fit(AnnotationFiles(paths), classes=list(range(K)))
+    monkeypatch.setenv("DATAPREP_SCHEDULER", address)
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    there = DawidSkene().fit(AnnotationFiles(paths), classes=list(range(K)))
+    after = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    assert after - before >= 5 * 3, (before, after)             # 5 files read and kept on the workers
+    for est in (here, there):
+        assert (est.labels_ == whole.labels_).all() and (est.tasks_ == whole.tasks_).all()
+        assert np.allclose(est.confusion_, whole.confusion_, atol=1e-4)
+    assert (there.labels_.to_numpy() == truth).mean() > 0.9
+    with pytest.raises(ValueError, match="annotations-0.parquet"):
+        DawidSkene().fit(AnnotationFiles([paths[1], paths[0]]), classes=list(range(K)))
