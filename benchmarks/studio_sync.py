@@ -2,7 +2,7 @@
 per database (SQLite, PostgreSQL), and many annotators posting while `label pull` runs.
 
     python benchmarks/studio_sync.py [--n 10000] [--changed 100] [--repeats 3] [--db sqlite,postgresql]
-                                     [--parts sync,concurrent] [--annotators 10] [--annotations 5000]
+                                     [--parts sync,concurrent,profile] [--annotators 10] [--annotations 5000]
 
 Starts its own Label Studio (the `.venv-studio` one, or DATAPREP_LABEL_STUDIO_BIN)
 on a free loopback port with a temporary data folder, then measures:
@@ -25,8 +25,13 @@ With `--db sqlite,postgresql` every part runs on a server of each kind (PostgreS
 cluster `dataprep studio start --db postgresql` runs) and the table puts them side by side.
 Prints a table and writes benchmarks/out/studio_sync.csv.
 
-Why push cannot beat one inline import by much (label-studio 1.23, SQLite; profiled
-once by hand with py-spy, which this script does not repeat): ~78% of the server's time for an import with predictions goes to
+Part `profile` (needs py-spy, in the `bench` extra): the server sampled by py-spy while one
+inline `import_tasks` of N tasks with pre-annotations runs; the share of the server's busy
+samples inside `update_tasks_counters` and inside SQL execution, and the hottest
+Label Studio functions, per database.
+
+Why push cannot beat one inline import by much (label-studio 1.23; `--parts profile`
+measures it): most of the server's time for an import with predictions goes to
 recounting every new task's annotations and predictions from scratch (Django
 `bulk_update` with one CASE WHEN per task), although the counts were set when the
 tasks were created. Any route that creates predictions (inline, or
@@ -173,13 +178,62 @@ def concurrent(url: str, token: str, tmp: Path, n_annotators: int, n_annotations
         post_errors=sum(errors), pulls=len(pulls), median_pull_secs=round(statistics.median(pulls), 2))
 
 
+def _shares(raw: Path) -> tuple[int, dict[str, float], list[tuple[str, float]]]:
+    """From py-spy's collapsed stacks ("frame;frame;... count", outermost first): busy samples,
+    the share inside counter updates and inside SQL execution, and the Label Studio functions
+    most often innermost among Label Studio's frames (time in them or in what they call outside
+    Label Studio: Django, the database driver)."""
+    total, inside, per_fn = 0, {"update_tasks_counters": 0, "SQL execute (django.db)": 0}, {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        c = int(count)
+        total += c
+        frames = stack.split(";")
+        if any("update_tasks_counters" in f for f in frames):
+            inside["update_tasks_counters"] += c
+        if any("execute" in f.split(" (")[0] and "django/db/" in f for f in frames):
+            inside["SQL execute (django.db)"] += c
+        ours = [f.split(" (")[0] for f in frames if "label_studio/" in f]
+        if ours:                                    # the innermost Label Studio function of the stack
+            per_fn[ours[-1]] = per_fn.get(ours[-1], 0) + c
+    top = sorted(per_fn.items(), key=lambda kv: -kv[1])
+    return total, {k: v / max(1, total) for k, v in inside.items()}, [(k, v / max(1, total)) for k, v in top]
+
+
+def profile(ls, server_pid: int, n: int, tmp: Path, row) -> None:
+    """py-spy on the server (and its children) during one inline import of N tasks with
+    pre-annotations. py-spy is our own child; we stop it with SIGINT so it writes its file."""
+    from labeling.studio_client import NO_RETRY
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        raise SystemExit("--parts profile needs py-spy: pip install -e '.[bench]'")
+    pid = new_project(ls, "profiled-push")
+    raw = tmp / f"profile-{pid}.txt"
+    p = subprocess.Popen([spy, "record", "--pid", str(server_pid), "--subprocesses", "--rate", "200",
+                          "--format", "raw", "--output", str(raw), "--nonblocking"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(2.0)                                  # attached before the work starts
+    secs, _ = timed(lambda: ls.projects.import_tasks(id=pid, request=items(n), request_options=NO_RETRY))
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=120)[1].decode(errors="replace")
+    if not raw.exists():
+        raise SystemExit(f"py-spy wrote no profile: {err.strip()[-500:]}")
+    total, inside, top = _shares(raw)
+    row("server profile of one inline import of N tasks with pre-annotations", "py-spy, busy samples", secs,
+        samples=total, **{f"share_{k}": round(v, 3) for k, v in inside.items()},
+        hottest="; ".join(f"{k} {v:.0%}" for k, v in top[:5]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--changed", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each push and full-pull method")
     ap.add_argument("--db", default="sqlite", help="sqlite, postgresql or both (comma-separated)")
-    ap.add_argument("--parts", default="sync,concurrent")
+    ap.add_argument("--parts", default="sync,concurrent", help="sync, concurrent, profile (comma-separated)")
     ap.add_argument("--annotators", type=int, default=10)
     ap.add_argument("--annotations", type=int, default=5000)
     ap.add_argument("--child", nargs=5)
@@ -223,6 +277,8 @@ def run_db(a, db: str) -> list[dict]:
         print(json.dumps(rows[-1]), file=sys.stderr)
 
     try:
+        if "profile" in a.parts:
+            profile(ls, info["pid"], a.n, tmp, row)
         if "concurrent" in a.parts:
             concurrent(url, token, tmp, a.annotators, a.annotations, row)
         if "sync" not in a.parts:
@@ -303,6 +359,7 @@ def run_db(a, db: str) -> list[dict]:
             cluster = studio_postgres.cluster_dir(tmp / "server")      # outside tmp when run as root
             shutil.rmtree(cluster, ignore_errors=True)
             cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
