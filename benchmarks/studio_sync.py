@@ -30,9 +30,10 @@ inline `import_tasks` of N tasks with pre-annotations runs; the share of the ser
 samples inside `update_tasks_counters` and inside SQL execution, and the hottest
 Label Studio functions, per database.
 
-Why push cannot beat one inline import by much (label-studio 1.23; `--parts profile`
-measures it): most of the server's time for an import with predictions goes to
-recounting every new task's annotations and predictions from scratch (Django
+Why push cannot beat one inline import by much (label-studio 1.23; `--parts profile
+--n 10000` measured 51% of the server's busy samples on SQLite and 58% on PostgreSQL, with
+the load of a concurrent benchmark on the machine): about half of the server's time for an
+import with predictions goes to recounting every new task's annotations and predictions from scratch (Django
 `bulk_update` with one CASE WHEN per task), although the counts were set when the
 tasks were created. Any route that creates predictions (inline, or
 `import_predictions` afterwards) pays it per task, and the server takes one write
