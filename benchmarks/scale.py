@@ -1,6 +1,6 @@
 """Scale: how time and memory grow with the pool, on one process and on a Dask cluster.
 
-    python benchmarks/scale.py [--sizes 1000000,3000000,10000000] [--parts ds,select,neardup]
+    python benchmarks/scale.py [--sizes 1000000,3000000,10000000] [--parts ds,select,neardup,outliers]
                                [--workers 2] [--no-single]
 
 Parts (each size runs in a fresh process, so peak memory is that run's own):
@@ -20,6 +20,10 @@ Parts (each size runs in a fresh process, so peak memory is that run's own):
   one index in this process (`near_duplicate_pairs`, what triage uses up to 2M items) and by cells on the cluster
   (`sharded_pairs`). Time, peak RSS, recall and precision against the planted pairs, and the
   cells' recall over the one index's.
+- `outliers`: triage's per-sample pass over the same kind of pool (`dataprep.core.triage._scan`:
+  distance to the k nearest of 500 reference rows, k-means cluster fit on 100,000 rows, row
+  hash), in this process and one task per 250,000 rows on the cluster; time, peak RSS, and
+  whether scores, clusters and the distinct count are the same.
 The machine here has 2 cores: the cluster's workers share them with the client. Peak RSS is
 the run's own: the mark is reset (Linux clear_refs) once its inputs are built.
 Prints a table and writes benchmarks/out/scale.csv.
@@ -174,6 +178,40 @@ def run_select(n: int, workers: int) -> dict:
             "same_picks": bool(np.array_equal(here, there))}
 
 
+def run_outliers(n: int, workers: int) -> dict:
+    """Triage's per-sample pass (outlier distance to the reference sample, k-means cluster, row
+    hash) over the pool file, in this process and as one task per 250,000 rows on the cluster."""
+    import tempfile
+
+    from dataprep.core.config import Triage
+    from dataprep.core.rows import Rows
+    from dataprep.core.triage import _scan
+
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        path, _, _ = pool_file(n, Path(tmp))
+        reset_peak()
+        X = Rows(np.load(path, mmap_mode="r"))
+        t0 = time.perf_counter()
+        here = _scan(X, Triage(), 0, 1)
+        t_local = time.perf_counter() - t0
+        local_peak = peak_mb()
+        reset_peak()
+        lc, c = _cluster(workers)
+        with lc, c:
+            os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
+            t0 = time.perf_counter()
+            there = _scan(X, Triage(), 0, workers)
+            t_cluster = time.perf_counter() - t0
+            worker_peaks = c.run(peak_mb)
+            del os.environ["DATAPREP_SCHEDULER"]
+        client_peak = peak_mb()
+    return {"part": "outliers", "n": n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
+            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(client_peak),
+            "worker_peak_mb": round(max(worker_peaks.values())),
+            "same_scores": bool(np.array_equal(here[0], there[0]) and np.array_equal(here[1], there[1])
+                                and here[2] == there[2])}
+
+
 def _recall_precision(found: np.ndarray, planted: np.ndarray) -> tuple[float, float, set]:
     got = set(map(tuple, found.tolist()))
     truth = set(map(tuple, planted.tolist()))
@@ -228,7 +266,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.one:
         part, n, workers = a.one[0], int(a.one[1]), int(a.one[2])
-        run = {"ds": run_ds, "select": run_select,
+        run = {"ds": run_ds, "select": run_select, "outliers": run_outliers,
                "neardup": lambda n, w: run_neardup(n, w, single=not a.no_single)}[part]
         print(json.dumps(run(n, workers)))
         return

@@ -135,13 +135,15 @@ def _modality_sources(root):
             "tabular": (root / "tabular.csv", None)}
 
 
-def test_the_sharded_search_finds_what_the_single_index_finds_in_every_modality(tmp_path, monkeypatch):
-    """The search by cells (`dataprep.core.near_duplicates.sharded_pairs`, what a Dask cluster
-    and pools over 2M items use) cut into many cells, ranges and buckets, run through worker
-    processes, gives the same triage as the one index, and finds the planted copies."""
+def test_triage_by_ranges_and_cells_equals_triage_in_one_piece_in_every_modality(tmp_path, monkeypatch):
+    """The near-duplicate search by cells (`dataprep.core.near_duplicates.sharded_pairs`, what a
+    Dask cluster and pools over 2M items use) cut into many cells, ranges and buckets, and the
+    per-sample pass (outlier distance, cluster) cut into many row ranges, run through worker
+    processes, give the same triage as one index and one piece, and find the planted copies."""
     import yaml
 
     from dataprep.core import near_duplicates
+    from dataprep.core import triage as triage_module
 
     for modality, (source, planted) in _modality_sources(tmp_path / "src").items():
         frames = {}
@@ -153,6 +155,7 @@ def test_the_sharded_search_finds_what_the_single_index_finds_in_every_modality(
                 monkeypatch.setattr(near_duplicates, "LOCAL_MAX", 0)
                 monkeypatch.setattr(near_duplicates, "PART", 16)       # 5-10 ranges and buckets
                 monkeypatch.setattr(near_duplicates, "CELL", 6)        # 10-25 cells
+                monkeypatch.setattr(triage_module, "PART", 16)         # per-sample pass: 5-10 ranges
             p = open_project(root / "params.yaml")
             acquire(p)
             triage(p)

@@ -85,6 +85,33 @@ def normalise_text(t: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", t.lower())).strip()
 
 
+PART = 250_000           # rows per task of the per-sample pass (outlier distance, cluster, row hash)
+KMEANS_FIT = 100_000     # rows the clusters are fit on (all of them up to this many; a random sample past it)
+
+
+def _reference(n: int, reference: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(n, min(n, reference), replace=False))
+
+
+def _knn_to_reference(block: np.ndarray, start: int, ref: np.ndarray, R: np.ndarray, k: int) -> np.ndarray:
+    """Mean distance of each row of `block` (rows start.. of the pool) to its k nearest among the
+    reference rows `ref` (vectors `R`), itself left out when it is one of them."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    index = faiss.IndexFlatL2(R.shape[1])
+    index.add(np.ascontiguousarray(R, dtype=np.float32))
+    with threadpool_limits(1):      # one thread, as on a Dask worker: the float32 sums round the same way
+        d, i = index.search(np.ascontiguousarray(block, dtype=np.float32), k + 1)
+    d = np.sqrt(np.maximum(d, 0))
+    m = len(block)
+    is_self = ref[np.maximum(i, 0)] == (start + np.arange(m))[:, None]
+    drop = np.where(is_self.any(1), is_self.argmax(1), k)       # itself if it is in the sample, else the farthest
+    keep = np.ones_like(d, bool)
+    keep[np.arange(m), drop] = False
+    return d[keep].reshape(m, k).mean(1)
+
+
 def outlier_scores(X: np.ndarray, k: int, reference: int = 500, seed: int = 0) -> np.ndarray:
     """Mean distance to the k nearest of a random reference sample, over the median score.
 
@@ -92,25 +119,52 @@ def outlier_scores(X: np.ndarray, k: int, reference: int = 500, seed: int = 0) -
     photos, a batch of scans), and in the whole set each clump's members are one another's
     nearest neighbours, so none looks far. Among `reference` random samples a clump holding
     under k/reference of the data has fewer than k members, so its points reach into the bulk
-    (IsolationForest subsamples for the same reason)."""
-    import faiss
-
+    (IsolationForest subsamples for the same reason). `_scan` computes the same range by range."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
     if n < 2:
         return np.ones(n)
-    ref = np.sort(np.random.default_rng(seed).choice(n, min(n, reference), replace=False))
-    k = min(k, len(ref) - 1)
-    index = faiss.IndexFlatL2(X.shape[1])
-    index.add(X[ref])
-    d, i = index.search(X, k + 1)
-    d = np.sqrt(np.maximum(d, 0))
-    is_self = ref[np.maximum(i, 0)] == np.arange(n)[:, None]
-    drop = np.where(is_self.any(1), is_self.argmax(1), k)       # itself if it is in the sample, else the farthest
-    keep = np.ones_like(d, bool)
-    keep[np.arange(n), drop] = False
-    s = d[keep].reshape(n, k).mean(1)
+    ref = _reference(n, reference, seed)
+    s = _knn_to_reference(X, 0, ref, X[ref], min(k, len(ref) - 1))
     return s / (np.median(s) + 1e-9)
+
+
+def _row_hashes(block: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row rounded to 4 decimals (-0.0 counted as 0.0)."""
+    r = np.round(np.asarray(block, dtype=np.float32), 4) + np.float32(0.0)
+    words = np.ascontiguousarray(r).view(np.uint32).astype(np.uint64)
+    mult = np.random.default_rng(12345).integers(1, 2**63, words.shape[1], dtype=np.uint64) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        return (words * mult).sum(1, dtype=np.uint64) ^ (words * (mult >> np.uint64(7))).sum(1, dtype=np.uint64)
+
+
+def _scan_range(ranges, V, ref: np.ndarray, R: np.ndarray, k: int, km):
+    """One task of the per-sample pass: outlier distances, cluster and row hash of a row range."""
+    (start, stop), = ranges
+    block = np.ascontiguousarray(V[slice(start, stop)], dtype=np.float32)
+    return _knn_to_reference(block, start, ref, R, k), km.predict(block).astype(np.int64), _row_hashes(block)
+
+
+def _scan(V, cfg: Triage, seed: int, n_jobs: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Outlier scores, k-means clusters and the number of distinct rows of the feature rows `V`,
+    one task per PART rows (`dataprep.core.parallel`: this machine's processes or the cluster):
+    only the reference rows and the rows the clusters are fit on come to this process."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    n = V.shape[0]
+    rows = V if isinstance(V, Rows) else Rows(np.asarray(V, dtype=np.float32))
+    ref = _reference(n, cfg.outlier_reference, seed)
+    R = np.ascontiguousarray(rows[ref], dtype=np.float32)
+    fit_rows = slice(None) if n <= KMEANS_FIT else np.sort(np.random.default_rng(seed).choice(n, KMEANS_FIT, replace=False))
+    km = MiniBatchKMeans(n_clusters=min(cfg.n_clusters, n), random_state=seed, n_init=3, batch_size=4096).fit(
+        np.asarray(rows[fit_rows], dtype=np.float32))
+    k = min(cfg.n_neighbors, len(ref) - 1)
+    ranges = [(a, min(n, a + PART)) for a in range(0, n, PART)]
+    parts = list(map_batches(_scan_range, ranges, 1, n_jobs if len(ranges) > 1 else 1, f"triage {n} feature rows",
+                             rows, ref, R, k, km))
+    s = np.concatenate([p[0] for p in parts])
+    score = s / (np.median(s) + 1e-9) if n >= 2 else np.ones(n)
+    return score, np.concatenate([p[1] for p in parts]), len(np.unique(np.concatenate([p[2] for p in parts])))
 
 
 def _pairs(V, m: int, threshold: float, data_dir, seed: int, n_jobs: int) -> np.ndarray:
@@ -130,10 +184,16 @@ def _pairs(V, m: int, threshold: float, data_dir, seed: int, n_jobs: int) -> np.
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: int = 0,
-                 n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS, vectors: Rows | None = None) -> pd.DataFrame:
-    """The stage's logic on a manifest and its feature rows (same order); `vectors`, if given,
-    the same rows as a file other processes can read (the features cache)."""
+def triage_frame(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int = 0,
+                 n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> pd.DataFrame:
+    """The stage's logic on a manifest and its feature rows (same order): an array, or `Rows` of
+    the features file, which the tasks then read themselves."""
+    return _triage(man, X, cfg, data_dir, seed, n_jobs, max_pixels)[0]
+
+
+def _triage(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int, n_jobs: int,
+            max_pixels: int) -> tuple[pd.DataFrame, int]:
+    """`triage_frame`, and the number of distinct feature rows (for `sanity_warnings`)."""
     n = len(man)
     flags: list[list[tuple[str, str]]] = [[] for _ in range(n)]     # per sample: (issue code, what a person reads)
     modality = man["modality"].iloc[0]
@@ -157,7 +217,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
         pairs = _pairs(thumbs, len(CROPS), cfg.near_dup_threshold, data_dir, seed, n_jobs)
         del thumbs
     else:
-        pairs = _pairs(X if vectors is None else vectors, 1, cfg.near_dup_threshold, data_dir, seed, n_jobs)
+        pairs = _pairs(X, 1, cfg.near_dup_threshold, data_dir, seed, n_jobs)
         if modality == "text":
             norm = man["text"].fillna("").map(normalise_text)
             same = norm.groupby(norm).ngroup().to_numpy()
@@ -167,7 +227,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
                 if len(t) < cfg.min_text_chars:
                     flags[j].append(("empty_text", "empty text") if not t else
                                     ("short_text", f"text too short ({len(t)} chars)"))
-    score = outlier_scores(np.asarray(X, dtype=np.float32), cfg.n_neighbors, cfg.outlier_reference, seed)
+    score, cluster, distinct = _scan(X, cfg, seed, n_jobs)
     q1, q3 = np.percentile(score, [25, 75])
     cut = q3 + cfg.outlier_iqr * (q3 - q1)
     for j in np.flatnonzero(score > cut):
@@ -201,9 +261,6 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
             if not taken[o]:
                 taken[o] = True
                 dup_of[o] = ids[j]
-    from sklearn.cluster import MiniBatchKMeans
-    k = min(cfg.n_clusters, n)
-    cluster = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096).fit_predict(np.asarray(X))
     verdict, reason = [], []
     for j in range(n):
         if ids[j] in cfg.keep:
@@ -220,7 +277,7 @@ def triage_frame(man: pd.DataFrame, X: np.ndarray, cfg: Triage, data_dir, seed: 
                          "is_near_duplicate": [d is not None for d in dup_of],
                          "is_junk": [any(c != OUTLIER for c in cs) for cs in codes],
                          "is_outlier": [OUTLIER in cs for cs in codes],
-                         "triage": verdict, "reason": reason})
+                         "triage": verdict, "reason": reason}), distinct
 
 
 VERDICTS = ("keep", "redundant", "harmful")
@@ -233,13 +290,13 @@ def has_flag(tri: pd.DataFrame, code: str) -> pd.Series:
     return tri["flags"].fillna("").str.split(",").map(lambda cs: code in cs)
 
 
-def sanity_warnings(out: pd.DataFrame, X: np.ndarray, cfg: Triage, modality: str) -> list[str]:
-    """What a user must hear before the pool empties silently: too much flagged, and the likely cause."""
+def sanity_warnings(out: pd.DataFrame, distinct: int, cfg: Triage, modality: str) -> list[str]:
+    """What a user must hear before the pool empties silently: too much flagged, and the likely
+    cause. `distinct`: how many different feature rows (to 4 decimals) the samples have."""
     n = len(out)
     if n == 0:
         return []
     warnings = []
-    distinct = len(np.unique(np.round(np.asarray(X, dtype=np.float32), 4), axis=0))
     if distinct < max(2, 0.5 * n):
         warnings.append(f"features are near-constant: {distinct} distinct rows for {n} samples; "
                         + ("are the images blank after decoding (transparency, 16-bit, unusual modes)?"
@@ -269,16 +326,15 @@ def set_aside(project) -> set[str]:
 def triage(project: Project) -> dict[str, Any]:
     man = store.read_table(project.data, "manifest")
     X, index = load_features(project, man)
-    rows = Rows(X, rows_of(index, man["sample_id"]))
-    Xm = np.asarray(rows)
-    out = triage_frame(man, Xm, project.cfg.triage, project.data, project.cfg.project.seed, project.cfg.acquire.n_jobs,
-                       project.cfg.acquire.max_pixels, vectors=rows)
+    rows = Rows(X, rows_of(index, man["sample_id"]))        # read range by range, here or on the workers
+    out, distinct = _triage(man, rows, project.cfg.triage, project.data, project.cfg.project.seed,
+                            project.cfg.acquire.n_jobs, project.cfg.acquire.max_pixels)
     store.write_table(project.data, "triage", out)
     counts = out["triage"].value_counts()
     summary = {"samples": int(len(out)), "verdicts": {v: int(counts.get(v, 0)) for v in VERDICTS},
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),
                "class_balance": man["source_label"].value_counts().to_dict(),
-               "warnings": sanity_warnings(out, Xm, project.cfg.triage, man["modality"].iloc[0])}
+               "warnings": sanity_warnings(out, distinct, project.cfg.triage, man["modality"].iloc[0])}
     write_json(project.reports / "triage.json", summary)
     stage_metrics.write(project.reports, "triage", summary)
     return summary
