@@ -144,6 +144,26 @@ def _cluster(workers: int):
     return lc, Client(lc.scheduler_address)
 
 
+def here_and_there(local, on_cluster, workers: int) -> tuple[object, object, dict]:
+    """`local()` in this process, then `on_cluster()` with DATAPREP_SCHEDULER naming a fresh
+    LocalCluster: both results, and each one's time and peak RSS (the workers' highest)."""
+    reset_peak()
+    t0 = time.perf_counter()
+    here = local()
+    stats = {"local_s": round(time.perf_counter() - t0, 2), "local_peak_mb": round(peak_mb())}
+    reset_peak()
+    lc, c = _cluster(workers)
+    with lc, c:
+        os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
+        t0 = time.perf_counter()
+        there = on_cluster()
+        stats["cluster_s"] = round(time.perf_counter() - t0, 2)
+        stats["worker_peak_mb"] = round(max(c.run(peak_mb).values()))
+        del os.environ["DATAPREP_SCHEDULER"]
+    stats["client_peak_mb"] = round(peak_mb())
+    return here, there, stats
+
+
 def run_select(n: int, workers: int) -> dict:
     import tempfile
 
@@ -158,23 +178,9 @@ def run_select(n: int, workers: int) -> dict:
         X = Rows(np.load(path, mmap_mode="r"))
         lab = np.random.default_rng(1).choice(n, 1000, replace=False)
         model = LogisticRegression(max_iter=500).fit(X[np.sort(lab)], y[np.sort(lab)])
-        t0 = time.perf_counter()
-        here = margin_kmeans(model, X, 1000)
-        t_local = time.perf_counter() - t0
-        local_peak = peak_mb()
-        reset_peak()
-        lc, c = _cluster(workers)
-        with lc, c:
-            os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
-            t0 = time.perf_counter()
-            there = margin_kmeans(model, X, 1000)
-            t_cluster = time.perf_counter() - t0
-            worker_peaks = c.run(peak_mb)
-            del os.environ["DATAPREP_SCHEDULER"]
-        client_peak = peak_mb()
-    return {"part": "select", "n": n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
-            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(client_peak),
-            "worker_peak_mb": round(max(worker_peaks.values())), "picked": int(len(set(there.tolist()))),
+        pick = lambda: margin_kmeans(model, X, 1000)      # noqa: E731
+        here, there, stats = here_and_there(pick, pick, workers)
+    return {"part": "select", "n": n, **stats, "picked": int(len(set(there.tolist()))),
             "same_picks": bool(np.array_equal(here, there))}
 
 
@@ -191,23 +197,9 @@ def run_outliers(n: int, workers: int) -> dict:
         path, _, _ = pool_file(n, Path(tmp))
         reset_peak()
         X = Rows(np.load(path, mmap_mode="r"))
-        t0 = time.perf_counter()
-        here = _scan(X, Triage(), 0, 1)
-        t_local = time.perf_counter() - t0
-        local_peak = peak_mb()
-        reset_peak()
-        lc, c = _cluster(workers)
-        with lc, c:
-            os.environ["DATAPREP_SCHEDULER"] = lc.scheduler_address
-            t0 = time.perf_counter()
-            there = _scan(X, Triage(), 0, workers)
-            t_cluster = time.perf_counter() - t0
-            worker_peaks = c.run(peak_mb)
-            del os.environ["DATAPREP_SCHEDULER"]
-        client_peak = peak_mb()
-    return {"part": "outliers", "n": n, "local_s": round(t_local, 2), "local_peak_mb": round(local_peak),
-            "cluster_s": round(t_cluster, 2), "client_peak_mb": round(client_peak),
-            "worker_peak_mb": round(max(worker_peaks.values())),
+        here, there, stats = here_and_there(lambda: _scan(X, Triage(), 0, 1), lambda: _scan(X, Triage(), 0, workers),
+                                            workers)
+    return {"part": "outliers", "n": n, **stats,
             "same_scores": bool(np.array_equal(here[0], there[0]) and np.array_equal(here[1], there[1])
                                 and here[2] == there[2])}
 
