@@ -12,7 +12,8 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
      on a random sample, on the caller;
   2. each row range (a task) assigns every whole vector to its nearest cell and every
      variant to its `nprobe` nearest cells, and writes them, projected, into one file per
-     bucket of cells;
+     bucket of cells (cells packed into buckets by their size in the sample, largest first,
+     so each bucket holds about `PART` whole vectors);
   3. each bucket (a task) compares, cell by cell, the variants with the whole vectors that
      share the cell, keeps those within the radius (a projection only shrinks distances,
      so no true pair is lost there), and checks each candidate on the full vectors.
@@ -113,9 +114,22 @@ def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8, seed: int 
     return _sorted_pairs(np.c_[q[keep] // m, r[keep]])
 
 
-def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, buckets: int, folder: str) -> int:
+def _pack(sizes: np.ndarray, buckets: int) -> np.ndarray:
+    """The bucket of each cell: largest cells first, each to the bucket holding least so far, so
+    no reduce task gets much more than its share (cell sizes as the quantizer's sample saw them)."""
+    load = np.zeros(buckets)
+    bucket_of = np.zeros(len(sizes), np.int64)
+    for c in np.argsort(-sizes, kind="stable"):
+        b = int(np.argmin(load))
+        bucket_of[c] = b
+        load[b] += sizes[c] + 1
+    return bucket_of
+
+
+def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, bucket_of: np.ndarray,
+            folder: str) -> int:
     """Map: the whole vectors of one row range to their nearest cell, every variant to its
-    `nprobe` nearest; written projected, one file per bucket (cell % buckets)."""
+    `nprobe` nearest; written projected, one file per bucket (`bucket_of[cell]`)."""
     import faiss
 
     (start, stop), = ranges
@@ -129,8 +143,9 @@ def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, buck
     bc, qc = bc.ravel(), qc.ravel()
     qkey = np.repeat(start * m + np.arange((stop - start) * m, dtype=np.int64), nprobe)
     qrow = np.repeat(np.arange((stop - start) * m), nprobe)
-    for b in range(buckets):
-        bi, qi = np.flatnonzero(bc % buckets == b), np.flatnonzero(qc % buckets == b)
+    bb, qb = bucket_of[bc], bucket_of[qc]
+    for b in range(int(bucket_of.max()) + 1):
+        bi, qi = np.flatnonzero(bb == b), np.flatnonzero(qb == b)
         if len(bi) or len(qi):
             np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi], base=base[bi],
                      query_key=qkey[qi], query_cell=qc[qi], query=queries[qrow[qi]])
@@ -144,11 +159,15 @@ def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -
     parts = [np.load(f) for f in sorted(Path(folder).glob(f"b{b}-r*.npz"))]
     if not parts:
         return np.zeros((0, 2), np.int64)
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
-    ob, oq = np.argsort(cat["base_cell"], kind="stable"), np.argsort(cat["query_cell"], kind="stable")
-    bcell, qcell = cat["base_cell"][ob], cat["query_cell"][oq]
-    base, query = cat["base"][ob], cat["query"][oq]
-    base_id, query_key = cat["base_id"][ob], cat["query_key"][oq]
+    def sorted_by(cell_key: str, keys: tuple[str, ...]):
+        cells = np.concatenate([p[cell_key] for p in parts])
+        order = np.argsort(cells, kind="stable")
+        return (cells[order],) + tuple(np.concatenate([p[k] for p in parts])[order] for k in keys)
+
+    bcell, base, base_id = sorted_by("base_cell", ("base", "base_id"))
+    qcell, query, query_key = sorted_by("query_cell", ("query", "query_key"))
+    for p in parts:                 # an NpzFile reads an array when asked, and holds only its file
+        p.close()
     radius = 2.0 * threshold * (1 + 1e-4) + 1e-6           # squared distance of unit vectors: 2 x cosine distance
     bn, qn = (base ** 2).sum(1), (query ** 2).sum(1)
     found_q, found_b = [], []
@@ -158,8 +177,12 @@ def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -
         step = max(1, 16_000_000 // max(1, b1 - b0))           # bound the distance block to 16M floats
         for s in range(q0, q1, step):
             e = min(q1, s + step)
-            d = qn[s:e, None] + bn[None, b0:b1] - 2.0 * query[s:e] @ base[b0:b1].T
+            d = query[s:e] @ base[b0:b1].T                      # one block, updated in place
+            d *= -2.0
+            d += qn[s:e, None]
+            d += bn[None, b0:b1]
             qi, bi = np.nonzero(d <= radius)
+            del d
             found_q.append(query_key[s + qi])
             found_b.append(base_id[b0 + bi])
     qk = np.concatenate(found_q) if found_q else np.zeros(0, np.int64)
@@ -189,7 +212,7 @@ def sharded_pairs(V: Rows, m: int, threshold: float, work_dir, seed: int = 0, n_
         return np.zeros((0, 2), np.int64)
     cells = int(np.clip(n // cell, 1, 4096))
     rng = np.random.default_rng(seed)
-    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 40 * cells)), replace=False))
+    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 64 * cells)), replace=False))
     sample = unit(V[sample_rows].reshape(len(sample_rows), m, -1)[:, 0, :])
     P = _pca(sample, seed)
     projected = _project(P, sample)
@@ -198,11 +221,13 @@ def sharded_pairs(V: Rows, m: int, threshold: float, work_dir, seed: int = 0, n_
     km.train(projected)
     centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
     buckets = max(1, math.ceil(n / part))
+    _, sample_cell = km.index.search(projected, 1)
+    bucket_of = _pack(np.bincount(sample_cell.ravel(), minlength=cells), buckets)
     ranges = [(s, min(n, s + part)) for s in range(0, n, part)]
     folder = tempfile.mkdtemp(prefix=".near-duplicates-", dir=work_dir)
     try:
         for _ in map_batches(_assign, ranges, 1, n_jobs, f"near-duplicates: cells of {n} items", V, m, P, centroids,
-                             min(nprobe, cells), buckets, folder):
+                             min(nprobe, cells), bucket_of, folder):
             pass
         found = list(map_batches(_search_bucket, list(range(buckets)), 1, n_jobs, "near-duplicates: search the cells",
                                  V, m, threshold, folder))
