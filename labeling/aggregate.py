@@ -151,7 +151,7 @@ class DawidSkene(BaseEstimator):
         if c is None:
             run = _Local([_file_part(p, workers, classes) for p in files.paths])
         else:
-            shared = c.scatter([workers, classes], broadcast=True)
+            shared = c.scatter([workers, classes], broadcast=True, hash=False)
             run = _Cluster(address, futures=[c.submit(_file_part, p, *shared, pure=False) for p in files.paths])
         return self._em(run, None, workers, classes)
 
@@ -336,7 +336,7 @@ class _Cluster:
     def __init__(self, address: str, parts=None, futures=None):
         """`parts` built here and sent, or `futures` of parts built on the workers."""
         self.c = client(address)
-        self.parts = self.c.scatter(parts) if futures is None else futures
+        self.parts = self.c.scatter(parts, hash=False) if futures is None else futures
         self.n_tasks = sum(self.c.gather([self.c.submit(_range_size, p, pure=False) for p in self.parts]))
 
     def tasks(self) -> np.ndarray:
@@ -346,7 +346,7 @@ class _Cluster:
         return self.c.gather([self.c.submit(_range_stats, p, pure=False) for p in self.parts])
 
     def estep(self, L, log_pi) -> float:
-        shared = self.c.scatter([L, log_pi], broadcast=True)
+        shared = self.c.scatter([L, log_pi], broadcast=True, hash=False)   # fresh keys: never one being released
         done = [self.c.submit(_range_estep, p, *shared, pure=False) for p in self.parts]
         self.parts = [self.c.submit(_range_part, d, pure=False) for d in done]
         return float(sum(self.c.gather([self.c.submit(_range_ll, d, pure=False) for d in done])))

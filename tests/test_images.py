@@ -168,3 +168,38 @@ def test_precomputed_by_source_path_and_missing_rows(tmp_path):
     (p / "emb.keys.txt").write_text("\n".join(files[:-1] + ["elsewhere.png"]))
     res = subprocess.run(["dataprep", "features"], cwd=p, capture_output=True, text=True)
     assert res.returncode == 2 and "no embedding for sample" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_image_features_are_written_batch_by_batch_and_extended_in_place(tmp_path):
+    """Over 256 images of every stored kind (two decoding batches and more): the cache written
+    batch by batch equals the rows computed in one piece, and images added later extend it
+    (only the new ones decoded), ending where a fresh computation of all of them ends."""
+    import shutil
+
+    from dataprep.core.acquire import acquire
+    from dataprep.core.features import build_features, image_features
+    from dataprep.core.project import open_project
+
+    src = image_folder(tmp_path / "src", n_per_class=100, seed=5)             # 300 images
+    extra = sorted((src / "square").iterdir())[-40:]
+    held = tmp_path / "held"
+    held.mkdir()
+    for f in extra:
+        shutil.move(str(f), held / f.name)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": str(src)}}))
+    p = open_project(tmp_path / "p" / "params.yaml")
+    acquire(p)
+    X, index = build_features(p)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    assert len(index) == 260 and X.dtype == np.float32
+    whole = image_features([str(p.data / man.loc[s, "path"]) for s in index], p)
+    np.testing.assert_array_equal(np.asarray(X), whole)
+    for f in extra:
+        shutil.move(str(held / f.name), src / "square" / f.name)
+    acquire(p)
+    X2, index2 = build_features(p)
+    assert len(index2) == 300 and list(index2[:260]) == list(index)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    np.testing.assert_array_equal(np.asarray(X2), image_features([str(p.data / man.loc[s, "path"]) for s in index2], p))
+    assert not list((p.data / "features").glob(".*.tmp"))

@@ -213,13 +213,51 @@ def onnx_features(model_path: Path, inputs: list[str], modality: str, project: P
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+def image_batches(paths: list[str], project: Project):
+    """The built-in image features of `paths`, a batch of rows at a time, in order (decoded on
+    this machine's processes or the cluster's workers)."""
+    f = project.cfg.features
+    return map_batches(_image_batch, paths, 256, project.cfg.acquire.n_jobs, "image features",
+                       f.image_size, f.hog, project.cfg.acquire.max_pixels)
+
+
 def image_features(paths: list[str], project: Project) -> np.ndarray:
     f = project.cfg.features
     if f.embedding:
         return np.asarray(_embedder(f.embedding, project.root)(paths), dtype=np.float32)
-    parts = map_batches(_image_batch, paths, 256, project.cfg.acquire.n_jobs, "image features",
-                        f.image_size, f.hog, project.cfg.acquire.max_pixels)
-    return np.concatenate(list(parts))
+    return np.concatenate(list(image_batches(paths, project)))
+
+
+def _streamed(project: Project, modality: str) -> bool:
+    """Whether the features come batch by batch (the built-in image features): they are then
+    written to the cache as they come, never whole in this process."""
+    return modality == "image" and _embedding_path(project) is None and not project.cfg.features.embedding
+
+
+def _write_streamed(target: Path, cached, batches, n: int) -> None:
+    """`target` (.npy, float32): the rows of `cached` (or none), then each batch's, n in all;
+    one batch in memory at a time."""
+    out = None
+    at = 0
+    for batch in batches:
+        batch = np.asarray(batch, dtype=np.float32)
+        if out is None:
+            d = batch.shape[1] if cached is None else cached.shape[1]
+            out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=(n, d))
+            if cached is not None:
+                for a in range(0, len(cached), 1_000_000):
+                    b = min(len(cached), a + 1_000_000)
+                    out[a:b] = cached[a:b]
+                at = len(cached)
+        _check(batch, len(batch), "features")
+        if batch.shape[1] != out.shape[1] or at + len(batch) > n:
+            raise UserError(f"features: expected {n} rows of {out.shape[1]} values, got a batch of shape {batch.shape}")
+        out[at:at + len(batch)] = batch
+        at += len(batch)
+    if out is None or at != n:
+        raise UserError(f"features: expected one feature row per sample ({n}), got {at}")
+    out.flush()
+    del out
 
 
 def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -338,6 +376,17 @@ def build_features(project: Project, manifest: pd.DataFrame | None = None) -> tu
         # image rows and user embeddings are per sample; TF-IDF and tabular scaling are per corpus
         incremental = cached is not None and (modality == "image" or bool(project.cfg.features.embedding))
         sparse = None
+        folder.mkdir(parents=True, exist_ok=True)
+        if _streamed(project, modality):
+            todo = man.set_index("sample_id").loc[new].reset_index() if incremental else man
+            ids = cached_ids + new if incremental else want
+            with atomic_path(npy) as tmp:
+                _write_streamed(Path(tmp), cached if incremental else None,
+                                image_batches([str(data / p) for p in todo["path"]], project), len(ids))
+            if sparse_file.exists():
+                sparse_file.unlink()
+            write_json(idx_file, {"key": key, "modality": modality, "ids": ids, "sparse": False})
+            return np.load(npy, mmap_mode="r"), pd.Index(ids)
         if incremental:
             extra, _ = _compute(project, man.set_index("sample_id").loc[new].reset_index(), modality)
             _check(extra, len(new), "features")
@@ -346,7 +395,6 @@ def build_features(project: Project, manifest: pd.DataFrame | None = None) -> tu
             matrix, sparse = _compute(project, man, modality)
             _check(matrix, len(want), "features")
             ids = want
-        folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(npy) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(matrix, dtype=np.float32))

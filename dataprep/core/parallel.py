@@ -55,6 +55,21 @@ def batches_of(items: Sequence, size: int) -> list[Sequence]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _in_order(c, fn, batches: list, shared: list) -> Iterator[Any]:
+    """Each batch's result, in order, with at most twice the cluster's threads of batches
+    submitted and not yet taken: a result is released on the worker as soon as it is taken,
+    so a slow consumer (a stage writing rows to disk) never piles the pool up on the workers."""
+    window = max(4, 2 * sum(c.nthreads().values()))
+    pending = [c.submit(fn, b, *shared, pure=False) for b in batches[:window]]
+    for i in range(len(batches)):
+        if i + window < len(batches):
+            pending.append(c.submit(fn, batches[i + window], *shared, pure=False))
+        future = pending.pop(0)
+        result = future.result()
+        del future
+        yield result
+
+
 def map_batches(fn: Callable[..., Any], items: Sequence, batch_size: int, n_jobs: int, description: str,
                 *args: Any) -> Iterator[Any]:
     """`fn(batch, *args)` for each batch of `batch_size` items, in order, on up to `n_jobs`
@@ -66,9 +81,8 @@ def map_batches(fn: Callable[..., Any], items: Sequence, batch_size: int, n_jobs
     address = scheduler()
     if address:
         c = client(address)
-        shared = c.scatter(list(args), broadcast=True) if args else []
-        futures = [c.submit(fn, b, *shared, pure=False) for b in batches]
-        return progress.track((f.result() for f in futures), total=len(batches),
+        shared = c.scatter(list(args), broadcast=True, hash=False) if args else []   # fresh keys: never one being released
+        return progress.track(_in_order(c, fn, batches, shared), total=len(batches),
                               description=f"{description} (cluster {address})")
     runner = Parallel(n_jobs=max(1, min(n_jobs, len(batches))), return_as="generator")
     return progress.track(runner(delayed(fn)(b, *args) for b in batches), total=len(batches),
