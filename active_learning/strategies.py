@@ -12,8 +12,8 @@ is a `KeyError` naming it, and a keyword a strategy does not take is Python's
 it in chunks of `chunk_size` rows and keeps only O(chunk + shortlist) floats.
 No strategy builds an N x N or N x k matrix for the pool. Scoring is cut into
 row ranges of `PART_CHUNKS` chunks (`most_informative`); each range keeps its
-own best rows and the merge keeps the best of those, which is exactly the
-pool's best. On a Dask cluster (`dataprep.core.parallel`) each range is a task
+own best rows and the merge, as the ranges arrive, keeps the best of those
+(never more than two ranges' worth), which is exactly the pool's best. On a Dask cluster (`dataprep.core.parallel`) each range is a task
 that maps the features file itself (`dataprep.core.rows`), so no process but
 the one scoring a range holds its rows; here the ranges run in this process.
 
@@ -150,11 +150,14 @@ def most_informative(model, X, k: int, measure: str = "margin", chunk_size: int 
     step = max(1, chunk_size) * PART_CHUNKS
     ranges = [(s, min(n, s + step)) for s in range(0, n, step)]
     rows = X if isinstance(X, Rows) else Rows(X)
-    parts = list(map_batches(_best_of_range, ranges, 1, 1, f"score {n} samples", model, rows, measure, k, chunk_size))
-    idx = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    score = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-    best = np.sort(_top(score, k))              # candidates are in row order, so ties go to the lower row
-    return idx[best], score[best]
+    idx, score = np.zeros(0, np.int64), np.zeros(0)
+    for part_idx, part_score in map_batches(_best_of_range, ranges, 1, 1, f"score {n} samples", model, rows, measure,
+                                            k, chunk_size):
+        # the best so far, then this range's (later rows): still in row order, so ties go to the lower row
+        idx, score = np.concatenate([idx, part_idx]), np.concatenate([score, part_score])
+        best = np.sort(_top(score, k))
+        idx, score = idx[best], score[best]
+    return idx, score
 
 
 def _shortlist(model, X, n: int, factor: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
