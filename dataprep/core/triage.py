@@ -199,23 +199,36 @@ def _triage(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int, n_jobs: int,
     modality = man["modality"].iloc[0]
     if modality == "image":
         paths = [str(data_dir / p) for p in man["path"]]
-        thumbs = np.empty((n, len(CROPS), THUMB * THUMB), np.float32)
-        rows: list[dict[str, Any]] = []
-        for t, part in map_batches(_stats_batch, paths, 512, n_jobs, "triage images", max_pixels):
-            thumbs[len(rows):len(rows) + len(part)] = t
-            rows.extend(part)
-        st = pd.DataFrame(rows)
-        w, h, mean, std, sharp = (st[c].to_numpy() for c in ("width", "height", "mean", "std", "sharpness"))
-        checks = [("tiny", np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
-                  ("blank", std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
-                  ("dark", (std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
-                  ("bright", (std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
-                  ("blurry", sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
-        for code, mask, why in checks:
-            for j in np.flatnonzero(mask):
-                flags[j].append((code, why(j)))
-        pairs = _pairs(thumbs, len(CROPS), cfg.near_dup_threshold, data_dir, seed, n_jobs)
-        del thumbs
+        work = Path(tempfile.mkdtemp(prefix=".triage-", dir=data_dir)) if shard(n) else None
+        try:
+            # searched by cells, the thumbnails go straight to a file the tasks map, never whole in memory
+            shape = (n, len(CROPS) * THUMB * THUMB)             # a row: the variants one after another
+            thumbs = (np.lib.format.open_memmap(work / "thumbs.npy", mode="w+", dtype=np.float32, shape=shape)
+                      if work is not None else np.empty(shape, np.float32))
+            rows: list[dict[str, Any]] = []
+            for t, part in map_batches(_stats_batch, paths, 512, n_jobs, "triage images", max_pixels):
+                thumbs[len(rows):len(rows) + len(part)] = t.reshape(len(t), -1)
+                rows.extend(part)
+            st = pd.DataFrame(rows)
+            w, h, mean, std, sharp = (st[c].to_numpy() for c in ("width", "height", "mean", "std", "sharpness"))
+            checks = [("tiny", np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
+                      ("blank", std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
+                      ("dark", (std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
+                      ("bright", (std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
+                      ("blurry", sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
+            for code, mask, why in checks:
+                for j in np.flatnonzero(mask):
+                    flags[j].append((code, why(j)))
+            if work is None:
+                pairs = _pairs(thumbs, len(CROPS), cfg.near_dup_threshold, data_dir, seed, n_jobs)
+            else:
+                thumbs.flush()
+                pairs = sharded_pairs(Rows(np.load(work / "thumbs.npy", mmap_mode="r")), len(CROPS),
+                                      cfg.near_dup_threshold, data_dir, seed, n_jobs)
+            del thumbs
+        finally:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
     else:
         pairs = _pairs(X, 1, cfg.near_dup_threshold, data_dir, seed, n_jobs)
         if modality == "text":
