@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from dataprep.core.models import make_model, model_version
-from active_learning.strategies import STRATEGIES, cold_start, query
+from active_learning.strategies import DEFAULT_CHUNK, STRATEGIES, _top, cold_start, query, scoring_ranges
 from dataprep.core import model_store, progress, stage_metrics, store
 from dataprep.core.annotation_value import AUTO_THRESHOLDS, p_wrong
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
 from dataprep.core.ids import seeded_key
 from dataprep.core.features import load_features, model_features, rows_of, take
+from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.rows import Rows
 from dataprep.core.triage import set_aside
@@ -233,17 +234,34 @@ def _finish(project: Project, metrics: dict[str, Any], curve: bool = True) -> di
     return metrics
 
 
-def reserve_rare(model, X, picked: np.ndarray, n_rare: int) -> np.ndarray:
+def _rare_candidates(ranges, model, X, keep: int):
+    """One row range: how often the model predicts each class, and for each class the `keep` rows
+    it is surest of (with their probabilities): whatever classes turn out rare, the range's best
+    non-picked rows for them are among these."""
+    (start, stop), = ranges
+    proba = model.predict_proba(X[slice(start, stop)])
+    counts = np.bincount(proba.argmax(1), minlength=proba.shape[1])
+    rows = np.unique(np.concatenate([_top(proba[:, c], keep) for c in range(proba.shape[1])]))
+    return counts, start + rows, proba[rows]
+
+
+def reserve_rare(model, X, picked: np.ndarray, n_rare: int, chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
     """Swap the last `n_rare` picks for the pool samples most confidently predicted
-    as the classes the model predicts least often (to find more of them)."""
+    as the classes the model predicts least often (to find more of them). One pass over the
+    pool by row ranges (here, or as cluster tasks), keeping per range and class only the rows
+    that can make the cut: the same picks as scoring the whole pool at once."""
     if n_rare <= 0:
         return picked
-    proba = model.predict_proba(take(X, slice(None)))
-    counts = np.bincount(proba.argmax(1), minlength=proba.shape[1])
-    rare = np.argsort(counts, kind="stable")[: max(1, proba.shape[1] // 3)]
+    n = X.shape[0]
+    parts = list(map_batches(_rare_candidates, scoring_ranges(n, chunk_size), 1, 1, f"rare classes in {n} samples",
+                             model, Rows.of(X), n_rare + len(picked)))
+    counts = np.sum([p[0] for p in parts], axis=0)
+    rows = np.concatenate([p[1] for p in parts])
+    proba = np.concatenate([p[2] for p in parts])
+    rare = np.argsort(counts, kind="stable")[: max(1, len(counts) // 3)]
     score = proba[:, rare].max(1)
-    score[picked[: len(picked) - n_rare]] = -1
-    extra = np.argsort(-score, kind="stable")[:n_rare]
+    score[np.isin(rows, picked[: len(picked) - n_rare])] = -1
+    extra = rows[np.argsort(-score, kind="stable")[:n_rare]]       # rows ascending: ties go to the lower row
     return np.concatenate([picked[: len(picked) - n_rare], extra])
 
 
@@ -331,7 +349,7 @@ def run_round(project: Project) -> dict[str, Any]:
                 "random_state": cfg.random_state + rnd, "X_labeled": np.asarray(G[lab_rows]), "X_embed": Gc})
         n_rare = int(math.floor(cfg.rare_class_share * batch))
         if n_rare:
-            picked = reserve_rare(model, Xc, picked, n_rare)
+            picked = reserve_rare(model, Xc, picked, n_rare, cfg.chunk_size)
         picked, n_audit = audit_picks(project, model, Xc, candidates, picked, rnd)
         p = model.predict_proba(take(Xc, picked))
         top2 = np.sort(p, axis=1)[:, -2:] if p.shape[1] > 1 else np.c_[np.zeros(len(p)), p]

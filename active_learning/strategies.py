@@ -134,6 +134,12 @@ def random_sampling(model, X, n: int, random_state: int | None = 0) -> np.ndarra
 PART_CHUNKS = 5      # chunks per scoring task: 250,000 rows at the default chunk size
 
 
+def scoring_ranges(n: int, chunk_size: int) -> list[tuple[int, int]]:
+    """The row ranges a pass over the pool is cut into: one task each (PART_CHUNKS chunks)."""
+    step = max(1, chunk_size) * PART_CHUNKS
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
+
+
 def _best_of_range(ranges, model, X, measure: str, k: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
     """The `k` most informative rows of one row range, in row order, and their scores."""
     (start, stop), = ranges
@@ -147,9 +153,7 @@ def most_informative(model, X, k: int, measure: str = "margin", chunk_size: int 
     """Rows of the `k` most informative samples (ties: the lower row), in row order, and their
     scores: the same rows as ranking the whole pool at once, computed range by range."""
     n = X.shape[0]
-    step = max(1, chunk_size) * PART_CHUNKS
-    ranges = [(s, min(n, s + step)) for s in range(0, n, step)]
-    rows = X if isinstance(X, Rows) else Rows(X)
+    ranges, rows = scoring_ranges(n, chunk_size), Rows.of(X)
     idx, score = np.zeros(0, np.int64), np.zeros(0)
     for part_idx, part_score in map_batches(_best_of_range, ranges, 1, 1, f"score {n} samples", model, rows, measure,
                                             k, chunk_size):

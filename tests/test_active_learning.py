@@ -226,3 +226,24 @@ def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
     assert agreed, verdicts                              # the models do agree...
     assert not any(m["should_stop"] for m in agreed)     # ...and stopping is still not suggested
     assert all("most common class" in m["stop_blocked"] for m in agreed)
+
+
+def test_rare_class_reserve_by_row_ranges_equals_one_pass():
+    """`reserve_rare` keeps, per row range and class, only the rows that can make the cut: cut
+    into 30 ranges it swaps in the same samples as over the pool in one piece, ties included
+    (features rounded to one decimal), for 2 to 6 classes."""
+    from sklearn.linear_model import LogisticRegression
+
+    from active_learning.round import reserve_rare
+
+    rng = np.random.default_rng(0)
+    for K in (2, 3, 6):
+        y = rng.integers(0, K, 30_000)
+        X = np.round(rng.normal(size=(30_000, 5)) + np.eye(K, 5)[y] * (1 + (y == 0))[:, None], 1).astype(np.float32)
+        model = LogisticRegression(max_iter=300).fit(X[:2000], y[:2000])
+        picked = rng.choice(30_000, 50, replace=False)
+        for n_rare in (1, 10, 30):
+            by_ranges = reserve_rare(model, X, picked, n_rare, chunk_size=200)
+            whole = reserve_rare(model, X, picked, n_rare, chunk_size=10**9)
+            np.testing.assert_array_equal(by_ranges, whole)
+            assert len(set(by_ranges.tolist())) == 50 and (by_ranges[:50 - n_rare] == picked[:50 - n_rare]).all()

@@ -117,12 +117,13 @@ def test_dawid_skene_in_task_ranges_on_the_cluster_infers_the_same(cluster, monk
 
 def test_selection_scoring_and_the_near_duplicate_search_run_as_cluster_tasks(cluster, tmp_path, monkeypatch):
     """On a features file the workers map themselves: the shortlist of `margin_kmeans` scored as
-    one task per row range gives the same picks as in this process, and the near-duplicate search
+    one task per row range, and the rare-class reserve, give the same picks as in this process, and the near-duplicate search
     by cells (ranges and buckets as tasks) the same pairs as the one index, planted copies included."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     from active_learning import strategies
+    from active_learning.round import reserve_rare
     from dataprep.core.near_duplicates import near_duplicate_pairs, sharded_pairs, unit
     from dataprep.core.rows import Rows
 
@@ -140,16 +141,19 @@ def test_selection_scoring_and_the_near_duplicate_search_run_as_cluster_tasks(cl
         return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
 
     here = strategies.margin_kmeans(model, pool, 30, chunk_size=500)
+    rare_here = reserve_rare(model, pool, here, 10, chunk_size=500)
     pairs_here = near_duplicate_pairs(unit(X)[:, None, :], 0.015)
     monkeypatch.setenv("DATAPREP_SCHEDULER", address)
     before = transitions()
     there = strategies.margin_kmeans(model, pool, 30, chunk_size=500)       # 5 ranges of 2,500 rows
+    rare_there = reserve_rare(model, pool, there, 10, chunk_size=500)
     middle = transitions()
     pairs_there = sharded_pairs(Rows(np.load(tmp_path / "pool.npy", mmap_mode="r")), 1, 0.015, tmp_path, part=3000,
                                 cell=500)
     after = transitions()
-    assert middle - before >= 5 and after - middle >= 8, (before, middle, after)
+    assert middle - before >= 10 and after - middle >= 8, (before, middle, after)
     np.testing.assert_array_equal(here, there)
+    np.testing.assert_array_equal(rare_here, rare_there)
     np.testing.assert_array_equal(pairs_here, pairs_there)
     planted = {(int(c), 6000 + int(c)) for c in copies}
     assert planted <= set(map(tuple, pairs_there.tolist()))

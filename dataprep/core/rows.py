@@ -37,6 +37,11 @@ class Rows:
         self.rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
         self.shape = (len(self.rows), X.shape[1])
 
+    @classmethod
+    def of(cls, X) -> "Rows":
+        """`X` itself if it is a `Rows`, else all its rows."""
+        return X if isinstance(X, Rows) else cls(X)
+
     def _matrix(self):
         if self.file is None:
             return self.X

@@ -152,7 +152,7 @@ def _scan(V, cfg: Triage, seed: int, n_jobs: int) -> tuple[np.ndarray, np.ndarra
     from sklearn.cluster import MiniBatchKMeans
 
     n = V.shape[0]
-    rows = V if isinstance(V, Rows) else Rows(np.asarray(V, dtype=np.float32))
+    rows = Rows.of(V)
     ref = _reference(n, cfg.outlier_reference, seed)
     R = np.ascontiguousarray(rows[ref], dtype=np.float32)
     fit_rows = slice(None) if n <= KMEANS_FIT else np.sort(np.random.default_rng(seed).choice(n, KMEANS_FIT, replace=False))
