@@ -11,7 +11,8 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
   1. a coarse quantizer (k-means, about `CELL` items a cell) and the PCA projection are fit
      on a random sample, on the caller;
   2. each row range (a task) assigns every whole vector to its nearest cell and every
-     variant to its `nprobe` nearest cells, and writes them, projected, into one file per
+     variant to its `nprobe` nearest cells, and writes them, projected (float16: half the
+     disk and memory; candidates are checked on the full vectors), into one file per
      bucket of cells (cells packed into buckets by their size in the sample, largest first,
      so each bucket holds about `PART` whole vectors);
   3. each bucket (a task) compares, cell by cell, the variants with the whole vectors that
@@ -147,8 +148,9 @@ def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, buck
     for b in range(int(bucket_of.max()) + 1):
         bi, qi = np.flatnonzero(bb == b), np.flatnonzero(qb == b)
         if len(bi) or len(qi):
-            np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi], base=base[bi],
-                     query_key=qkey[qi], query_cell=qc[qi], query=queries[qrow[qi]])
+            np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi],
+                     base=base[bi].astype(np.float16), query_key=qkey[qi], query_cell=qc[qi],
+                     query=queries[qrow[qi]].astype(np.float16))
     return stop - start
 
 
@@ -162,13 +164,19 @@ def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -
     def sorted_by(cell_key: str, keys: tuple[str, ...]):
         cells = np.concatenate([p[cell_key] for p in parts])
         order = np.argsort(cells, kind="stable")
-        return (cells[order],) + tuple(np.concatenate([p[k] for p in parts])[order] for k in keys)
+        out = [cells[order]]
+        for k in keys:
+            a = np.concatenate([p[k] for p in parts])[order]
+            out.append(a.astype(np.float32) if a.dtype == np.float16 else a)
+        return tuple(out)
 
     bcell, base, base_id = sorted_by("base_cell", ("base", "base_id"))
     qcell, query, query_key = sorted_by("query_cell", ("query", "query_key"))
     for p in parts:                 # an NpzFile reads an array when asked, and holds only its file
         p.close()
-    radius = 2.0 * threshold * (1 + 1e-4) + 1e-6           # squared distance of unit vectors: 2 x cosine distance
+    # squared distance of unit vectors is 2 x cosine distance; the margin covers the float16 the
+    # projections are stored in (candidates are checked on the full vectors anyway)
+    radius = 2.0 * threshold * 1.1 + 2e-3
     bn, qn = (base ** 2).sum(1), (query ** 2).sum(1)
     found_q, found_b = [], []
     for cell in np.unique(bcell):
@@ -212,7 +220,7 @@ def sharded_pairs(V: Rows, m: int, threshold: float, work_dir, seed: int = 0, n_
         return np.zeros((0, 2), np.int64)
     cells = int(np.clip(n // cell, 1, 4096))
     rng = np.random.default_rng(seed)
-    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 64 * cells)), replace=False))
+    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 32 * cells)), replace=False))
     sample = unit(V[sample_rows].reshape(len(sample_rows), m, -1)[:, 0, :])
     P = _pca(sample, seed)
     projected = _project(P, sample)

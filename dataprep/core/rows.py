@@ -34,8 +34,8 @@ class Rows:
             self.file, self.X = (X.filename, X.dtype.str, X.offset, tuple(X.shape)), None
         else:
             self.file, self.X = None, X
-        self.rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
-        self.shape = (len(self.rows), X.shape[1])
+        self.rows = None if rows is None else np.asarray(rows)       # None: every row (no index array of N)
+        self.shape = (X.shape[0] if rows is None else len(self.rows), X.shape[1])
 
     @classmethod
     def of(cls, X) -> "Rows":
@@ -49,10 +49,14 @@ class Rows:
         return np.memmap(name, dtype=np.dtype(dtype), mode="r", offset=offset, shape=shape)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.shape[0]
 
     def __getitem__(self, key):
-        return take(self._matrix(), self.rows[key])
+        X = self._matrix()
+        if self.rows is None and isinstance(key, slice) and isinstance(X, np.memmap):
+            return np.array(X[key])                  # a copy in memory, as `take` gives for row numbers
+        return take(X, key if self.rows is None else self.rows[key])
 
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self._matrix()[self.rows], dtype=dtype)
+        X = self._matrix()
+        return np.asarray(X if self.rows is None else X[self.rows], dtype=dtype)
