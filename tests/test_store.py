@@ -101,3 +101,31 @@ def test_sample_states(tmp_path):
                       "annotator": [None], "check": ["x"], "reason": ["y"]}))
     st = store.sample_states(tmp_path).set_index("sample_id")["state"].to_dict()
     assert st == {"a": "unlabeled", "b": "queued", "c": "annotated", "d": "accepted", "e": "quarantined"}
+
+
+def test_rows_of_a_features_file_index_like_numpy_and_travel_as_a_path(tmp_path):
+    """`Rows` over a memory-mapped .npy, here and after pickling (as a worker receives it): slices
+    with steps and reversed, masks, negative and scattered row numbers, a row subset; and the
+    pickle holds the path, not the rows."""
+    import pickle
+
+    import numpy as np
+
+    from dataprep.core.rows import Rows
+
+    A = np.arange(3000 * 5, dtype=np.float32).reshape(3000, 5)
+    np.save(tmp_path / "f.npy", A)
+    X = np.load(tmp_path / "f.npy", mmap_mode="r")
+    mask = np.zeros(3000, bool)
+    mask[[4, 999, 2999]] = True
+    keys = [slice(10, 500, 7), slice(None, None, -1), slice(5, 2), mask, -1, np.array([-2, 0, 1500, 17]),
+            np.arange(0, 3000, 997), np.arange(100, 300)]
+    for rows in (None, np.array([2999, 5, 7, 1200] + list(range(3000 - 4)))):
+        ref = A if rows is None else A[rows]
+        for r in (Rows(X, rows), pickle.loads(pickle.dumps(Rows(X, rows)))):
+            for key in keys:
+                if rows is not None and isinstance(key, np.ndarray) and key.dtype == bool:
+                    key = key[:len(rows)]
+                np.testing.assert_array_equal(r[key], ref[key])
+            np.testing.assert_array_equal(np.asarray(r), ref)
+    assert len(pickle.dumps(Rows(X))) < 1000

@@ -53,6 +53,9 @@ class Rows:
                 rows = self.rows[key]
             else:
                 rows = np.arange(*key.indices(self.shape[0])) if isinstance(key, slice) else np.asarray(key)
+                if rows.dtype == bool:                  # a mask selects rows, as numpy's indexing does
+                    rows = np.flatnonzero(rows)
+                rows = np.where(rows < 0, rows + self.shape[0], rows)     # and -1 is the last row
             return self._read(np.atleast_1d(rows)) if np.ndim(rows) else self._read(np.array([rows]))[0]
         return take(self.X, key if self.rows is None else self.rows[key])
 

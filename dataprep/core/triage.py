@@ -160,8 +160,7 @@ def _scan(V, cfg: Triage, seed: int, n_jobs: int) -> tuple[np.ndarray, np.ndarra
         np.asarray(rows[fit_rows], dtype=np.float32))
     k = min(cfg.n_neighbors, len(ref) - 1)
     ranges = [(a, min(n, a + PART)) for a in range(0, n, PART)]
-    parts = list(map_batches(_scan_range, ranges, 1, n_jobs if len(ranges) > 1 else 1, f"triage {n} feature rows",
-                             rows, ref, R, k, km))
+    parts = list(map_batches(_scan_range, ranges, 1, n_jobs, f"triage {n} feature rows", rows, ref, R, k, km))
     s = np.concatenate([p[0] for p in parts])
     score = s / (np.median(s) + 1e-9) if n >= 2 else np.ones(n)
     return score, np.concatenate([p[1] for p in parts]), len(np.unique(np.concatenate([p[2] for p in parts])))
