@@ -8,8 +8,11 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
   above), k nearest neighbours per query.
 - `sharded_pairs`: the pool read range by range from a features file (`Rows`), never whole
   in one process. This is faiss's IVF cut along its cells, as a map and a reduce:
-  1. a coarse quantizer (k-means, about `CELL` items a cell) and the PCA projection are fit
-     on a random sample, on the caller;
+  1. a coarse quantizer (about `CELL` items a cell) and the PCA projection are fit on a
+     random sample, on the caller. The quantizer has two levels (`_quantizer`): a flat one
+     costs sample x cells to train and N x cells to assign, which grows as N squared when
+     the cells grow with N (10M items took 18x the time of 1M); two levels cost about
+     sqrt(cells) for each;
   2. each row range (a task) assigns every whole vector to its nearest cell and every
      variant to its `nprobe` nearest cells, and writes them, projected (float16: half the
      disk and memory; candidates are checked on the full vectors), into one file per
@@ -44,7 +47,10 @@ LOCAL_MAX = 2_000_000     # items above which even this machine shards (one HNSW
 PART = 250_000            # rows per assigning task, and whole vectors per bucket
 CELL = 2_000              # items per cell of the coarse quantizer
 NPROBE = 3
-QUANTIZER_SAMPLE = 100_000
+TOP_PROBES = 8            # top cells of the two-level quantizer searched for a vector's nearest cells
+MAX_CELLS = 65_536
+QUANTIZER_SAMPLE = 100_000  # rows the quantizer is fit on, at least; and SAMPLE_PER_CELL a cell (32 left cells up to 1.8x the mean at 10M)
+SAMPLE_PER_CELL = 64
 
 
 def _index(dim: int, n: int):
@@ -115,6 +121,58 @@ def near_duplicate_pairs(V: np.ndarray, threshold: float, k: int = 8, seed: int 
     return _sorted_pairs(np.c_[q[keep] // m, r[keep]])
 
 
+def _kmeans(x: np.ndarray, k: int, seed: int):
+    import faiss
+
+    km = faiss.Kmeans(x.shape[1], k, niter=10, seed=seed, max_points_per_centroid=256, min_points_per_centroid=1,
+                      verbose=False)
+    km.train(x)
+    return km
+
+
+def _quantizer(sample: np.ndarray, cells: int, seed: int) -> tuple[np.ndarray, int]:
+    """The coarse quantizer, two-level: k-means puts the sample in about sqrt(`cells`) top cells,
+    and each top cell is split by its own k-means into a share of `cells` proportional to its
+    members. Returned as a faiss IVF index over the fine centroids, the top cells its lists,
+    serialized (it travels to the workers as bytes), and the number of cells. Both training (sample x sqrt(cells) instead
+    of sample x cells) and a vector's nearest cells (the top cells, then the fine centroids in
+    TOP_PROBES of them) cost about sqrt(cells) where one flat level costs `cells`."""
+    import faiss
+
+    cells = max(1, min(cells, len(sample)))
+    tops = max(1, min(int(round(math.sqrt(cells))), len(sample)))
+    top = _kmeans(sample, tops, seed)
+    _, member = top.index.search(sample, 1)
+    member = member.ravel()
+    sizes = np.bincount(member, minlength=tops)
+    share = np.minimum(sizes, np.maximum(1, sizes * cells // max(1, sizes.sum())))
+    fine = []
+    for t in np.flatnonzero(sizes):
+        rows = sample[member == t]
+        fine.append(rows.mean(0, keepdims=True) if share[t] <= 1 else _kmeans(rows, int(share[t]), seed).centroids)
+    fine = np.ascontiguousarray(np.vstack(fine), dtype=np.float32)
+    lists = faiss.IndexFlatL2(sample.shape[1])
+    lists.add(np.ascontiguousarray(top.centroids, dtype=np.float32))
+    index = faiss.IndexIVFFlat(lists, sample.shape[1], tops)
+    index.add(fine)
+    return faiss.serialize_index(index), len(fine)
+
+
+def _nearest_cells(quantizer: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    """The `k` nearest cells of each row of `x` (fewer, padded with -1, only when the probed top
+    cells hold fewer than `k`; a row that finds none is searched over all cells)."""
+    import faiss
+
+    index = faiss.deserialize_index(quantizer)
+    index.nprobe = min(TOP_PROBES, index.nlist)
+    _, cells = index.search(x, k)
+    lost = np.flatnonzero(cells[:, 0] < 0)
+    if len(lost):
+        index.nprobe = index.nlist
+        _, cells[lost] = index.search(x[lost], k)
+    return cells
+
+
 def _pack(sizes: np.ndarray, buckets: int) -> np.ndarray:
     """The bucket of each cell: largest cells first, each to the bucket holding least so far, so
     no reduce task gets much more than its share (cell sizes as the quantizer's sample saw them)."""
@@ -127,31 +185,37 @@ def _pack(sizes: np.ndarray, buckets: int) -> np.ndarray:
     return bucket_of
 
 
-def _assign(ranges, V: Rows, m: int, P, centroids: np.ndarray, nprobe: int, bucket_of: np.ndarray,
+def _assign(ranges, V: Rows, m: int, P, quantizer: np.ndarray, nprobe: int, bucket_of: np.ndarray,
             folder: str) -> int:
-    """Map: the whole vectors of one row range to their nearest cell, every variant to its
-    `nprobe` nearest; written projected, one file per bucket (`bucket_of[cell]`)."""
-    import faiss
-
+    """Map: every variant of one row range to its `nprobe` nearest cells, the whole vector (variant
+    0) to the first of them; written projected, one file per bucket (`bucket_of[cell]`)."""
     (start, stop), = ranges
-    block = unit(V[slice(start, stop)].reshape(stop - start, m, -1))
-    quant = faiss.IndexFlatL2(centroids.shape[1])
-    quant.add(centroids)
-    base = _project(P, block[:, 0, :])
-    _, bc = quant.search(base, 1)
-    queries = _project(P, block.reshape((stop - start) * m, -1))
-    _, qc = quant.search(queries, nprobe)
-    bc, qc = bc.ravel(), qc.ravel()
-    qkey = np.repeat(start * m + np.arange((stop - start) * m, dtype=np.int64), nprobe)
-    qrow = np.repeat(np.arange((stop - start) * m), nprobe)
-    bb, qb = bucket_of[bc], bucket_of[qc]
-    for b in range(int(bucket_of.max()) + 1):
-        bi, qi = np.flatnonzero(bb == b), np.flatnonzero(qb == b)
+    k = stop - start
+    block = unit(V[slice(start, stop)].reshape(k, m, -1))
+    queries = _project(P, block.reshape(k * m, -1))
+    qc = _nearest_cells(quantizer, queries, nprobe)
+    bc = qc[::m, 0]
+    base = queries[::m]
+    qc = qc.ravel()
+    qkey = np.repeat(start * m + np.arange(k * m, dtype=np.int64), nprobe)
+    qrow = np.repeat(np.arange(k * m), nprobe)
+    keep = qc >= 0
+    qc, qkey, qrow = qc[keep], qkey[keep], qrow[keep]
+    buckets = int(bucket_of.max()) + 1
+    bi_of, qi_of = _by_bucket(bucket_of[bc], buckets), _by_bucket(bucket_of[qc], buckets)
+    for b in range(buckets):
+        bi, qi = bi_of[b], qi_of[b]
         if len(bi) or len(qi):
             np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi],
                      base=base[bi].astype(np.float16), query_key=qkey[qi], query_cell=qc[qi],
                      query=queries[qrow[qi]].astype(np.float16))
-    return stop - start
+    return k
+
+
+def _by_bucket(bucket: np.ndarray, buckets: int) -> list[np.ndarray]:
+    """The positions holding each bucket number 0..buckets-1, in order (one sort, not one scan a bucket)."""
+    order = np.argsort(bucket, kind="stable")
+    return np.split(order, np.searchsorted(bucket[order], np.arange(1, buckets)))
 
 
 def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -> np.ndarray:
@@ -175,22 +239,22 @@ def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -
     for p in parts:                 # an NpzFile reads an array when asked, and holds only its file
         p.close()
     # squared distance of unit vectors is 2 x cosine distance; the margin covers the float16 the
-    # projections are stored in (candidates are checked on the full vectors anyway)
+    # projections are stored in (candidates are checked on the full vectors anyway).
+    # |q - b|^2 <= radius  <=>  [q, 1] . [2b, -|b|^2] >= |q|^2 - radius: one product and one
+    # comparison a block (the sums and the 2-D nonzero were 3/4 of a bucket's time)
     radius = 2.0 * threshold * 1.1 + 2e-3
-    bn, qn = (base ** 2).sum(1), (query ** 2).sum(1)
+    base = np.c_[2.0 * base, -(base ** 2).sum(1)].astype(np.float32)
+    bound = (query ** 2).sum(1) - radius
+    query = np.c_[query, np.ones(len(query), np.float32)]
     found_q, found_b = [], []
     for cell in np.unique(bcell):
         b0, b1 = np.searchsorted(bcell, [cell, cell + 1])
         q0, q1 = np.searchsorted(qcell, [cell, cell + 1])
-        step = max(1, 16_000_000 // max(1, b1 - b0))           # bound the distance block to 16M floats
+        step = max(1, 16_000_000 // max(1, b1 - b0))           # bound the block to 16M floats
         for s in range(q0, q1, step):
             e = min(q1, s + step)
-            d = query[s:e] @ base[b0:b1].T                      # one block, updated in place
-            d *= -2.0
-            d += qn[s:e, None]
-            d += bn[None, b0:b1]
-            qi, bi = np.nonzero(d <= radius)
-            del d
+            hit = np.flatnonzero(query[s:e] @ base[b0:b1].T >= bound[s:e, None])
+            qi, bi = np.divmod(hit, b1 - b0)
             found_q.append(query_key[s + qi])
             found_b.append(base_id[b0 + bi])
     qk = np.concatenate(found_q) if found_q else np.zeros(0, np.int64)
@@ -212,29 +276,24 @@ def sharded_pairs(V: Rows, m: int, threshold: float, work_dir, seed: int = 0, n_
     """(i, j) pairs within `threshold` cosine distance, i < j. V: n rows of m x d values (each
     variant is scaled to unit length here), read range by range; see the module docstring.
     `part`, `nprobe`, `cell`: PART, NPROBE and CELL unless given."""
-    import faiss
-
     part, nprobe, cell = part or PART, nprobe or NPROBE, cell or CELL
     n = len(V)
     if n < 2:
         return np.zeros((0, 2), np.int64)
-    cells = int(np.clip(n // cell, 1, 4096))
+    cells = int(np.clip(n // cell, 1, MAX_CELLS))
     rng = np.random.default_rng(seed)
-    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, 32 * cells)), replace=False))
+    sample_rows = np.sort(rng.choice(n, min(n, max(QUANTIZER_SAMPLE, SAMPLE_PER_CELL * cells)), replace=False))
     sample = unit(V[sample_rows].reshape(len(sample_rows), m, -1)[:, 0, :])
     P = _pca(sample, seed)
     projected = _project(P, sample)
-    km = faiss.Kmeans(projected.shape[1], cells, niter=10, seed=seed, max_points_per_centroid=256,
-                      min_points_per_centroid=1, verbose=False)
-    km.train(projected)
-    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    quantizer, cells = _quantizer(projected, cells, seed)
     buckets = max(1, math.ceil(n / part))
-    _, sample_cell = km.index.search(projected, 1)
-    bucket_of = _pack(np.bincount(sample_cell.ravel(), minlength=cells), buckets)
+    sample_cell = _nearest_cells(quantizer, projected, 1).ravel()
+    bucket_of = _pack(np.bincount(sample_cell, minlength=cells), buckets)
     ranges = [(s, min(n, s + part)) for s in range(0, n, part)]
     folder = tempfile.mkdtemp(prefix=".near-duplicates-", dir=work_dir)
     try:
-        for _ in map_batches(_assign, ranges, 1, n_jobs, f"near-duplicates: cells of {n} items", V, m, P, centroids,
+        for _ in map_batches(_assign, ranges, 1, n_jobs, f"near-duplicates: cells of {n} items", V, m, P, quantizer,
                              min(nprobe, cells), bucket_of, folder):
             pass
         found = list(map_batches(_search_bucket, list(range(buckets)), 1, n_jobs, "near-duplicates: search the cells",
