@@ -149,7 +149,7 @@ def test_selection_scoring_and_the_near_duplicate_search_run_as_cluster_tasks(cl
     rare_there = reserve_rare(model, pool, there, 10, chunk_size=500)
     middle = transitions()
     pairs_there = sharded_pairs(Rows(np.load(tmp_path / "pool.npy", mmap_mode="r")), 1, 0.015, tmp_path, part=3000,
-                                cell=500)
+                                cell=60)      # 200 cells: 14 top cells, 8 probed
     after = transitions()
     assert middle - before >= 10 and after - middle >= 8, (before, middle, after)
     np.testing.assert_array_equal(here, there)

@@ -173,3 +173,28 @@ def test_triage_by_ranges_and_cells_equals_triage_in_one_piece_in_every_modality
         else:
             assert (t["triage"] == "redundant").sum() >= 1, modality
         assert t["dup_of"].notna().sum() >= (2 if planted else 1), modality
+
+
+def test_two_level_quantizer_finds_the_nearest_cells_of_a_flat_search():
+    """The near-duplicate cells' quantizer (two levels, a faiss IVF over the fine centroids, 8 of
+    its top cells probed) gives every row a valid cell, and almost always the cell an exhaustive
+    search over all fine centroids gives; the cells' sizes stay near the target."""
+    import faiss
+
+    from dataprep.core.near_duplicates import TOP_PROBES, _nearest_cells, _quantizer, unit
+
+    rng = np.random.default_rng(3)
+    X = unit(rng.normal(0, 1, (40_000, 24)).astype(np.float32) + rng.normal(0, 2, (6, 24)).astype(np.float32)[
+        rng.integers(0, 6, 40_000)])
+    quantizer, cells = _quantizer(X[:20_000], 400, seed=0)
+    index = faiss.deserialize_index(quantizer)
+    assert index.nlist > TOP_PROBES and 300 <= cells <= 400 and index.ntotal == cells
+    got = _nearest_cells(quantizer, X[20_000:], 3)
+    assert got.min() >= 0 and got.max() < cells
+    flat = faiss.IndexFlatL2(24)
+    index.make_direct_map()
+    flat.add(index.reconstruct_n(0, cells))
+    _, exact = flat.search(X[20_000:], 3)
+    assert (got[:, 0] == exact[:, 0]).mean() >= .97
+    sizes = np.bincount(got[:, 0], minlength=cells)
+    assert sizes.max() <= 4 * len(got) / cells
