@@ -15,10 +15,10 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
      sqrt(cells) for each;
   2. each row range (a task) assigns every whole vector to its nearest cell and every
      variant to its `nprobe` nearest cells, and writes them, projected (float16: half the
-     disk and memory; candidates are checked on the full vectors), into one file per
-     bucket of cells (cells packed into buckets by their size in the sample, largest first,
-     so each bucket holds about `PART` whole vectors);
-  3. each bucket (a task) compares, cell by cell, the variants with the whole vectors that
+     disk and memory; candidates are checked on the full vectors), sorted by bucket of cells
+     (cells packed into buckets by their size in the sample, largest first, so each bucket
+     holds about `PART` whole vectors): a few files a range, with each bucket's edges;
+  3. each bucket (a task) reads its slice of every range's files, compares, cell by cell, the variants with the whole vectors that
      share the cell, keeps those within the radius (a projection only shrinks distances,
      so no true pair is lost there), and checks each candidate on the full vectors.
   A pair is missed only when the nearest cell of j is not among the `nprobe` nearest of
@@ -26,7 +26,7 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
   (`python benchmarks/scale.py --parts neardup` measures recall against injected
   duplicates at 1M-10M items, beside the single index).
   The tasks run where `dataprep.core.parallel` sends them (a Dask cluster, or this
-  machine's processes); the bucket files live in a temporary folder under `work_dir`,
+  machine's processes); the range files live in a temporary folder under `work_dir`,
   which the workers must see at the same path (the project's data folder).
 """
 
@@ -188,7 +188,9 @@ def _pack(sizes: np.ndarray, buckets: int) -> np.ndarray:
 def _assign(ranges, V: Rows, m: int, P, quantizer: np.ndarray, nprobe: int, bucket_of: np.ndarray,
             folder: str) -> int:
     """Map: every variant of one row range to its `nprobe` nearest cells, the whole vector (variant
-    0) to the first of them; written projected, one file per bucket (`bucket_of[cell]`)."""
+    0) to the first of them; written projected into two files (whole vectors, variants), each
+    sorted by bucket (`bucket_of[cell]`) with the bucket edges beside it: four files a range, where
+    one file per bucket and range made ranges x buckets (16M at 1B)."""
     (start, stop), = ranges
     k = stop - start
     block = unit(V[slice(start, stop)].reshape(k, m, -1))
@@ -202,42 +204,47 @@ def _assign(ranges, V: Rows, m: int, P, quantizer: np.ndarray, nprobe: int, buck
     keep = qc >= 0
     qc, qkey, qrow = qc[keep], qkey[keep], qrow[keep]
     buckets = int(bucket_of.max()) + 1
-    bi_of, qi_of = _by_bucket(bucket_of[bc], buckets), _by_bucket(bucket_of[qc], buckets)
-    for b in range(buckets):
-        bi, qi = bi_of[b], qi_of[b]
-        if len(bi) or len(qi):
-            np.savez(Path(folder) / f"b{b}-r{start}.npz", base_id=start + bi, base_cell=bc[bi],
-                     base=base[bi].astype(np.float16), query_key=qkey[qi], query_cell=qc[qi],
-                     query=queries[qrow[qi]].astype(np.float16))
+    folder = Path(folder)
+    for kind, ids, cells, vectors, rows in (("base", start + np.arange(k), bc, base, None),
+                                            ("query", qkey, qc, queries, qrow)):
+        order = np.argsort(bucket_of[cells], kind="stable")
+        edges = np.searchsorted(bucket_of[cells][order], np.arange(buckets + 1))
+        rec = np.empty(len(order), [("id", np.int64), ("cell", np.int64), ("v", np.float16, (vectors.shape[1],))])
+        rec["id"], rec["cell"] = ids[order], cells[order]
+        for c in range(0, len(order), 1 << 20):          # float16 a chunk at a time, never all as float32 twice
+            o = order[c:c + (1 << 20)]
+            rec["v"][c:c + len(o)] = vectors[o if rows is None else rows[o]]
+        np.save(folder / f"r{start}-{kind}.npy", rec)
+        np.save(folder / f"r{start}-{kind}-edges.npy", edges)
     return k
 
 
-def _by_bucket(bucket: np.ndarray, buckets: int) -> list[np.ndarray]:
-    """The positions holding each bucket number 0..buckets-1, in order (one sort, not one scan a bucket)."""
-    order = np.argsort(bucket, kind="stable")
-    return np.split(order, np.searchsorted(bucket[order], np.arange(1, buckets)))
+def _bucket_records(folder: Path, kind: str, b: int) -> np.ndarray:
+    """Bucket `b`'s records of `kind` from every range's file (each file is sorted by bucket;
+    its edges say where each bucket starts): only those rows are read."""
+    parts = []
+    for edges_file in sorted(folder.glob(f"r*-{kind}-edges.npy")):
+        edges = np.load(edges_file)
+        if edges[b + 1] > edges[b]:
+            mapped = np.load(str(edges_file).replace("-edges.npy", ".npy"), mmap_mode="r")
+            parts.append(np.array(mapped[edges[b]:edges[b + 1]]))
+            del mapped
+    return np.concatenate(parts) if parts else np.zeros(0, [("id", np.int64), ("cell", np.int64), ("v", np.float16, (1,))])
 
 
 def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -> np.ndarray:
     """Reduce: in each cell of one bucket, the (variant, whole vector) pairs within the radius,
     checked on the full vectors. Returns item pairs."""
     b, = bucket_ids
-    parts = [np.load(f) for f in sorted(Path(folder).glob(f"b{b}-r*.npz"))]
-    if not parts:
-        return np.zeros((0, 2), np.int64)
-    def sorted_by(cell_key: str, keys: tuple[str, ...]):
-        cells = np.concatenate([p[cell_key] for p in parts])
-        order = np.argsort(cells, kind="stable")
-        out = [cells[order]]
-        for k in keys:
-            a = np.concatenate([p[k] for p in parts])[order]
-            out.append(a.astype(np.float32) if a.dtype == np.float16 else a)
-        return tuple(out)
+    def sorted_by_cell(kind: str):
+        rec = _bucket_records(Path(folder), kind, b)
+        rec = rec[np.argsort(rec["cell"], kind="stable")]
+        return rec["cell"], rec["v"].astype(np.float32), rec["id"]
 
-    bcell, base, base_id = sorted_by("base_cell", ("base", "base_id"))
-    qcell, query, query_key = sorted_by("query_cell", ("query", "query_key"))
-    for p in parts:                 # an NpzFile reads an array when asked, and holds only its file
-        p.close()
+    bcell, base, base_id = sorted_by_cell("base")
+    qcell, query, query_key = sorted_by_cell("query")
+    if not len(bcell) or not len(qcell):
+        return np.zeros((0, 2), np.int64)
     # squared distance of unit vectors is 2 x cosine distance; the margin covers the float16 the
     # projections are stored in (candidates are checked on the full vectors anyway).
     # |q - b|^2 <= radius  <=>  [q, 1] . [2b, -|b|^2] >= |q|^2 - radius: one product and one
