@@ -11,7 +11,8 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
   1. a coarse quantizer (about `CELL` items a cell) and the PCA projection are fit on a
      random sample, on the caller. The quantizer has two levels (`_quantizer`): a flat one
      costs sample x cells to train and N x cells to assign, which grows as N squared when
-     the cells grow with N (10M items took 18x the time of 1M); two levels cost about
+     the cells grow with N (`benchmarks/scale.py --parts neardup`: 10M items took 18x
+     the time of 1M with one level, 10x with two); two levels cost about
      sqrt(cells) for each;
   2. each row range (a task) assigns every whole vector to its nearest cell and every
      variant to its `nprobe` nearest cells, and writes them, projected (float16: half the
@@ -48,8 +49,9 @@ PART = 250_000            # rows per assigning task, and whole vectors per bucke
 CELL = 2_000              # items per cell of the coarse quantizer
 NPROBE = 3
 TOP_PROBES = 8            # top cells of the two-level quantizer searched for a vector's nearest cells
-MAX_CELLS = 65_536
-QUANTIZER_SAMPLE = 100_000  # rows the quantizer is fit on, at least; and SAMPLE_PER_CELL a cell (32 left cells up to 1.8x the mean at 10M)
+MAX_CELLS = 65_536        # the quantizer sample (SAMPLE_PER_CELL a cell) is read and fit on the caller
+QUANTIZER_SAMPLE = 100_000  # rows the quantizer is fit on, at least, and SAMPLE_PER_CELL a cell
+                            # (with fewer, cells come out uneven, and a cell's cost is its size squared)
 SAMPLE_PER_CELL = 64
 
 
@@ -248,7 +250,7 @@ def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -
     # squared distance of unit vectors is 2 x cosine distance; the margin covers the float16 the
     # projections are stored in (candidates are checked on the full vectors anyway).
     # |q - b|^2 <= radius  <=>  [q, 1] . [2b, -|b|^2] >= |q|^2 - radius: one product and one
-    # comparison a block (the sums and the 2-D nonzero were 3/4 of a bucket's time)
+    # comparison a block (adding the norms and a 2-D nonzero cost more than the product itself)
     radius = 2.0 * threshold * 1.1 + 2e-3
     base = np.c_[2.0 * base, -(base ** 2).sum(1)].astype(np.float32)
     bound = (query ** 2).sum(1) - radius
