@@ -274,8 +274,9 @@ def main() -> None:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     df = pd.DataFrame(rows)
     old = OUT / "scale.csv"
-    kept = pd.read_csv(old) if old.exists() else pd.DataFrame(columns=["part"])
-    kept = kept[~kept["part"].isin(df["part"])]                 # the parts not run this time stay on record
+    kept = pd.read_csv(old) if old.exists() else pd.DataFrame(columns=["part", "n"])
+    ran = pd.MultiIndex.from_frame(df[["part", "n"]].astype({"n": int}))
+    kept = kept[~pd.MultiIndex.from_frame(kept[["part", "n"]].astype({"n": int})).isin(ran)]   # other runs stay on record
     pd.concat([kept, df], ignore_index=True).to_csv(old, index=False)
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df.astype(object).fillna("").to_string(index=False))
