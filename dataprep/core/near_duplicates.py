@@ -19,8 +19,8 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
      disk and memory; candidates are checked on the full vectors), sorted by bucket of cells
      (cells packed into buckets by their size in the sample, largest first, so each bucket
      holds about `PART` whole vectors): a few files a range, with each bucket's edges;
-  3. each bucket (a task) reads its slice of every range's files, compares, cell by cell, the variants with the whole vectors that
-     share the cell, keeps those within the radius (a projection only shrinks distances,
+  3. each bucket (a task) reads its slice of every range's files, compares, cell by cell,
+     the variants with the whole vectors that share the cell, keeps those within the radius (a projection only shrinks distances,
      so no true pair is lost there), and checks each candidate on the full vectors.
   A pair is missed only when the nearest cell of j is not among the `nprobe` nearest of
   i's variant, which near-duplicates, a hair apart, almost never are
@@ -135,10 +135,12 @@ def _kmeans(x: np.ndarray, k: int, seed: int):
 def _quantizer(sample: np.ndarray, cells: int, seed: int) -> tuple[np.ndarray, int]:
     """The coarse quantizer, two-level: k-means puts the sample in about sqrt(`cells`) top cells,
     and each top cell is split by its own k-means into a share of `cells` proportional to its
-    members. Returned as a faiss IVF index over the fine centroids, the top cells its lists,
-    serialized (it travels to the workers as bytes), and the number of cells. Both training (sample x sqrt(cells) instead
-    of sample x cells) and a vector's nearest cells (the top cells, then the fine centroids in
-    TOP_PROBES of them) cost about sqrt(cells) where one flat level costs `cells`."""
+    members. Returns a faiss IVF index over the fine centroids, the top cells its lists,
+    serialized (it travels to the workers as bytes), and the number of cells. Training (sample x
+    sqrt(cells) instead of sample x cells) and a vector's nearest cells (the top cells, then the
+    fine centroids in TOP_PROBES of them) both cost about sqrt(cells) where one level costs
+    `cells`. (faiss.contrib.clustering.two_level_clustering sets max_points_per_centroid itself,
+    which clashes with ours, and can give a small top cell no centroid.)"""
     import faiss
 
     cells = max(1, min(cells, len(sample)))
