@@ -20,8 +20,9 @@ some variant of i is within `threshold` cosine distance of j's whole vector.
      (cells packed into buckets by their size in the sample, largest first, so each bucket
      holds about `PART` whole vectors): a few files a range, with each bucket's edges;
   3. each bucket (a task) reads its slice of every range's files, compares, cell by cell,
-     the variants with the whole vectors that share the cell, keeps those within the radius (a projection only shrinks distances,
-     so no true pair is lost there), and checks each candidate on the full vectors.
+     the variants with the whole vectors that share the cell, keeps those within the radius
+     (a projection only shrinks distances, so no true pair is lost there), and checks each
+     candidate on the full vectors.
   A pair is missed only when the nearest cell of j is not among the `nprobe` nearest of
   i's variant, which near-duplicates, a hair apart, almost never are
   (`python benchmarks/scale.py --parts neardup` measures recall against injected
@@ -213,7 +214,7 @@ def _assign(ranges, V: Rows, m: int, P, quantizer: np.ndarray, nprobe: int, buck
                                             ("query", qkey, qc, queries, qrow)):
         order = np.argsort(bucket_of[cells], kind="stable")
         edges = np.searchsorted(bucket_of[cells][order], np.arange(buckets + 1))
-        rec = np.empty(len(order), [("id", np.int64), ("cell", np.int64), ("v", np.float16, (vectors.shape[1],))])
+        rec = np.empty(len(order), _record(vectors.shape[1]))
         rec["id"], rec["cell"] = ids[order], cells[order]
         for c in range(0, len(order), 1 << 20):          # float16 a chunk at a time, never all as float32 twice
             o = order[c:c + (1 << 20)]
@@ -221,6 +222,12 @@ def _assign(ranges, V: Rows, m: int, P, quantizer: np.ndarray, nprobe: int, buck
         np.save(folder / f"r{start}-{kind}.npy", rec)
         np.save(folder / f"r{start}-{kind}-edges.npy", edges)
     return k
+
+
+def _record(dim: int) -> np.dtype:
+    """One item (whole vector) or variant in a range file: its id (item row, or variant key), its
+    cell, and its projection in float16."""
+    return np.dtype([("id", np.int64), ("cell", np.int64), ("v", np.float16, (dim,))])
 
 
 def _bucket_records(folder: Path, kind: str, b: int) -> np.ndarray:
@@ -233,7 +240,7 @@ def _bucket_records(folder: Path, kind: str, b: int) -> np.ndarray:
             mapped = np.load(str(edges_file).replace("-edges.npy", ".npy"), mmap_mode="r")
             parts.append(np.array(mapped[edges[b]:edges[b + 1]]))
             del mapped
-    return np.concatenate(parts) if parts else np.zeros(0, [("id", np.int64), ("cell", np.int64), ("v", np.float16, (1,))])
+    return np.concatenate(parts) if parts else np.zeros(0, _record(1))
 
 
 def _search_bucket(bucket_ids, V: Rows, m: int, threshold: float, folder: str) -> np.ndarray:
