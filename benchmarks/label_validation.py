@@ -158,23 +158,6 @@ def lr_proba(X, y, seed):
     return cross_val_predict(model, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=seed), method="predict_proba")
 
 
-def cleaned_proba(X, y, flagged: np.ndarray, seed: int) -> np.ndarray:
-    """Out-of-sample probabilities again (the same 5 folds and LR + 15-NN model as
-    `label_errors.out_of_sample_proba`), each fold's model now trained without the labels the
-    first pass flagged: a second, cleaned pass (measured here, not in the product)."""
-    import scipy.sparse as sp
-    from sklearn.model_selection import StratifiedKFold
-
-    classes = np.unique(y)
-    codes = np.searchsorted(classes, y)
-    P = np.zeros((len(y), len(classes)))
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(np.zeros(len(y)), codes):
-        train = train[~flagged[train]]
-        model = label_errors._proba_model(seed, len(train), sp.issparse(X)).fit(X[train], codes[train])
-        P[np.ix_(test, model.classes_)] = model.predict_proba(X[test])
-    return P
-
-
 def crowdlab(ann, X, ids, classes, seed, ours: bool = False):
     """CROWDLAB on majority-vote labels with plain 5-fold LR probabilities, or with `ours`, the
     probability model our validation uses (5-fold LR + 15-NN): the row where it gets ours."""
@@ -252,7 +235,7 @@ def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
             # a second pass on cleaned training folds, then our filter or cleanlab's
             # predicted_neq_given (flag where the model's top class is not the label); the
             # cleanlab_lr row of that filter is the same rule without the cleaning
-            cleaned = cleaned_proba(X, noisy, found["ours"], seed)
+            cleaned = label_errors.out_of_sample_proba(X, noisy, 5, seed, exclude=found["ours"])
             found["ours_cleaned"] = find_label_issues(codes, cleaned, filter_by="prune_by_class", n_jobs=1)
             found["ours_cleaned_neq"] = find_label_issues(codes, cleaned, filter_by="predicted_neq_given")
             found["cleanlab_lr_predicted_neq_given"] = find_label_issues(codes, lr, filter_by="predicted_neq_given")

@@ -465,3 +465,23 @@ def test_gold_blocks_only_beyond_bad_luck():
     q = annotator_quality(ann, ds.labels_, ds, tasks, gold, Validate()).set_index("annotator")
     assert q.loc["unlucky", "gold_accuracy"] == pytest.approx(3 / 7) and q.loc["unlucky", "verdict"] != "blocked", q
     assert q.loc["bad", "verdict"] == "blocked" and "gold accuracy 0.00" in q.loc["bad", "evidence"], q
+
+
+def test_out_of_sample_proba_without_excluded_rows_trains_each_fold_without_them():
+    """`exclude`: every row is still predicted, each fold's model is the one fit on that fold's
+    training rows minus the excluded ones, and excluding nothing gives the plain cross-validated
+    probabilities."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from labeling.label_errors import _proba_model, out_of_sample_proba
+
+    X, y = make_blobs(300, n_features=4, centers=3, cluster_std=3.0, random_state=0)
+    plain = out_of_sample_proba(X, y, 5, 0)
+    np.testing.assert_allclose(out_of_sample_proba(X, y, 5, 0, exclude=np.zeros(300, bool)), plain)
+    exclude = np.zeros(300, bool)
+    exclude[::7] = True
+    a = out_of_sample_proba(X, y, 5, 0, exclude=exclude)
+    assert a.shape == plain.shape and not np.allclose(a, plain)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(300), y):
+        keep = train[~exclude[train]]
+        np.testing.assert_allclose(a[test], _proba_model(0, 300).fit(X[keep], y[keep]).predict_proba(X[test]))
