@@ -64,14 +64,28 @@ def server(tmp_path_factory):
     yield from studio_server(tmp_path_factory)
 
 
-def _annotate(server, label_of=lambda task, i: None):
-    """Each annotator (own account, own token) answers every task they have not answered."""
+def _side_project(server, tmp_path, title: str, **label) -> object:
+    """A project of its own on the shared server and manifest (its own data folder and title)."""
+    raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
+    raw["label"].update({"project_title": title, "gold_share": 0.0, **label})
+    data = tmp_path / "data"
+    data.mkdir()
+    store.write_table(data, "manifest", store.read_table(server["project"].data, "manifest"))
+    (data / "raw").symlink_to(server["project"].data / "raw")
+    raw["project"]["data_dir"] = str(data)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return open_project(tmp_path / "params.yaml")
+
+
+def _annotate(server, label_of=lambda task, i: None, title: str = "dataprep-test"):
+    """Each annotator (own account, own token) answers every task of project `title` they have
+    not answered."""
     url = server["url"]
     done = 0
     for i, email in enumerate(ANNOTATORS):
         ls = LabelStudio(base_url=url, api_key=annotator_token(url, server["token"], email, "pw-Annot8tor!"))
         admin = LabelStudio(base_url=url, api_key=server["token"])
-        proj = [x for x in admin.projects.list() if x.title == "dataprep-test"][0]
+        proj = [x for x in admin.projects.list() if x.title == title][0]
         me = ls.users.whoami().id
         for t in admin.tasks.list(project=proj.id, fields="all"):
             if any(field(a, "completed_by") == me for a in t.annotations or []):
@@ -94,15 +108,15 @@ def _pushed(p):
     return p
 
 
-def test_round_trip_push_annotate_pull(server):
+def test_round_trip_push_annotate_pull(server, tmp_path):
     from active_learning.round import run_round
 
-    p = server["project"]
+    p = _side_project(server, tmp_path, "dataprep-roundtrip", gold_share=0.1)
     run_round(p)
     sel = store.read_table(p.data, "selection")
     res = push(p)
     assert res["pushed"] == len(sel) and res["gold"] == (sel["strategy"] == "gold").sum() > 0
-    n = _annotate(server)
+    n = _annotate(server, title="dataprep-roundtrip")
     assert n == 3 * len(sel)
     s = pull(p)
     assert s["new_annotations"] == n and s["new_tasks"] == len(sel)
@@ -208,16 +222,14 @@ def test_an_annotation_stamped_behind_the_cursor_is_still_pulled(server):
     assert pull(p)["new_annotations"] == 0                 # read again inside the overlap, kept once
 
 
-def test_unknown_label_is_quarantined(server):
+def test_unknown_label_is_quarantined(server, tmp_path):
     from active_learning.round import run_round
     from labeling.validate import validate
 
-    p = server["project"]
-    pull(p)
-    validate(p)
+    p = _side_project(server, tmp_path, "dataprep-banana")
     assert "skipped" not in run_round(p)
     push(p)
-    _annotate(server, label_of=lambda t, i: "banana" if i == 0 else None)
+    _annotate(server, label_of=lambda t, i: "banana" if i == 0 else None, title="dataprep-banana")
     pull(p)
     validate(p)
     q = store.read_table(p.data, "quarantine")
@@ -331,17 +343,8 @@ def test_reannotation_request_reaches_only_a_new_annotator(server, tmp_path):
 
     from active_learning.round import run_round
 
-    raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
-    raw["label"].update({"project_title": "dataprep-requeue", "overlap": 2, "calibration_overlap": 2, "gold_share": 0.0})
     url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
-    # this project's own data folder: the shared manifest, the raw files the server serves
-    p2 = tmp_path / "mirror"
-    p2.mkdir()
-    store.write_table(p2, "manifest", store.read_table(server["project"].data, "manifest"))
-    raw["project"]["data_dir"] = str(p2)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    p = open_project(tmp_path / "params.yaml")
-    (p2 / "raw").symlink_to(server["project"].data / "raw")
+    p = _side_project(server, tmp_path, "dataprep-requeue", overlap=2, calibration_overlap=2)
     run_round(p)
     push(p)
     proj = [x for x in admin.projects.list() if x.title == "dataprep-requeue"][0]
@@ -378,19 +381,6 @@ def test_reannotation_request_reaches_only_a_new_annotator(server, tmp_path):
     assert got["new_annotations"] == 1
     ann = store.read_table(p.data, "annotations")
     assert sorted(ann.loc[ann["task_id"] == target["task_id"], "annotator"]) == sorted(ANNOTATORS)
-
-
-def _side_project(server, tmp_path, title: str, **label) -> object:
-    """A project of its own on the shared server and manifest (its own data folder and title)."""
-    raw = yaml.safe_load((server["project"].root / "params.yaml").read_text())
-    raw["label"].update({"project_title": title, "gold_share": 0.0, **label})
-    data = tmp_path / "data"
-    data.mkdir()
-    store.write_table(data, "manifest", store.read_table(server["project"].data, "manifest"))
-    (data / "raw").symlink_to(server["project"].data / "raw")
-    raw["project"]["data_dir"] = str(data)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    return open_project(tmp_path / "params.yaml")
 
 
 def test_cold_start_tasks_reach_three_annotators_later_tasks_one(server, tmp_path):
