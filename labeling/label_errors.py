@@ -35,10 +35,12 @@ def fit_proba(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, random_state: int
 
 
 def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0,
-                        exclude: np.ndarray | None = None) -> np.ndarray | None:
+                        exclude: np.ndarray | None = None, model=None) -> np.ndarray | None:
     """Cross-validated class probabilities (columns in sorted label order), or None if too few labels.
     `exclude` (a boolean per row): rows no fold's model trains on, though every row is predicted
-    (a second pass without the first pass's flags; `benchmarks/label_validation.py` measures it)."""
+    (a second pass without the first pass's flags). `model`: an unfitted classifier in place of
+    ours (`_proba_model`); `benchmarks/label_validation.py` gives its baselines plain LR this way."""
+    from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     counts = pd.Series(y).value_counts()
@@ -46,13 +48,14 @@ def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_sta
         return None
     k = int(min(folds, counts.min()))
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-    model = _proba_model(random_state, X.shape[0], sp.issparse(X))
+    if model is None:
+        model = _proba_model(random_state, X.shape[0], sp.issparse(X))
     if exclude is None:
         return cross_val_predict(model, X, y, cv=cv, method="predict_proba", n_jobs=min(k, 2))
     classes = np.unique(y)
     proba = np.zeros((len(y), len(classes)))
     for train, test in cv.split(np.zeros(len(y)), y):
-        fit = model.fit(X[train[~exclude[train]]], y[train[~exclude[train]]])
+        fit = clone(model).fit(X[train[~exclude[train]]], y[train[~exclude[train]]])
         proba[np.ix_(test, np.searchsorted(classes, fit.classes_))] = fit.predict_proba(X[test])
     return proba
 
