@@ -79,9 +79,13 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         if maps:
             verdict = "blocked"
             evidence.append("systematically maps " + ", ".join(maps))
-        if not np.isnan(accept_wrong) and accept_wrong > 0.8:
+        # and so is taking wrong pre-annotations: 5 of 6 is within an honest annotator's luck
+        # (the consensus may be the wrong one); the bottom of the 90% interval must pass half
+        accept_lower = accuracy_interval(accept_wrong, len(with_pred))[0]
+        if not np.isnan(accept_wrong) and accept_lower > 0.5:
             verdict = "blocked"
-            evidence.append(f"accepts the pre-annotation even when it is wrong ({accept_wrong:.0%})")
+            evidence.append(f"accepts the pre-annotation even when it is wrong ({accept_wrong:.0%} of "
+                            f"{len(with_pred)}; 90% interval from {accept_lower:.2f})")
         if crowd_lead and not np.isnan(lead) and lead < 0.3 * crowd_lead:
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")

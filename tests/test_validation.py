@@ -467,6 +467,31 @@ def test_gold_blocks_only_beyond_bad_luck():
     assert q.loc["bad", "verdict"] == "blocked" and "gold accuracy 0.00" in q.loc["bad", "evidence"], q
 
 
+def test_taking_wrong_preannotations_blocks_only_beyond_luck():
+    """Taking wrong pre-annotations is weighed by its 90% interval too: 5 of 6 (an honest
+    annotator's luck, or a consensus that was the wrong one) does not block; 6 of 6 does."""
+    from labeling.aggregate import DawidSkene
+    from labeling.annotators import annotator_quality
+    from dataprep.core.config import Validate
+
+    classes = ["x", "y", "z"]
+    truth = pd.Series(np.array(classes)[np.arange(60) % 3], index=[f"s{i:02d}" for i in range(60)])
+    wrong_pred = truth.index[:6]
+    pred = pd.Series([classes[(classes.index(t) + 1) % 3] if sid in wrong_pred else t for sid, t in truth.items()],
+                     index=truth.index)
+    rows = []
+    for who, takes in (("a", 0), ("b", 0), ("c", 0), ("lucky", 5), ("lazy", 6)):
+        for sid, t in truth.items():
+            took = sid in wrong_pred[:takes]
+            rows.append({"sample_id": sid, "annotator": who, "label": pred[sid] if took else t, "lead_time_s": 10.0})
+    ann = pd.DataFrame(rows)
+    ds = DawidSkene().fit(ann.rename(columns={"sample_id": "task", "annotator": "worker"}), classes=classes)
+    tasks = pd.DataFrame({"sample_id": truth.index, "prediction": pred.to_numpy(), "gold": False})
+    q = annotator_quality(ann, ds.labels_, ds, tasks, pd.Series(dtype=str), Validate()).set_index("annotator")
+    assert q.loc["lucky", "accepts_wrong_preannotation"] == pytest.approx(5 / 6) and q.loc["lucky", "verdict"] != "blocked", q
+    assert q.loc["lazy", "verdict"] == "blocked" and "accepts the pre-annotation" in q.loc["lazy", "evidence"], q
+
+
 def test_out_of_sample_proba_without_excluded_rows_trains_each_fold_without_them():
     """`exclude`: every row is still predicted, each fold's model is the one fit on that fold's
     training rows minus the excluded ones, and excluding nothing gives the plain cross-validated
