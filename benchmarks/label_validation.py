@@ -10,27 +10,22 @@
    LR + k-NN probabilities our validation uses), and ours (the stage's
    `infer_labels`). 5 seeds. Validation's defaults were set on digits:
    `--crowd-datasets newsarticles` reports the crowd on a set they never saw.
-2. Single-label noise: 20% uniform, class-conditional and instance-dependent
-   noise; F1 of the flagged set against the truly flipped items. Rows:
-   `cleanlab_lr_<filter>`: cleanlab's `find_label_issues` on plain 5-fold
-   logistic-regression probabilities (the usual way); `ours`: our detector
-   (5-fold LR + 15-NN soft vote, then cleanlab's `prune_by_class`);
-   `cleanlab_ours_proba_<filter>`: cleanlab's other filters on our
-   probabilities, so the table separates the probabilities from the filter.
-   Candidates measured, not in the product: `ours_cleaned` (a second
-   out-of-sample pass whose folds train without the first pass's flags, then
-   `prune_by_class`), `ours_cleaned_neq` (the same probabilities, cleanlab's
-   `predicted_neq_given`: flag where the top class is not the label), and
-   `cleanlab_lr_predicted_neq_given` (that filter on plain LR, no cleaning);
-   `cleanlab_lr_cleaned` / `cleanlab_lr_cleaned_neq`: the same cleaning given to the
-   baseline (plain LR folds without plain LR's own prune_by_class flags, then either
-   filter). Every row gets the same noisy labels, folds and features. Instance-dependent
-   noise comes from a random forest, a model family none of the rows uses (`noise`).
-   The detector and filter were chosen on digits: report them on another set
-   (`--single-datasets newsarticles`). On digits by
-   default; `--single-datasets newsarticles` (any set of `bench_data.py`) runs it
-   on the features the stages read, where for text `ours` reads the sparse TF-IDF
-   and `ours_dense` the dense SVD projection.
+2. Single-label noise: 20% and 5% (`--rates`) uniform, class-conditional and
+   instance-dependent noise; F1 of the flagged set against the truly flipped items.
+   Every row gets the same noisy labels, features and 5 folds. Rows:
+   `ours`: the stage's detector (`validate.clean_folds`: 5-fold probabilities of LR +
+   15-NN, LR alone on sparse text, from folds that train without the labels a first
+   pass flags; then cleanlab's `prune_by_class`); `ours_one_pass`: the same without the
+   cleaning (the detector until stop 31); `cleanlab_lr_<filter>`: cleanlab's
+   `find_label_issues` on plain 5-fold logistic-regression probabilities (the usual way);
+   `cleanlab_lr_cleaned`: the baseline given our cleaning (plain LR folds without plain
+   LR's own `prune_by_class` flags, then that filter); `cleanlab_ours_proba_<filter>`:
+   cleanlab's other filters on our probabilities, so the table separates the
+   probabilities from the filter. For text, `ours_dense` is our detector on the dense SVD
+   projection. Instance-dependent noise comes from a random forest, a model family no row
+   uses (`noise`). The cleaning and LR-alone-on-text were chosen on digits and
+   newsarticles (`--single-datasets digits,newsarticles`); report them on the others
+   (`--single-datasets healthtweets,icons,breast_cancer,wine`), which they never saw.
 3. Weak-model regime (`weak`): the stage's inference after the first 50, 100, 200 labels of a
    loop with one annotation per task (the first 40 by three), honest annotators only: the
    label-error flags that quarantine (a label lost; precision must be >= .8, or none) and those
@@ -38,7 +33,7 @@
 4. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
 
     python benchmarks/label_validation.py [--seeds 5] [--skip-scale] [--crowd-datasets digits,newsarticles]
-        [--single-datasets digits,newsarticles]
+        [--single-datasets digits,newsarticles] [--rates 0.2,0.05]
 """
 
 from __future__ import annotations
@@ -154,10 +149,10 @@ def crowd(seeds: int, dataset: str = "digits") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lr_proba(X, y, seed, exclude=None):
+def lr_proba(X, y, seed, clean=False):
     """Plain 5-fold logistic-regression probabilities (the baseline of the issue), on the same
-    folds as ours; `exclude`: rows no fold trains on (the cleaned second pass)."""
-    return label_errors.out_of_sample_proba(X, y, 5, seed, exclude=exclude, model=linear.logistic(seed))
+    folds as ours; `clean`: the same cleaned second pass as ours, on its own flags."""
+    return label_errors.out_of_sample_proba(X, y, 5, seed, model=linear.logistic(seed), clean=clean)
 
 
 def crowdlab(ann, X, ids, classes, seed, ours: bool = False):
@@ -169,7 +164,7 @@ def crowdlab(ann, X, ids, classes, seed, ours: bool = False):
     coded = wide.apply(lambda col: col.map({c: i for i, c in enumerate(classes)}))
     mv = majority_vote(pd.DataFrame({"task": ann["sample_id"], "worker": ann["annotator"], "label": ann["label"]}))
     y = mv.reindex(ids).to_numpy()
-    probs = label_errors.out_of_sample_proba(X, y, 5, seed) if ours else lr_proba(X, y, seed)
+    probs = label_errors.out_of_sample_proba(X, y, 5, seed, clean=Validate().clean_folds) if ours else lr_proba(X, y, seed)
     out = get_label_quality_multiannotator(coded, probs, verbose=False)
     return pd.Series(np.asarray(classes)[out["label_quality"]["consensus_label"].to_numpy()], index=ids)
 
@@ -212,10 +207,10 @@ def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng, G: np.ndarr
     return noisy
 
 
-def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
-    """20% noise on `dataset` (digits, or any set of `bench_data`: for text the model reads
-    the features stage's sparse TF-IDF, and `ours_dense` is the same detector on its dense
-    SVD projection, which is what validation read before)."""
+def single_label(seeds: int, dataset: str = "digits", rates=(0.2, 0.05)) -> pd.DataFrame:
+    """`rates` of noise on `dataset` (digits, or any set of `bench_data`: for text the model
+    reads the features stage's sparse TF-IDF, and `ours_dense` is the same detector on its
+    dense SVD projection)."""
     from cleanlab.filter import find_label_issues
 
     if dataset == "digits":
@@ -224,44 +219,39 @@ def single_label(seeds: int, dataset: str = "digits") -> pd.DataFrame:
     else:
         X, G, y, _ = load(dataset)
         ids = np.array([f"s{i:05d}" for i in range(len(y))])
+    y = np.asarray(y).astype(str)
     classes = sorted(set(y))
+    clean = Validate().clean_folds
     rows = []
-    for kind in ("uniform", "class_conditional", "instance_dependent"):
-        for seed in range(seeds):
-            rng = np.random.default_rng(seed)
-            noisy = noise(kind, y, X, 0.2, rng, G)
-            flipped = noisy != y
-            codes = np.searchsorted(classes, noisy)
-            lr = lr_proba(X, noisy, seed)       # cleanlab on plain LR probabilities, as the issue measured it
-            found = {f"cleanlab_lr_{f}": find_label_issues(codes, lr, filter_by=f)
-                     for f in ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning")}
-            ours_p = label_errors.out_of_sample_proba(X, noisy, 5, seed)
-            flags = label_errors.label_errors(ids, noisy, ours_p, classes)
-            found["ours"] = np.isin(ids, flags["sample_id"])
-            # the rows where cleanlab gets our probabilities (LR + k-NN, out of sample): what the
-            # probabilities buy, apart from the filter (ours is cleanlab's prune_by_class on them)
-            found.update({f"cleanlab_ours_proba_{f}": find_label_issues(codes, ours_p, filter_by=f)
-                          for f in ("prune_by_noise_rate", "both", "confident_learning")})
-            # a second pass on cleaned training folds, then our filter or cleanlab's
-            # predicted_neq_given (flag where the model's top class is not the label); the
-            # cleanlab_lr row of that filter is the same rule without the cleaning
-            cleaned = label_errors.out_of_sample_proba(X, noisy, 5, seed, exclude=found["ours"])
-            found["ours_cleaned"] = find_label_issues(codes, cleaned, filter_by="prune_by_class", n_jobs=1)
-            found["ours_cleaned_neq"] = find_label_issues(codes, cleaned, filter_by="predicted_neq_given")
-            found["cleanlab_lr_predicted_neq_given"] = find_label_issues(codes, lr, filter_by="predicted_neq_given")
-            # the same cleaning given to the baseline: plain LR again, its folds without the
-            # flags of cleanlab's prune_by_class on plain LR, then either filter
-            lr_cleaned = lr_proba(X, noisy, seed, exclude=found["cleanlab_lr_prune_by_class"])
-            found["cleanlab_lr_cleaned"] = find_label_issues(codes, lr_cleaned, filter_by="prune_by_class")
-            found["cleanlab_lr_cleaned_neq"] = find_label_issues(codes, lr_cleaned, filter_by="predicted_neq_given")
-            if G is not X:
-                dense = label_errors.label_errors(ids, noisy, label_errors.out_of_sample_proba(G, noisy, 5, seed), classes)
-                found["ours_dense"] = np.isin(ids, dense["sample_id"])
-            for name, f in found.items():
-                tp = (f & flipped).sum()
-                prec, rec = tp / max(1, f.sum()), tp / flipped.sum()
-                rows.append({"dataset": dataset, "noise": kind, "seed": seed, "method": name, "precision": prec,
-                             "recall": rec, "f1": 2 * prec * rec / max(1e-9, prec + rec)})
+    for rate in rates:
+        for kind in ("uniform", "class_conditional", "instance_dependent"):
+            for seed in range(seeds):
+                rng = np.random.default_rng(seed)
+                noisy = noise(kind, y, X, rate, rng, G)
+                flipped = noisy != y
+                codes = np.searchsorted(classes, noisy)
+                lr = lr_proba(X, noisy, seed)   # cleanlab on plain LR probabilities, as the issue measured it
+                found = {f"cleanlab_lr_{f}": find_label_issues(codes, lr, filter_by=f) for f in
+                         ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given")}
+                found["cleanlab_lr_cleaned"] = find_label_issues(codes, lr_proba(X, noisy, seed, clean=True),
+                                                                 filter_by="prune_by_class")
+                ours_p = label_errors.out_of_sample_proba(X, noisy, 5, seed, clean=clean)
+                found["ours"] = np.isin(ids, label_errors.label_errors(ids, noisy, ours_p, classes)["sample_id"])
+                one = label_errors.label_errors(ids, noisy, label_errors.out_of_sample_proba(X, noisy, 5, seed), classes)
+                found["ours_one_pass"] = np.isin(ids, one["sample_id"])
+                # the rows where cleanlab's other filters get our probabilities: what the
+                # probabilities buy, apart from the filter (ours is cleanlab's prune_by_class on them)
+                found.update({f"cleanlab_ours_proba_{f}": find_label_issues(codes, ours_p, filter_by=f)
+                              for f in ("prune_by_noise_rate", "both", "confident_learning")})
+                if G is not X:
+                    dense = label_errors.out_of_sample_proba(G, noisy, 5, seed, clean=clean)
+                    found["ours_dense"] = np.isin(ids, label_errors.label_errors(ids, noisy, dense, classes)["sample_id"])
+                for name, f in found.items():
+                    tp = (f & flipped).sum()
+                    prec, rec = tp / max(1, f.sum()), tp / flipped.sum()
+                    rows.append({"dataset": dataset, "rate": rate, "noise": kind, "seed": seed, "method": name,
+                                 "precision": prec, "recall": rec, "f1": 2 * prec * rec / max(1e-9, prec + rec)})
+            print(json.dumps({"dataset": dataset, "rate": rate, "noise": kind}), file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 
@@ -335,6 +325,7 @@ def main():
     ap.add_argument("--parts", default="crowd,single,weak,scale")
     ap.add_argument("--crowd-datasets", default="digits",
                     help="datasets for the crowd part: digits or any of benchmarks/bench_data.py")
+    ap.add_argument("--rates", default="0.2,0.05", help="noise rates of the single-label part")
     ap.add_argument("--single-datasets", default="digits",
                     help="datasets for the single-label part: digits or any of benchmarks/bench_data.py")
     a = ap.parse_args()
@@ -351,10 +342,12 @@ def main():
         print(ours[["dataset", "seed", "accepted_share", "accepted_accuracy", "blocked", "watch", "adv_map",
                     "good_blocked"]].to_string(index=False))
     if "single" in parts:
-        s = pd.concat([single_label(a.seeds, d) for d in a.single_datasets.split(",")])
+        rates = tuple(float(r) for r in a.rates.split(","))
+        s = pd.concat([single_label(a.seeds, d, rates) for d in a.single_datasets.split(",")])
         s.to_csv(OUT / "label_validation_single.csv", index=False)
-        print("== single-label error detection, 20% noise (F1 mean over seeds)")
-        print(s.groupby(["dataset", "noise", "method"], sort=False)[["precision", "recall", "f1"]].mean().round(3).to_string())
+        print("== single-label error detection (mean over seeds)")
+        t = s.groupby(["dataset", "rate", "method", "noise"], sort=False)[["precision", "recall", "f1"]].mean()
+        print(t.unstack("noise").round(3).to_string())
     if "weak" in parts:
         w = pd.concat([weak_model(a.seeds, d) for d in a.single_datasets.split(",")])
         w.to_csv(OUT / "label_validation_weak.csv", index=False)

@@ -147,9 +147,9 @@ def run(source: str, policy: str, seed: int, rounds: int, max_error: float, batc
         pull(p)
         gate = "passed"
         try:
-            s = validate(p)
+            validate(p)
         except GateFailed:
-            s, gate = {}, "failed"
+            gate = "failed"
         m = run_round(p)
         push(p)
         labels = store.read_table(p.data, "labels")
@@ -218,7 +218,7 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -
             lab_ids = wide.index.to_numpy()
             Xl = take(X, rows_of(index, lab_ids))
             codes = wide.apply(lambda c: c.map({k: i for i, k in enumerate(classes)}))
-            oos = out_of_sample_proba(Xl, mv.to_numpy(), cfg.validation.cv_folds, seed)
+            oos = out_of_sample_proba(Xl, mv.to_numpy(), cfg.validation.cv_folds, seed, clean=cfg.validation.clean_folds)
             if oos is not None:
                 probs = _padded(oos, sorted(set(mv)), classes)
                 res = get_label_quality_multiannotator(codes, probs, verbose=False)

@@ -69,12 +69,14 @@ def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None =
     return DawidSkene(prior_weight=weight).fit(long, classes=classes, prior=prior, tasks=tasks)
 
 
-def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int) -> np.ndarray | None:
+def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int,
+                clean: bool = True) -> np.ndarray | None:
     """Class probabilities per row of X (columns in `classes` order): out-of-sample
-    (cross-validated) where y is known, from a model fit on all of y elsewhere."""
+    (cross-validated) where y is known, from a model fit on all of y elsewhere. `clean`
+    (`validate.clean_folds`): the folds train without the labels a first pass flags."""
     known = y.notna().to_numpy()
     yk = y[known].astype(str).to_numpy()
-    proba = label_errors.out_of_sample_proba(X[known], yk, folds, seed)
+    proba = label_errors.out_of_sample_proba(X[known], yk, folds, seed, clean=clean)
     if proba is None:
         return None
     present = sorted(set(yk))
@@ -142,7 +144,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     prior = None
     if features is not None:
         y0 = ds0.labels_.where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))
-        prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed)
+        prior = model_prior(features(everyone), y0, classes, cfg.cv_folds, seed, cfg.clean_folds)
     weight = 1.0
     if prior is not None:
         # judged on the labels the crowd settled without the model: agreement, or one

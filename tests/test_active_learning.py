@@ -14,7 +14,6 @@ from dataprep.core.acquire import acquire
 from dataprep.cli import app
 from dataprep.core.project import open_project
 from dataprep.demo.examples import broad_and_compact
-from dataprep.demo.examples import broad_and_compact
 
 runner = CliRunner()
 

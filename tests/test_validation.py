@@ -390,10 +390,10 @@ def test_an_annotator_seen_only_alone_keeps_the_prior_accuracy():
     assert both.skill_["solo"] > 0.8 and both.confidence_.median() > 0.8
 
 
-def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp_path):
-    """The default loop: the cold-start batch goes to three annotators (so the crowd can be judged),
-    later tasks to one; the spammer is blocked, the tasks only it answered go to someone new, and
-    the accepted labels cost well under three annotations each while staying right."""
+def _one_annotation_loop(root, seed: int) -> tuple[int, int, int]:
+    """Seven rounds of the default loop on 4 blobs (seed: the data's and the project's) with
+    four honest annotators and a spammer; the structural checks of the test below, then
+    (correct human labels, human labels, annotations)."""
     import yaml
 
     from active_learning.round import run_round
@@ -401,15 +401,17 @@ def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp
     from labeling.backend import pull, push
     from labeling.validate import validate
 
-    X, y = make_blobs(n_samples=900, centers=[[0, 0], [6, 0], [0, 6], [6, 6]], cluster_std=1.2, random_state=4)
-    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": [f"c{k}" for k in y]}).to_csv(tmp_path / "t.csv", index=False)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+    root.mkdir()
+    X, y = make_blobs(n_samples=900, centers=[[0, 0], [6, 0], [0, 6], [6, 6]], cluster_std=1.2, random_state=4 + seed)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": [f"c{k}" for k in y]}).to_csv(root / "t.csv", index=False)
+    (root / "params.yaml").write_text(yaml.safe_dump({
+        "project": {"seed": seed},
         "acquire": {"source": "t.csv", "feature_columns": ["a", "b"]},
         "select": {"batch_size": 40, "cold_start_min_labels": 20},
         "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": a}
                                     for i, a in enumerate((0.95, 0.9, 0.9, 0.85))] +
                      [{"name": "spam", "profile": "spammer"}]}}))
-    p = open_project(tmp_path / "params.yaml")
+    p = open_project(root / "params.yaml")
     assert p.cfg.label.overlap == 1 and p.cfg.label.calibration_overlap == 3
     acquire(p)
     build_features(p)
@@ -438,8 +440,20 @@ def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp
     assert asked_again & set(ann.loc[ann["annotator"] == "spam", "sample_id"])     # ... but asked again
     truth = store.read_table(p.data, "manifest").set_index("sample_id")["source_label"]
     human = labels[labels["method"] != "gold"]
-    assert (human["label"] == human["sample_id"].map(truth)).mean() >= 0.97
     assert len(ann) / len(labels) < 2.5, (len(ann), len(labels), q["by_check"])      # fixed overlap 3: 3 each
+    return int((human["label"] == human["sample_id"].map(truth)).sum()), len(human), len(ann)
+
+
+def test_one_annotation_per_task_spends_more_only_where_it_settles_something(tmp_path):
+    """The default loop: the cold-start batch goes to three annotators (so the crowd can be judged),
+    later tasks to one; the spammer is blocked, the tasks only it answered go to someone new, and
+    the accepted labels cost well under three annotations each while staying right. Right is
+    pooled over three seeds: one loop's share moves by a few points with the samples it happens
+    to pick, because its boundary samples are the ones an annotator's slip and the model can
+    agree on."""
+    runs = [_one_annotation_loop(tmp_path / f"seed{s}", s) for s in range(3)]
+    right, labels, _ = map(sum, zip(*runs))
+    assert right / labels >= 0.97, runs
 
 
 def test_gold_blocks_only_beyond_bad_luck():
@@ -510,3 +524,38 @@ def test_out_of_sample_proba_without_excluded_rows_trains_each_fold_without_them
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(300), y):
         keep = train[~exclude[train]]
         np.testing.assert_allclose(a[test], _proba_model(0, 300).fit(X[keep], y[keep]).predict_proba(X[test]))
+
+
+def test_clean_folds_train_without_the_first_pass_flags_and_never_empty_a_class():
+    """`clean=True` is the second pass of `out_of_sample_proba` whose folds leave out the rows the
+    first pass flags; a class whose rows are mostly flagged (one the model has not learned) keeps
+    them all; noisy labels are flagged better after cleaning on every kind of noise here."""
+    from labeling.label_errors import _issues, flagged, out_of_sample_proba
+
+    X, y = make_blobs(600, n_features=6, centers=4, cluster_std=4.0, random_state=1)
+    rng = np.random.default_rng(0)
+    noisy = y.copy()
+    flip = rng.choice(600, 120, replace=False)
+    noisy[flip] = (y[flip] + 1) % 4                               # class-conditional: each to the next class
+    first = out_of_sample_proba(X, noisy, 5, 0)
+    drop = flagged(noisy, first)
+    assert drop.sum() > 50
+    np.testing.assert_allclose(out_of_sample_proba(X, noisy, 5, 0, clean=True),
+                               out_of_sample_proba(X, noisy, 5, 0, exclude=drop))
+    f1 = []
+    for p in (first, out_of_sample_proba(X, noisy, 5, 0, clean=True)):
+        hit = _issues(noisy, p)
+        tp = (hit & (noisy != y)).sum()
+        f1.append(2 * tp / (hit.sum() + (noisy != y).sum()))
+    assert f1[1] > f1[0], f1
+    # few rows: a fold left with fewer than 15 training rows gets LR alone, not a failing 15-NN
+    few_X, few_y = make_blobs(30, n_features=2, centers=2, cluster_std=2.5, random_state=0)
+    few_y[[0, 1, 2]] = 1 - few_y[[0, 1, 2]]                     # 2 folds of 15: one flag leaves 14
+    assert flagged(few_y, out_of_sample_proba(few_X, few_y, 2, 0)).sum() >= 2
+    few = out_of_sample_proba(few_X, few_y, 2, 0, clean=True)
+    assert few.shape == (30, 2) and np.allclose(few.sum(1), 1)
+    # a class the model gets wrong on most rows is not left out of training
+    p0 = np.array([.9, .9, .9, .9, .2, .8, .8, .1])
+    proba, labels = np.c_[p0, 1 - p0], np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    assert _issues(labels, proba)[[4, 5, 6]].all()             # class 1: 2 of its 3 rows flagged
+    assert flagged(labels, proba).tolist() == [False] * 4 + [True] + [False] * 3

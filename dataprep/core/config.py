@@ -153,6 +153,7 @@ class Validate(_Section):
     watch_accuracy: float = Field(0.8, ge=0.0, le=1.0)
     blocked_annotators: list[str] = Field(default_factory=list)
     cv_folds: int = Field(5, ge=2)
+    clean_folds: bool = True
     label_error_min_accuracy: float = Field(0.9, ge=0.0, le=1.0)
 
 
@@ -421,6 +422,7 @@ validate:
   watch_accuracy: 0.8       # ... and below this are watched
   blocked_annotators: []
   cv_folds: 5
+  clean_folds: true         # the model prior's folds train without the labels a first pass flags (twice the fits)
   label_error_min_accuracy: 0.9   # the model quarantines a single label only when this accurate on agreed items (else: kept, listed as doubtful)
 
 augment:
