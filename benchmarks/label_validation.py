@@ -25,7 +25,8 @@
    projection. Instance-dependent noise comes from a random forest, a model family no row
    uses (`noise`). The cleaning and LR-alone-on-text were chosen on digits and
    newsarticles (`--single-datasets digits,newsarticles`); report them on the others
-   (`--single-datasets healthtweets,icons,breast_cancer,wine`), which they never saw.
+   (`--single-datasets healthtweets,icons,breast_cancer,wine --per-class 250 --tag _heldout`),
+   which they never saw.
 3. Weak-model regime (`weak`): the stage's inference after the first 50, 100, 200 labels of a
    loop with one annotation per task (the first 40 by three), honest annotators only: the
    label-error flags that quarantine (a label lost; precision must be >= .8, or none) and those
@@ -33,7 +34,7 @@
 4. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
 
     python benchmarks/label_validation.py [--seeds 5] [--skip-scale] [--crowd-datasets digits,newsarticles]
-        [--single-datasets digits,newsarticles] [--rates 0.2,0.05]
+        [--single-datasets digits,newsarticles] [--rates 0.2,0.05] [--per-class 250] [--tag _heldout]
 """
 
 from __future__ import annotations
@@ -207,17 +208,17 @@ def noise(kind: str, y: np.ndarray, X: np.ndarray, rate: float, rng, G: np.ndarr
     return noisy
 
 
-def single_label(seeds: int, dataset: str = "digits", rates=(0.2, 0.05)) -> pd.DataFrame:
-    """`rates` of noise on `dataset` (digits, or any set of `bench_data`: for text the model
-    reads the features stage's sparse TF-IDF, and `ours_dense` is the same detector on its
-    dense SVD projection)."""
+def single_label(seeds: int, dataset: str = "digits", rates=(0.2, 0.05), per_class: int = 0) -> pd.DataFrame:
+    """`rates` of noise on `dataset` (digits, or any set of `bench_data`, `per_class` rows a
+    class if > 0: for text the model reads the features stage's sparse TF-IDF, and `ours_dense`
+    is the same detector on its dense SVD projection)."""
     from cleanlab.filter import find_label_issues
 
     if dataset == "digits":
         X, y, ids = digits()
         G = X
     else:
-        X, G, y, _ = load(dataset)
+        X, G, y, _ = load(dataset, per_class)
         ids = np.array([f"s{i:05d}" for i in range(len(y))])
     y = np.asarray(y).astype(str)
     classes = sorted(set(y))
@@ -326,6 +327,9 @@ def main():
     ap.add_argument("--crowd-datasets", default="digits",
                     help="datasets for the crowd part: digits or any of benchmarks/bench_data.py")
     ap.add_argument("--rates", default="0.2,0.05", help="noise rates of the single-label part")
+    ap.add_argument("--per-class", type=int, default=0,
+                    help="single-label part: rows a class of a bench_data set (0: all; healthtweets has 60,000)")
+    ap.add_argument("--tag", default="", help="suffix of the single-label part's csv")
     ap.add_argument("--single-datasets", default="digits",
                     help="datasets for the single-label part: digits or any of benchmarks/bench_data.py")
     a = ap.parse_args()
@@ -343,8 +347,8 @@ def main():
                     "good_blocked"]].to_string(index=False))
     if "single" in parts:
         rates = tuple(float(r) for r in a.rates.split(","))
-        s = pd.concat([single_label(a.seeds, d, rates) for d in a.single_datasets.split(",")])
-        s.to_csv(OUT / "label_validation_single.csv", index=False)
+        s = pd.concat([single_label(a.seeds, d, rates, a.per_class) for d in a.single_datasets.split(",")])
+        s.to_csv(OUT / f"label_validation_single{a.tag}.csv", index=False)
         print("== single-label error detection (mean over seeds)")
         t = s.groupby(["dataset", "rate", "method", "noise"], sort=False)[["precision", "recall", "f1"]].mean()
         print(t.unstack("noise").round(3).to_string())
