@@ -239,6 +239,36 @@ def test_weak_model_flags_cost_no_label(labeled):
     assert len(labels) == ann["sample_id"].nunique() - len(set(quar["sample_id"]))
 
 
+def test_an_untrusted_model_surer_than_the_annotator_sends_the_sample_back(labeled):
+    """A model below the trust bar (here 98% on agreed items, bar 100%) may be surer of a label
+    than a lone annotator's answer is of theirs: where its prior pulls that answer to its label,
+    neither is accepted and another annotation decides (`model_disagrees`). Keeping the lone
+    answer there, as a weaker model's pull does, accepted 25 of these 40 wrong labels (0 sent
+    back); with the rule 13 (the rest wait for another annotation)."""
+    from labeling.validate import validate
+
+    p, truth = labeled(GOOD[:3], label_error_min_accuracy=1.0)
+    ann = store.read_table(p.data, "annotations")
+    sids = ann["sample_id"].drop_duplicates().sort_values().to_numpy()
+    alone, agreed_wrong = sids[:40], sids[40:45]
+    flip = {"c0": "c1", "c1": "c2", "c2": "c3", "c3": "c0"}
+    # a few agreements on a wrong label keep the model's accuracy on agreed items under 1.0, the bar
+    hit = ann["sample_id"].isin(agreed_wrong)
+    ann.loc[hit, "label"] = ann.loc[hit, "sample_id"].map(lambda x: flip[truth[x]])
+    single = ann[ann["sample_id"].isin(alone)].groupby("sample_id").head(1)
+    single = single.assign(label=single["sample_id"].map(lambda x: flip[truth[x]]))
+    store.write_table(p.data, "annotations", pd.concat([ann[~ann["sample_id"].isin(alone)], single],
+                                                       ignore_index=True))
+    s = validate(p)
+    assert s["label_error_model"]["trusted"] is False and s["label_error_model"]["accuracy"] > 0.9
+    labels = store.read_table(p.data, "labels").set_index("sample_id")
+    quar = store.read_table(p.data, "quarantine")
+    sent_back = set(quar.loc[quar["check"] == "model_disagrees", "sample_id"]) & set(alone)
+    assert len(sent_back) >= 10, quar[quar["sample_id"].isin(alone)]      # none are without the rule
+    assert sent_back.isdisjoint(labels.index)
+    assert sum(x in labels.index for x in alone) <= 20
+
+
 def test_evidence_flags_name_the_label_nobody_gave_and_the_tie():
     from labeling.validate import evidence_flags
 
