@@ -314,8 +314,10 @@ def run_round(project: Project) -> dict[str, Any]:
     Xc, Gc = Rows(X, cand_rows), Rows(G, cand_rows)
     version = model_version(cfg.model, cfg.model_params, labels)
     version = f"cold-{version}" if cold else version
+    requests = (open_requests(data, store.read_table(data, "requests")) if project.cfg.label.reannotate
+                else store.empty("requests"))
     waiting = _waiting_batch(data, version)
-    if waiting is not None:
+    if waiting is not None and requests.empty:
         # No new labels since the last batch and that batch is out with annotators: a second
         # batch from the same model would only flood them. Nothing to do until labels come back.
         metrics = {"round": waiting, "n_labels": int(len(labels)), "model_version": version, "selected": 0,
@@ -324,14 +326,18 @@ def run_round(project: Project) -> dict[str, Any]:
         last = json.loads((reports / "al_metrics.json").read_text()) if (reports / "al_metrics.json").exists() else {}
         metrics.update({k: last[k] for k in ("stop_agreement", "should_stop", "stop_blocked") if k in last})
         return _finish(project, metrics, curve=False)
-    requests = (open_requests(data, store.read_table(data, "requests")) if project.cfg.label.reannotate
-                else store.empty("requests"))
     lab_rows = rows_of(index, labels.index)
     if not cold:
         with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
             model = model_store.train(project, labels, X, index, trained_by=f"select round {rnd}").model
-    n_re = reannotation_share(project, None if cold else model, Xc, requests, batch,
-                              max(labels.nunique(), len(project.cfg.project.labels)))
+    if waiting is not None:
+        # the model the last batch came from, and validate has asked for annotations since (a
+        # batch whose labels all await one, or a failed gate: no label changed): no new picks
+        # from the same model, only the open requests, so the loop is never stuck waiting on itself
+        n_re = batch = min(len(requests), batch)
+    else:
+        n_re = reannotation_share(project, None if cold else model, Xc, requests, batch,
+                                  max(labels.nunique(), len(project.cfg.project.labels)))
     batch -= n_re
     n_audit = 0
     if cold:

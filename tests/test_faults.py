@@ -219,6 +219,65 @@ def test_failed_gate_under_dvc_repro_keeps_the_last_labels(tmp_path):
     assert status["states"]["accepted"] > 0
 
 
+def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on(tmp_path):
+    """A failed gate leaves labels.parquet as it was, so the model is the one the last batch came
+    from. Select then sent nothing ("no new labels since"), the next validate failed again on the
+    same batch, and the loop was stuck for good (a seed of benchmarks/labeling_cost.py stopped at
+    89 labels). Now it sends the open requests alone, no new picks from the same model; once
+    others answer them the gate passes and labels grow."""
+    from active_learning.round import run_round
+    from dataprep.core.acquire import acquire
+    from dataprep.core.errors import GateFailed
+    from dataprep.core.features import build_features
+    from dataprep.core.project import open_project
+    from labeling.backend import pull, push
+    from labeling.validate import validate
+
+    path = write_params(tmp_path / "r", "digits", select__batch_size=30)
+    honest = (path / "params.yaml").read_text()
+    p = open_project(path / "params.yaml")
+    acquire(p)
+    build_features(p)
+
+    def step():
+        p = open_project(path / "params.yaml")
+        pull(p)
+        try:
+            validate(p)
+            passed = True
+        except GateFailed:
+            passed = False
+        return passed, run_round(p), push(p)
+
+    for _ in range(2):
+        assert step()[0]
+    raw = yaml.safe_load(honest)
+    raw["simulate"]["annotators"] = [{"name": f"s{i}", "profile": "spammer"} for i in range(3)]
+    raw["validate"]["max_quarantined_share"] = 0.05
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    for _ in range(3):
+        passed, m, _ = step()
+        if not passed:
+            break
+    assert not passed
+    n_labels = len(store.read_table(path / "data", "labels"))
+    sel = store.read_table(path / "data", "selection")
+    sent = sel[sel["round"] == m["round"]]
+    assert m["selected"] > 0 and m["reannotate"] == m["selected"], m
+    assert set(sent["strategy"]) == {"reannotate"}
+    (path / "params.yaml").write_text(honest)          # the team replaced the spammers
+    shares = []
+    for _ in range(8):                  # each round's requests add honest answers to the failed batch
+        passed, m, _ = step()
+        if passed:
+            break
+        shares.append(json.loads((path / "reports" / "label_quality.json").read_text())["gate"]["blocked_share"])
+        assert m["selected"] > 0 and m["reannotate"] == m["selected"], m
+    assert passed, shares
+    assert shares == sorted(shares, reverse=True)
+    assert len(store.read_table(path / "data", "labels")) > n_labels
+
+
 def test_killed_writes_leave_no_temp_file(tmp_path):
     path = _params(tmp_path / "k", "digits")
     raw, tmp = path / "data" / "raw", path / ".dataprep" / "tmp"
