@@ -16,9 +16,8 @@ Order matters and is deliberate:
    (`tie`, `model_disagrees`; not counted by the gate); where a model not yet
    trusted (step 5) pulls the inference to a label nobody gave, the inference
    without its prior stands, listed as doubtful (`model_disagrees_unconfirmed`),
-   unless the model's confidence was checked (calibrated, step 5) and it is surer
-   of its label than that answer is of its own (then `model_disagrees`: another
-   annotation decides);
+   unless the model is surer of its label than that answer is of its own (then
+   `model_disagrees`: another annotation decides);
    a single annotation too unconfident to accept awaits one too (`unconfirmed`: with one annotation per
    task, unconfirmed is the normal state of new work, not a fault of the batch),
    as does a single annotation by an annotator on watch, and a sample answered
@@ -159,7 +158,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
     posterior = pd.DataFrame(ds.posterior_, index=everyone, columns=classes)
-    model_check = {"trusted": False, "calibrated": False, "accuracy": None, "agreed_items": 0}
+    model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
     if prior is not None:
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy)
     # why a weak model's say costs at most another annotation, never a correct label
@@ -170,15 +169,13 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         # a model that has not earned trust never overrules the annotators: where its prior
         # pulls the inference to a label no kept annotator gave, the inference without it stands
         # (when that is a label someone gave), and the sample is listed as worth another annotation
-        # ... unless a model whose confidence was checked (not over its accuracy on agreed items) is
-        # surer of the label it pulls to than the annotators' answer is of theirs (its out-of-sample
-        # probability above that answer's confidence without the prior): then neither is accepted
-        # and another annotation decides (`model_disagrees`, evidence_flags)
+        # ... unless the model is surer of the label it pulls to (its out-of-sample probability)
+        # than the annotators' answer is of theirs (its confidence without the prior): then neither
+        # is accepted and another annotation decides (`model_disagrees`, evidence_flags)
         given = kept.groupby("sample_id")["label"].agg(set)
         at = pd.Index(everyone)
         back = [s for s in everyone if pred[s] not in given.get(s, ()) and ds0.labels_[s] in given.get(s, ())
-                and not (model_check["calibrated"] and
-                         prior[at.get_loc(s), classes.index(pred[s])] >= ds0.confidence_[s])]
+                and prior[at.get_loc(s), classes.index(pred[s])] < ds0.confidence_[s]]
         if back:
             overruled = checks.flags_of(pd.DataFrame({"sample_id": back, "annotation_id": None, "annotator": None}),
                                         "model_disagrees_unconfirmed",
@@ -343,19 +340,16 @@ def model_earned(prior: np.ndarray, everyone: np.ndarray, kept: pd.DataFrame, cl
     """Whether the model may quarantine labels on its own word: its out-of-sample accuracy on
     the items where two or more kept annotators agreed must reach `min_accuracy`, on at least
     `min_items` of them, and its confidence must not exceed its accuracy by more than 10 points
-    (a model that is sure and wrong has not earned it: `calibrated` says whether it passes that
-    part, on `min_items` or more)."""
+    (a model that is sure and wrong has not earned it)."""
     votes = kept.groupby("sample_id")["label"].agg(["nunique", "size", "first"])
     agreed = votes[(votes["size"] >= 2) & (votes["nunique"] == 1)]
     pos = pd.Index(everyone).get_indexer(agreed.index)
     if len(agreed) < min_items:
-        return {"trusted": False, "calibrated": False, "accuracy": None, "agreed_items": int(len(agreed)),
-                "confidence": None}
+        return {"trusted": False, "accuracy": None, "agreed_items": int(len(agreed)), "confidence": None}
     p = prior[pos]
     acc = float((np.asarray(classes)[p.argmax(1)] == agreed["first"].astype(str).to_numpy()).mean())
     conf = float(p.max(1).mean())
-    calibrated = conf - acc <= 0.1
-    return {"trusted": bool(acc >= min_accuracy and calibrated), "calibrated": bool(calibrated), "accuracy": acc,
+    return {"trusted": bool(acc >= min_accuracy and conf - acc <= 0.1), "accuracy": acc,
             "agreed_items": int(len(agreed)), "confidence": conf}
 
 

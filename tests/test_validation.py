@@ -218,9 +218,11 @@ def test_inference_never_overrules_the_evidence(labeled):
 
 def test_weak_model_flags_cost_no_label(labeled):
     """With a model that has not earned it (validate.label_error_min_accuracy above what it
-    reaches), label-error flags on singly labeled samples keep the label and list it, and so
-    does its prior where it would pull the inference to a label the annotator did not give."""
-    from labeling.validate import validate
+    reaches), label-error flags on singly labeled samples keep the label and list it; where its
+    prior pulls a lone label to another, the sample waits for another annotation only if the
+    model is surer of its label than the annotator's answer is (here 27 of 31 such were wrong);
+    nothing is quarantined as a verdict."""
+    from labeling.validate import AWAITING, validate
 
     p, truth = labeled(GOOD[:1], overlap=1, label_error_min_accuracy=1.0)
     ann = store.read_table(p.data, "annotations")
@@ -231,10 +233,11 @@ def test_weak_model_flags_cost_no_label(labeled):
     store.write_table(p.data, "annotations", ann)
     s = validate(p)
     quar = store.read_table(p.data, "quarantine")
-    assert not quar["check"].isin(["label_error", "model_disagrees"]).any()
+    assert quar["check"].isin(AWAITING).all(), quar["check"].value_counts()      # no verdict, no label_error
     assert s["label_error_model"]["trusted"] is False and s["doubtful"] > 0
-    kinds = {d["check"] for d in s["doubtful_samples"]}
-    assert kinds == {"label_error_unconfirmed", "model_disagrees_unconfirmed"}, kinds   # both kinds of weak say
+    assert "label_error_unconfirmed" in {d["check"] for d in s["doubtful_samples"]}
+    sent = quar.loc[quar["check"] == "model_disagrees", "sample_id"]
+    assert len(sent) >= 10 and sent.isin(wrong).mean() >= 0.8, sent.isin(wrong).mean()
     labels = store.read_table(p.data, "labels")
     assert len(labels) == ann["sample_id"].nunique() - len(set(quar["sample_id"]))
 
@@ -244,7 +247,7 @@ def test_an_untrusted_model_surer_than_the_annotator_sends_the_sample_back(label
     than a lone annotator's answer is of theirs: where its prior pulls that answer to its label,
     neither is accepted and another annotation decides (`model_disagrees`). Keeping the lone
     answer there, as a weaker model's pull does, accepted 25 of these 40 wrong labels (0 sent
-    back); with the rule 13 (the rest wait for another annotation)."""
+    back); with the rule 13 (12 sent back; the rest wait as unconfirmed)."""
     from labeling.validate import validate
 
     p, truth = labeled(GOOD[:3], label_error_min_accuracy=1.0)
