@@ -224,7 +224,8 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
     from. Select then sent nothing ("no new labels since"), the next validate failed again on the
     same batch, and the loop was stuck for good (a seed of benchmarks/labeling_cost.py stopped at
     89 labels). Now it sends the open requests alone, no new picks from the same model; once
-    others answer them the gate passes and labels grow."""
+    others answer them the gate passes and labels grow. (With one annotation a task the
+    spammers are blocked only once re-asked tasks show them: 4 to 7 rounds here.)"""
     from active_learning.round import run_round
     from dataprep.core.acquire import acquire
     from dataprep.core.errors import GateFailed
@@ -255,8 +256,9 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
     raw["simulate"]["annotators"] = [{"name": f"s{i}", "profile": "spammer"} for i in range(3)]
     raw["validate"]["max_quarantined_share"] = 0.05
     (path / "params.yaml").write_text(yaml.safe_dump(raw))
-    for _ in range(3):
+    for _ in range(8):          # with one annotation a task, spammers are blocked once re-asked tasks show them
         passed, m, _ = step()
+        assert m["selected"] > 0, m             # never waiting on itself, failed gate or not
         if not passed:
             break
     assert not passed
@@ -273,8 +275,7 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
             break
         shares.append(json.loads((path / "reports" / "label_quality.json").read_text())["gate"]["blocked_share"])
         assert m["selected"] > 0 and m["reannotate"] == m["selected"], m
-    assert passed, shares
-    assert shares == sorted(shares, reverse=True)
+    assert passed, shares       # (a share can rise for a round: the honest answers unmask another spammer)
     assert len(store.read_table(path / "data", "labels")) > n_labels
 
 
