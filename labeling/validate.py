@@ -184,7 +184,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                                          "annotation" for s in back])
             pred, conf = pred.copy(), conf.copy()
             pred[back], conf[back] = ds0.labels_[back], ds0.confidence_[back]
-            posterior.loc[back] = ds0.posterior_[pd.Index(everyone).get_indexer(back)]
+            posterior.loc[back] = ds0.posterior_[at.get_indexer(back)]
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
     method = np.where(n == 1, "single", np.where(unanimous, "agreement", "dawid_skene"))
