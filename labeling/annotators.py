@@ -10,8 +10,8 @@ import pandas as pd
 from dataprep.core import store
 
 
-def accuracy_interval(est: float, n: int, z: float = 1.645) -> tuple[float, float]:
-    """90% Wilson interval of an accuracy estimated from n annotations (never outside [0, 1],
+def wilson_interval(est: float, n: int, z: float = 1.645) -> tuple[float, float]:
+    """90% Wilson interval of a share (an accuracy, a quarantined share) estimated from n items (never outside [0, 1],
     wide for a handful of annotations)."""
     if n <= 0 or np.isnan(est):
         return 0.0, 1.0
@@ -63,7 +63,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         # a verdict needs the interval, not the point estimate: blocked or watched only when even
         # the top of the 90% interval is below the bar (a good annotator with a handful of unlucky
         # annotations, or an estimate the data cannot pin down, stays trusted)
-        lower, upper = accuracy_interval(est, int(g["checked"].sum()))
+        lower, upper = wilson_interval(est, int(g["checked"].sum()))
         if upper < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.block_accuracy}")
@@ -71,7 +71,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.watch_accuracy}")
         # gold answers are weighed the same way: 3 of 7 right is within an 0.8 annotator's bad luck
-        gold_lower, gold_upper = accuracy_interval(gold_acc, len(gold))
+        gold_lower, gold_upper = wilson_interval(gold_acc, len(gold))
         if len(gold) >= 5 and gold_upper < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"gold accuracy {gold_acc:.2f} on {len(gold)} gold tasks "
@@ -81,7 +81,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
             evidence.append("systematically maps " + ", ".join(maps))
         # and so is taking wrong pre-annotations: 5 of 6 is within an honest annotator's luck
         # (the consensus may be the wrong one); the bottom of the 90% interval must pass half
-        accept_lower = accuracy_interval(accept_wrong, len(with_pred))[0]
+        accept_lower = wilson_interval(accept_wrong, len(with_pred))[0]
         if not np.isnan(accept_wrong) and accept_lower > 0.5:
             verdict = "blocked"
             evidence.append(f"accepts the pre-annotation even when it is wrong ({accept_wrong:.0%} of "

@@ -17,7 +17,7 @@ import pandas as pd
 
 from dataprep.core import store
 from labeling import boxes as bx
-from labeling.annotators import accuracy_interval, class_maps
+from labeling.annotators import wilson_interval, class_maps
 from labeling.box_consensus import BoxConsensus
 
 
@@ -64,7 +64,7 @@ def box_annotator_quality(annotations: pd.DataFrame, consensus: BoxConsensus, ta
         tp, fp, fn = (int(st[k]) for k in ("tp", "fp", "fn")) if st is not None else (0, 0, 0)
         n = tp + fp + fn
         f1 = 2 * tp / (2 * tp + fp + fn) if n else np.nan
-        lower, upper = accuracy_interval(f1, n)
+        lower, upper = wilson_interval(f1, n)
         gold = g[g["sample_id"].isin(gold_truth.index)]
         gtp = gfp = gfn = 0
         for sid, label in zip(gold["sample_id"], gold["label"]):
@@ -95,7 +95,7 @@ def box_annotator_quality(annotations: pd.DataFrame, consensus: BoxConsensus, ta
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"box F1 against the consensus {f1:.2f} (90% interval {lower:.2f}-{upper:.2f}) "
                             f"< {cfg.watch_accuracy}")
-        g_lo, g_hi = accuracy_interval(gold_f1, gn)
+        g_lo, g_hi = wilson_interval(gold_f1, gn)
         if len(gold) >= 3 and gn >= 5 and g_hi < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"gold box F1 {gold_f1:.2f} on {len(gold)} gold images (90% interval "

@@ -34,6 +34,13 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
     return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
 
 
+def blocked_annotators(project: Project) -> set[str]:
+    """The annotators validation blocked last (`blocked_annotator` rows of quarantine.parquet):
+    who `label.remove_blocked` takes off the work at the next push."""
+    q = store.read_table(project.data, "quarantine", ["annotator", "check"])
+    return set(q.loc[q["check"] == "blocked_annotator", "annotator"].dropna().astype(str))
+
+
 def reannotation_to_push(project: Project) -> pd.DataFrame:
     """This round's requests for another annotation on a task already sent: sample_id,
     task_id (the sample's latest task) and n_wanted (the distinct annotators it should reach)."""

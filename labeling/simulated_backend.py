@@ -3,7 +3,9 @@
 It keeps its "server" in the git-ignored work folder (`.dataprep/simulated/`):
 pushed tasks and the annotations its annotators made. Annotators answer every
 pushed task the next time the backend is pulled (unless `simulate.active` is
-false: annotators on a break), like a team that works between two rounds.
+false: annotators on a break), like a team that works between two rounds. An
+annotator blocked by validation is taken off the work at the next push
+(`label.remove_blocked`) and answers nothing after it, like one removed from the team.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataprep.core.errors import UserError
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.project import Project
 from dataprep.core.atomic import write_json
-from labeling.mirror import batch_to_push, mirror, reannotation_to_push
+from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push
 from labeling.simulate import SIM_EPOCH, annotate, similarity_confusion
 
 
@@ -42,6 +44,27 @@ def task_overlap(project: Project) -> dict[int, int]:
     return {int(k): int(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
 
 
+def _removed_path(project: Project):
+    return _sim_dir(project) / "removed.json"
+
+
+def removed_annotators(project: Project) -> set[str]:
+    """Annotators taken off the work (`label.remove_blocked`): once removed, never asked again."""
+    path = _removed_path(project)
+    return set(json.loads(path.read_text())) if path.exists() else set()
+
+
+def remove_blocked(project: Project) -> list[str]:
+    """Take the annotators validation blocked off the work; returns those removed now."""
+    if not project.cfg.label.remove_blocked:
+        return []
+    gone = removed_annotators(project)
+    now = sorted(blocked_annotators(project) - gone)
+    if now:
+        write_json(_removed_path(project), sorted(gone | set(now)))
+    return now
+
+
 def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
     """Simulated annotators answer from the source label: every sample they get needs one."""
     rows = manifest.set_index("sample_id").reindex(list(sample_ids))
@@ -53,6 +76,7 @@ def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
 
 
 def push(project: Project) -> dict[str, Any]:
+    removed = remove_blocked(project)
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"])   # now, not a round later
     old = _sim_tasks(project)
@@ -73,7 +97,7 @@ def push(project: Project) -> dict[str, Any]:
             want[int(tid)] = max(int(n), want.get(int(tid), 0))
         write_json(_overlap_path(project), {str(k): v for k, v in sorted(want.items())})
     return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),
-            "reannotate": int(len(again)), "sample_ids": batch["sample_id"].tolist()}
+            "reannotate": int(len(again)), "removed_annotators": removed, "sample_ids": batch["sample_id"].tolist()}
 
 
 def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int, n_per_task=None,
@@ -114,9 +138,10 @@ def _sim_answer(project: Project) -> int:
     todo = tasks[have < wanted]
     if todo.empty or not project.cfg.simulate.active:
         return 0
+    gone = removed_annotators(project)
     ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1,
                             n_per_task=(wanted - have)[todo.index].to_numpy(),
-                            exclude=[who.get(t, set()) for t in todo["task_id"]])
+                            exclude=[set(who.get(t, set())) | gone for t in todo["task_id"]])
     store.append_table(d, "annotations", ann)
     return len(ann)
 

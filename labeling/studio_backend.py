@@ -34,7 +34,7 @@ from dataprep.core.atomic import write_json
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 from labeling import label_config
-from labeling.mirror import batch_to_push, mirror, reannotation_to_push
+from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push
 from labeling.studio_client import NO_RETRY, client, explained, field
 
 BATCH = 1000     # tasks per import request: larger requests amortise the server's per-request work
@@ -189,6 +189,7 @@ def push(project: Project) -> dict[str, Any]:
     items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in batch.itertuples()]
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
+    out["removed_annotators"] = remove_blocked(ls, url, project) if project.cfg.label.remove_blocked else []
     out["reannotate"] = request_more(ls, url, reannotation_to_push(project))
     # cold-start tasks want more annotators than the project's default; raised for the whole
     # batch, not only what this push imported, so a re-run after an interrupted push finishes it
@@ -201,6 +202,36 @@ def push(project: Project) -> dict[str, Any]:
     return {"backend": "studio", "project_id": proj.id, **out,
             "gold": int(batch.set_index("sample_id").loc[sent, "gold"].sum()) if sent else 0, "url": url,
             "sample_ids": batch["sample_id"].tolist()}
+
+
+def remove_blocked(ls, url: str, project: Project) -> list[str]:
+    """Take the annotators validation blocked off the work (`label.remove_blocked`): Label
+    Studio's open-source edition has no per-project membership, so they are removed from the
+    organization (a soft delete: their annotations stay; a manager undoes it by inviting them
+    again). Never the account whose token this is. Returns those removed now; one already
+    removed is left alone."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    blocked = blocked_annotators(project)
+    if not blocked:
+        return []
+    with explained(url, "listing the organization's users"):
+        me = ls.users.whoami()
+        users = {(u.email or u.username or str(u.id)): u.id for u in ls.users.list()}
+    removed = []
+    for name in sorted(blocked):
+        uid = users.get(name)
+        if uid is None or uid == me.id:
+            continue
+        with explained(url, f"removing blocked annotator {name} from organization {me.active_organization}"):
+            try:
+                ls.organizations.members.delete(id=me.active_organization, user_pk=uid)
+            except ApiError as exc:
+                if exc.status_code != 404:
+                    raise
+                continue                 # removed before: nothing to do
+        removed.append(name)
+    return removed
 
 
 def request_more(ls, url: str, again: pd.DataFrame) -> int:

@@ -256,12 +256,12 @@ REQUEUE = AWAITING + ("low_agreement", "no_usable_annotation", "label_error", "l
 
 
 def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.DataFrame, classes: list[str],
-                          max_annotations: int) -> pd.DataFrame:
+                          max_annotations: int, away: set[str] | frozenset = frozenset()) -> pd.DataFrame:
     """Samples another annotation can settle (a tie, a label the model contradicts, low
     confidence, every annotation quarantined, a label-error flag), scored by the probability
     that the label we would use is wrong (`dataprep.core.annotation_value`). Gold tasks, and
-    samples already answered by `max_annotations` annotators (or by everyone known), are not
-    offered again: they stay quarantined."""
+    samples already answered by `max_annotations` annotators (or by everyone known but those
+    `away`: blocked and taken off the work), are not offered again: they stay quarantined."""
     flagged = pd.concat([res["sample_quarantine"], res.get("doubtful", checks.no_flags())], ignore_index=True)
     flagged = flagged[flagged["check"].isin(REQUEUE)].drop_duplicates("sample_id")
     gold = set(tasks.loc[tasks["gold"], "sample_id"])
@@ -270,8 +270,9 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
         return store.empty("requests")
     who = ann.groupby("sample_id")["annotator"].agg(lambda a: sorted(set(a)))
     n = who.map(len).reindex(flagged["sample_id"]).fillna(0).astype(int).to_numpy()
-    everyone_known = ann["annotator"].nunique()
-    flagged = flagged[(n < max_annotations) & (n < everyone_known)]
+    left = set(ann["annotator"]) - set(away)          # who could still answer (known, not taken off the work)
+    open_to = np.array([bool(left - set(who.get(s, []))) for s in flagged["sample_id"]], dtype=bool)
+    flagged = flagged[(n < max_annotations) & open_to]
     if flagged.empty:
         return store.empty("requests")
     ids = flagged["sample_id"].to_numpy()
@@ -404,6 +405,11 @@ def infer(project: Project) -> dict[str, Any] | None:
             "index": index}
 
 
+def share_low(share: float, n: int) -> float:
+    """The bottom of the 90% Wilson interval of a batch's share: what the gate holds to its bar."""
+    return annotators.wilson_interval(share, n)[0]
+
+
 def validate(project: Project) -> dict[str, Any]:
     cfg = project.cfg.validation
     data, reports = project.data, project.reports
@@ -431,15 +437,22 @@ def validate(project: Project) -> dict[str, Any]:
                                                                "alpha_per_class": {}}
     alpha, (alpha_lo, alpha_hi) = agree["alpha"], agree["alpha_interval"]
     reasons = []
-    if q_share > cfg.max_quarantined_share:
-        reasons.append(f"{q_share:.0%} of round {latest}'s {len(batch)} samples quarantined (max {cfg.max_quarantined_share:.0%})")
+    # a share fails the gate only when the bottom of its 90% Wilson interval is over the bar: one
+    # sample of a 3-sample batch (what is left of a round whose picks went to re-annotation) is
+    # not a third of a bad batch
+    q_low = share_low(q_share, len(batch))
+    if q_low > cfg.max_quarantined_share:
+        reasons.append(f"{q_share:.0%} of round {latest}'s {len(batch)} samples quarantined (90% interval from "
+                       f"{q_low:.0%}; max {cfg.max_quarantined_share:.0%})")
     # with one annotation per task a blocked annotator's sample is simply asked again, so blocked
     # work is weighed apart: a batch mostly answered by annotators we block is a failed batch
     mine = ann[ann["round"] == latest]
     b_share = float(mine["annotator"].isin(blocked).mean()) if len(mine) else 0.0
-    if b_share > cfg.max_blocked_share:
+    b_low = share_low(b_share, len(mine))
+    if b_low > cfg.max_blocked_share:
         reasons.append(f"{b_share:.0%} of round {latest}'s {len(mine)} annotations are by blocked annotators "
-                       f"(max {cfg.max_blocked_share:.0%}; who and why: {project.reports / 'annotators.csv'})")
+                       f"(90% interval from {b_low:.0%}; max {cfg.max_blocked_share:.0%}; who and why: "
+                       f"{project.reports / 'annotators.csv'})")
     if not np.isnan(alpha_hi) and alpha_hi < cfg.min_agreement:   # below the bar beyond sampling noise
         reasons.append(f"Krippendorff's alpha {alpha:.2f} (90% interval {alpha_lo:.2f}-{alpha_hi:.2f}) "
                        f"< {cfg.min_agreement}")
@@ -473,7 +486,8 @@ def validate(project: Project) -> dict[str, Any]:
             summary["box_f1_vs_source_labels"] = box_validate.f1_of(accepted["label"][known], t[known])
         else:
             summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
-    requests = (reannotation_requests(res, ann, tasks, classes, project.cfg.label.max_annotations)
+    requests = (reannotation_requests(res, ann, tasks, classes, project.cfg.label.max_annotations,
+                                      blocked if project.cfg.label.remove_blocked else set())
                 if project.cfg.label.reannotate and ("posterior" in res or "p_wrong" in res)
                 else store.empty("requests"))
     summary["reannotation_requests"] = int(len(requests))

@@ -453,3 +453,51 @@ def test_auto_labels_are_shown_for_review_and_withdrawn_when_revoked(server, tmp
                                                                                   include="id,data")}
     assert shown == dict(zip(kept["sample_id"], kept["source_label"].astype(str)))
     assert auto_review.sync(p)["auto_added"] == 0 == auto_review.sync(p)["auto_withdrawn"]
+
+
+def test_a_blocked_annotator_is_taken_off_the_work(server, tmp_path):
+    """`label.remove_blocked`: the push after validation blocked an annotator removes them from
+    the organization (the open-source server has no per-project membership). Label Studio then
+    serves them no task and takes no annotation from them; the others go on, and the log still
+    names the removed annotator's earlier work as theirs."""
+    import requests as http
+
+    from active_learning.round import run_round
+    from dataprep.core.errors import GateFailed
+    from labeling.validate import validate
+
+    spam = "spam.remove@example.org"
+    p = _side_project(server, tmp_path, "dataprep-remove", overlap=2, calibration_overlap=2)
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    raw["validate"]["blocked_annotators"] = [spam]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = open_project(tmp_path / "params.yaml")
+    run_round(p)
+    assert push(p)["removed_annotators"] == []           # nobody blocked yet
+    url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-remove"][0]
+    tokens = {e: annotator_token(url, server["token"], e, "pw-Annot8tor!") for e in (spam, ANNOTATORS[0])}
+    tasks = list(admin.tasks.list(project=proj.id, fields="all"))
+    for t in tasks[:4]:
+        LabelStudio(base_url=url, api_key=tokens[spam]).annotations.create(
+            id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["0"]}}])
+    pull(p)
+    try:
+        validate(p)
+    except GateFailed:                # a batch answered by a blocked annotator may fail the gate: still written
+        pass
+    assert push(p)["removed_annotators"] == [spam]
+    assert push(p)["removed_annotators"] == []           # removed once; a second push leaves it alone
+
+    def next_task(email):
+        return http.get(f"{url}/api/projects/{proj.id}/next", headers={"Authorization": f"Token {tokens[email]}"})
+
+    assert next_task(spam).status_code == 403
+    late = http.post(f"{url}/api/tasks/{tasks[5].id}/annotations/", headers={"Authorization": f"Token {tokens[spam]}"},
+                     json={"result": [{"from_name": "label", "to_name": "image", "type": "choices",
+                                       "value": {"choices": ["0"]}}]})
+    assert late.status_code == 403
+    assert next_task(ANNOTATORS[0]).status_code == 200
+    pull(p)
+    ann = store.read_table(p.data, "annotations")
+    assert (ann["annotator"] == spam).sum() == 4

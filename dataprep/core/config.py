@@ -116,6 +116,7 @@ class Label(_Section):
     calibration_overlap: int = Field(3, ge=1, description="annotators each new task of a cold-start round wants")
     max_annotations: int = Field(5, ge=1)
     reannotate: bool = True
+    remove_blocked: bool = Field(True, description="blocked annotators get no further tasks")
     auto_accept: AutoAccept | None = None
     gold_share: float = Field(0.05, ge=0.0, lt=1.0)
     label_config: str | None = Field(None, description="path to your own Label Studio XML")
@@ -394,6 +395,8 @@ label:
   calibration_overlap: 3    # ... in a cold-start round (no model yet: only other annotators can check one)
   max_annotations: 5        # most annotators one task may get through re-annotation requests
   reannotate: true          # doubtful samples (ties, model disagreements, low confidence) get another annotation
+  remove_blocked: true      # push takes blocked annotators off the work: the simulated crowd stops asking them; Label Studio
+                            # removes them from the organization (invite them again to undo)
   auto_accept: null         # machine labels with an error bound, e.g. {max_error: 0.02, confidence: 0.95, audit_share: 0.2}
   gold_share: 0.05          # share of pushed tasks that are gold (known label)
   label_config: null        # path to your own Label Studio XML

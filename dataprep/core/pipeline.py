@@ -103,7 +103,8 @@ def dvc_stages() -> dict:
         },
         "push": {
             "cmd": "dataprep label push",
-            "deps": [f"{D}/selection.parquet", f"{D}/labels.parquet"],      # labels: the auto-labels shown for review
+            # labels: the auto-labels shown for review; quarantine: who is blocked (label.remove_blocked)
+            "deps": [f"{D}/selection.parquet", f"{D}/labels.parquet", f"{D}/quarantine.parquet"],
             "params": ["label", "project.labels", "project.task"],
             "outs": [{f"{R}/push.json": nocache()}],
         },
