@@ -15,6 +15,11 @@ per round for every policy:
   round CROWDLAB's consensus (on the probabilities our validation uses) trains the
   model, and the `batch` annotations go to the lowest-scored items, labeled (one more
   annotator, new to it) or not (a first one);
+- `activelab_removal`: the same, plus what `label.remove_blocked` gives ours: each round
+  our validation's verdicts (Dawid-Skene, class maps, taking wrong pre-annotations; no
+  model prior) on ActiveLab's own annotations block annotators, who are asked nothing more
+  and whose annotations leave the crowd matrix (a sample only they answered is unlabeled
+  again);
 - `gt_style`: a Ground-Truth-style auto-labeler on `al_x3`'s labels: the model labels
   every unasked pool sample above the confidence threshold at which its
   cross-validated accuracy on the human labels is >= 95%; no bound, no audit;
@@ -61,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 warnings.filterwarnings("ignore")
 OUT = Path(__file__).parent / "out"
-POLICIES = ("random_x3", "al_x3", "al_x1", "activelab", "gt_style", "ours_no_auto", "ours")
+POLICIES = ("random_x3", "al_x3", "al_x1", "activelab", "activelab_removal", "gt_style", "ours_no_auto", "ours")
 SETTINGS: dict = {}
 TRIPLE = ("random_x3", "al_x3", "al_x3_reannotate", "gt_style")
 
@@ -78,7 +83,7 @@ def _params(root: Path, source: str, policy: str, seed: int, max_error: float, b
     raw["label"]["reannotate"] = policy in ("al_x3_reannotate", "ours", "ours_no_auto")
     overlap = 3 if policy in TRIPLE else 1
     raw["label"]["overlap"] = overlap
-    raw["label"]["calibration_overlap"] = 3 if policy in ("ours", "ours_no_auto", "activelab") else overlap
+    raw["label"]["calibration_overlap"] = 3 if policy in ("ours", "ours_no_auto", "activelab", "activelab_removal") else overlap
     for key, value in SETTINGS.items():        # --set section.key=value, for every policy
         section, name = key.split(".", 1)
         raw[section][name] = value
@@ -178,7 +183,7 @@ def _padded(proba: np.ndarray, present: list[str], classes: list[str]) -> np.nda
     return out / out.sum(1, keepdims=True)
 
 
-def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -> list[dict]:
+def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path, removal: bool = False) -> list[dict]:
     """cleanlab's ActiveLab on equal terms: the same crowd, features, model, cold-start picks
     answered by 3 (as ours), and `batch` annotations a round. Each round CROWDLAB's consensus
     (on the out-of-sample probabilities our validation uses) trains the model;
@@ -194,6 +199,7 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -
     from dataprep.core.project import open_project
     from labeling.label_errors import out_of_sample_proba
     from labeling.simulated_backend import simulated_answers
+    from labeling.validate import infer_labels
 
     root = Path(tempfile.mkdtemp(prefix="cost-activelab-"))
     shutil.copytree(base / "data", root / "data")
@@ -208,10 +214,17 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -
     test = man.loc[man["split"] == "test", "sample_id"].to_numpy()
     Xt, yt = take(X, rows_of(index, test)), truth.loc[test].to_numpy()
     ann = pd.DataFrame(columns=["sample_id", "annotator", "label"])
+    log, sent = [], []                           # every annotation and task in full (for our verdicts)
     asked = {}                                   # sample_id -> annotators who answered
+    removed: set[str] = set()
     rows, task_id = [], 1
     for r in range(1, rounds + 1):
         model, consensus = None, pd.Series(dtype=str)
+        if removal and log:                      # our verdicts on ActiveLab's annotations
+            full, tk = pd.concat(log, ignore_index=True), pd.concat(sent, ignore_index=True)
+            res = infer_labels(full, classes, None, tk.assign(gold=False), pd.Series(dtype=str), cfg.validation)
+            removed |= set(res["blocked"])
+            ann = ann[~ann["annotator"].isin(removed)]
         if len(ann):
             wide = ann.pivot_table(index="sample_id", columns="annotator", values="label", aggfunc="first")
             mv = wide.apply(lambda row: row.dropna().mode().sort_values().iloc[0], axis=1)
@@ -231,14 +244,15 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -
             if consensus.nunique() >= 2:
                 model = make_model(cfg.select.model, cfg.select.model_params, cfg.select.random_state)
                 model.fit(Xl, consensus.to_numpy())
-        rows.append({"dataset": source, "policy": "activelab", "seed": seed, "round": r,
-                     "human_annotations": int(len(ann)), "human_labels": int(len(consensus)),
+        rows.append({"dataset": source, "policy": "activelab_removal" if removal else "activelab", "seed": seed,
+                     "round": r,
+                     "human_annotations": int(sum(map(len, log))), "human_labels": int(len(consensus)),
                      "human_correct": float((consensus == truth.loc[consensus.index]).mean()) if len(consensus) else np.nan,
                      "auto_labels": 0, "auto_error": np.nan, "auto_bound": np.nan,
                      "model_accuracy": float(model.score(Xt, yt)) if model is not None else np.nan, "gate": "passed",
                      "reannotate": 0, "train_correct": float((consensus == truth.loc[consensus.index]).mean())
                      if len(consensus) else np.nan})
-        unl = np.setdiff1d(pool, np.asarray(list(asked), dtype=object))
+        unl = np.setdiff1d(pool, np.asarray(list(set(ann["sample_id"])), dtype=object))
         if model is None:                        # cold start: the same picks as ours, answered by 3
             pos = cold_start(None, take(G, rows_of(index, unl)), batch, random_state=cfg.select.random_state + r)
             todo, n_per = unl[pos], np.full(len(pos), cfg.label.calibration_overlap)
@@ -256,8 +270,10 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path) -
         tasks = pd.DataFrame({"sample_id": todo, "task_id": np.arange(task_id, task_id + len(todo)),
                               "prediction": pred, "round": r})
         task_id += len(todo)
-        got = simulated_answers(p, tasks, len(ann) + 1, n_per_task=n_per,
-                                exclude=[asked.get(s, set()) for s in todo])
+        got = simulated_answers(p, tasks, sum(map(len, log)) + 1, n_per_task=n_per,
+                                exclude=[asked.get(s, set()) | removed for s in todo])
+        log.append(got)
+        sent.append(tasks)
         for s, a in zip(got["sample_id"], got["annotator"]):
             asked.setdefault(s, set()).add(a)
         ann = pd.concat([ann, got[["sample_id", "annotator", "label"]]], ignore_index=True)
@@ -363,7 +379,8 @@ def main() -> None:
         for seed in range(a.seeds):
             for policy in a.policies.split(","):
                 t = time.time()
-                got = (run_activelab(source, seed, a.rounds, a.batch, base) if policy == "activelab" else
+                got = (run_activelab(source, seed, a.rounds, a.batch, base, policy == "activelab_removal")
+                       if policy.startswith("activelab") else
                        run(source, policy, seed, a.rounds, a.max_error, a.batch, base))
                 for g in got:
                     g["dataset"] = name
