@@ -208,8 +208,8 @@ def remove_blocked(ls, url: str, project: Project) -> list[str]:
     """Take the annotators validation blocked off the work (`label.remove_blocked`): Label
     Studio's open-source edition has no per-project membership, so they are removed from the
     organization (a soft delete: their annotations stay; a manager undoes it by inviting them
-    again). Never the account whose token this is. Returns those removed now; one already
-    removed is left alone."""
+    again). Never the account whose token this is. Returns those removed now (or, where the
+    token may not remove members, why not); one already removed is left alone."""
     from label_studio_sdk.core.api_error import ApiError
 
     blocked = blocked_annotators(project)
@@ -217,7 +217,7 @@ def remove_blocked(ls, url: str, project: Project) -> list[str]:
         return []
     with explained(url, "listing the organization's users"):
         me = ls.users.whoami()
-        users = {(u.email or u.username or str(u.id)): u.id for u in ls.users.list()}
+        users = {name: uid for uid, name in user_names(ls, {}).items()}     # the removed read 'Deleted'
     removed = []
     for name in sorted(blocked):
         uid = users.get(name)
@@ -227,9 +227,13 @@ def remove_blocked(ls, url: str, project: Project) -> list[str]:
             try:
                 ls.organizations.members.delete(id=me.active_organization, user_pk=uid)
             except ApiError as exc:
-                if exc.status_code != 404:
-                    raise
-                continue                 # removed before: nothing to do
+                if exc.status_code == 404:
+                    continue             # removed before: nothing to do
+                if exc.status_code == 403:   # a token that may not manage members: say so, push on
+                    removed.append(f"{name} (not removed: this token may not manage the organization's "
+                                   "members; remove them yourself, or set label.remove_blocked: false)")
+                    continue
+                raise
         removed.append(name)
     return removed
 
@@ -379,6 +383,19 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
     return task_df, ann_df, cursor
 
 
+def user_names(ls, known: dict[str, str]) -> dict[int, str]:
+    """Each user's name in the annotation log (email, else username, else id). A member removed
+    from the organization (`remove_blocked`) is listed by the server as 'Deleted': the name it had
+    when last seen (`known`, kept in pull_state.json) stands, so their earlier work stays theirs;
+    never seen before (a first pull after the removal), `removed-user-<id>`, so two removed
+    annotators never merge into one."""
+    out = {}
+    for u in ls.users.list():
+        name = u.email or u.username or str(u.id)
+        out[u.id] = known.get(str(u.id), f"removed-user-{u.id}") if name == "Deleted" else name
+    return out
+
+
 def pull(project: Project) -> dict[str, Any]:
     data = project.data
     state_path = data / "pull_state.json"
@@ -395,11 +412,12 @@ def pull(project: Project) -> dict[str, Any]:
                         "check label.project_title; `dataprep label push` creates it")
     cursor = state.get("cursor") if state.get("project_id") == proj.id else None
     with explained(url, f"reading tasks of project {proj.id}"):
-        users = {u.id: (u.email or u.username or str(u.id)) for u in ls.users.list()}
+        users = user_names(ls, state.get("users", {}))
         tasks = fetch_tasks(ls, proj.id, cursor)
     old_ann = store.current_annotations(store.read_table(data, "annotations"))
     tasks_df, ann_df, new_cursor = mirror_rows(tasks, users, project.cfg.project.task, old_ann, cursor)
     out = mirror(project, tasks_df, ann_df)
-    if new_cursor != cursor or not state_path.exists():
-        write_json(state_path, {"project_id": proj.id, "cursor": new_cursor})
+    names = {str(k): v for k, v in sorted(users.items())}
+    if new_cursor != cursor or not state_path.exists() or names != state.get("users"):
+        write_json(state_path, {"project_id": proj.id, "cursor": new_cursor, "users": names})
     return out | {"backend": "studio", "fetched_tasks": len(tasks), "incremental": cursor is not None}

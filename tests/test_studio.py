@@ -501,3 +501,11 @@ def test_a_blocked_annotator_is_taken_off_the_work(server, tmp_path):
     pull(p)
     ann = store.read_table(p.data, "annotations")
     assert (ann["annotator"] == spam).sum() == 4
+    # the server now lists the removed member as 'Deleted': pulls keep the name they last saw
+    from labeling.studio_backend import user_names
+    state = json.loads((p.data / "pull_state.json").read_text())
+    me = admin.users.whoami().id
+    assert spam in state["users"].values() and "Deleted" not in state["users"].values()
+    fresh = user_names(admin, {})                 # a first pull after the removal: a name of its own
+    assert not {spam, "Deleted"} & set(fresh.values()) and len(set(fresh.values())) == len(fresh)
+    assert fresh[me] == state["users"][str(me)]

@@ -52,7 +52,9 @@ def push(ctx: typer.Context) -> None:
     project = project_from(ctx)
     s = run(project)
     write_json(project.reports / "push.json", s)
-    console.result(s, f"pushed {s['pushed']} tasks ({s['gold']} gold) to the {s['backend']} backend")
+    gone = s.get("removed_annotators") or []
+    console.result(s, f"pushed {s['pushed']} tasks ({s['gold']} gold) to the {s['backend']} backend" +
+                   (f"; blocked annotators taken off the work: {', '.join(gone)}" if gone else ""))
 
 
 @label.command()

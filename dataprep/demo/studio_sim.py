@@ -9,6 +9,7 @@ and `dataprep label pull` mirrors it like any other.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pandas as pd
@@ -41,8 +42,9 @@ def unanswered(ls, pid: int) -> pd.DataFrame:
     for t in ls.tasks.list(project=pid, fields="all", page_size=500):
         if not (t.data or {}).get("sample_id"):
             continue
-        who = {users.get(field(a, "completed_by"), "") for a in (t.annotations or [])}
-        missing = int(t.overlap or 1) - len(who)
+        ids = {field(a, "completed_by") for a in (t.annotations or [])}   # by id: the removed all read 'Deleted'
+        who = {users.get(i, "") for i in ids}
+        missing = int(t.overlap or 1) - len(ids)
         if missing <= 0:
             continue
         preds = [field(p, "result") for p in (t.predictions or [])]
@@ -54,7 +56,8 @@ def unanswered(ls, pid: int) -> pd.DataFrame:
 
 def answer_in_studio(project: Project) -> dict[str, Any]:
     """Every task of the project gets simulated annotations up to its overlap (`label.overlap`,
-    or more where another annotation was requested), each from an annotator new to it."""
+    or more where another annotation was requested), each from an annotator new to it and still
+    in the organization."""
     from label_studio_sdk import LabelStudio
 
     from labeling.simulated_backend import simulated_answers
@@ -76,19 +79,31 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
         todo = unanswered(ls, proj.id)
     if todo.empty:
         return {"answered": 0, "tasks": 0}
+    clients: dict[str, Any] = {}
+
+    def as_user(name: str):
+        if name not in clients:
+            tok = annotator_token(url, admin_token, annotator_email(name), annotator_password(admin_token, name))
+            clients[name] = LabelStudio(base_url=url, api_key=tok, timeout=60)
+        return clients[name]
+
+    # who was taken off the work (`label.remove_blocked`: removed from the organization) answers
+    # nothing more: the server lists them as 'Deleted'; the pulls' own record has their names
+    state = project.data / "pull_state.json"
+    seen = json.loads(state.read_text()).get("users", {}) if state.exists() else {}
+    with explained(url, "checking which simulated annotators are still in the organization"):
+        gone = {seen[str(u.id)] for u in ls.users.list() if u.email == "Deleted" and str(u.id) in seen}
+    removed = {a.name for a in project.cfg.simulate.annotators if annotator_email(a.name) in gone}
     ann = simulated_answers(project, todo, start_id=1, n_per_task=todo["missing"].to_numpy(),
-                            exclude=todo["answered"].tolist())
+                            exclude=[set(w) | removed for w in todo["answered"]])
     modality = store.read_table(project.data, "manifest", ["modality"])["modality"].iloc[0]
     to = label_config.to_name(modality)
-    clients: dict[str, Any] = {}
     for row in console.track(list(ann.itertuples()), total=len(ann), description="simulated annotators"):
-        if row.annotator not in clients:
-            tok = annotator_token(url, admin_token, annotator_email(row.annotator),
-                                  annotator_password(admin_token, row.annotator))
-            clients[row.annotator] = LabelStudio(base_url=url, api_key=tok, timeout=60)
         result = [{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
                    "value": {"choices": [row.label]}}]
         with explained(url, f"annotating task {row.task_id} as {row.annotator}"):
-            clients[row.annotator].annotations.create(id=int(row.task_id), result=result,
+            as_user(row.annotator).annotations.create(id=int(row.task_id), result=result,
                                                       lead_time=float(row.lead_time_s), request_options=NO_RETRY)
-    return {"answered": int(len(ann)), "tasks": int(len(todo)), "annotators": sorted(clients)}
+    return {"answered": int(len(ann)), "tasks": int(len(todo)),
+            "annotators": sorted(set(ann["annotator"])) if len(ann) else [],
+            "removed": sorted(removed)}
