@@ -257,8 +257,11 @@ def run_activelab(source: str, seed: int, rounds: int, batch: int, base: Path, r
             pos = cold_start(None, take(G, rows_of(index, unl)), batch, random_state=cfg.select.random_state + r)
             todo, n_per = unl[pos], np.full(len(pos), cfg.label.calibration_overlap)
         else:
-            p_unl = _padded(model.predict_proba(take(X, rows_of(index, unl))), list(model.classes_), classes)
-            s_lab, s_unl = get_active_learning_scores(codes, probs, p_unl)
+            if len(unl):
+                p_unl = _padded(model.predict_proba(take(X, rows_of(index, unl))), list(model.classes_), classes)
+                s_lab, s_unl = get_active_learning_scores(codes, probs, p_unl)
+            else:                                # the pool is used up: only re-labeling is left
+                s_lab, s_unl = get_active_learning_scores(codes, probs)[0], np.zeros(0)
             full = np.array([len(asked[s]) >= min(cfg.label.max_annotations, len(cfg.simulate.annotators))
                              for s in lab_ids])
             s_lab = np.where(full, np.inf, s_lab)
