@@ -15,7 +15,12 @@ from dataprep.demo.studio_sim import annotator_email
 def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")       # a team server the demo must not touch
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-this-one")
-    out = run_demo(tmp_path / "demo", rounds=2, studio=True)
+    try:
+        out = run_demo(tmp_path / "demo", rounds=2, studio=True)
+    except BaseException:             # a demo that fails half way must not leave its server running
+        if (tmp_path / "demo" / "params.yaml").exists():
+            stop(open_project(tmp_path / "demo" / "params.yaml"))
+        raise
     p = open_project(tmp_path / "demo" / "params.yaml")
     try:
         monkeypatch.delenv("LABEL_STUDIO_URL")
