@@ -41,7 +41,7 @@ def looped(tmp_path_factory):
                         # new picks only: a re-annotation request goes back to a sample already sent
                         "picked": set(sel.loc[(sel["round"] == sel["round"].max())
                                               & (sel["strategy"] != "reannotate"), "sample_id"]),
-                        "queued_before": queued_before})
+                        "queued_before": queued_before, "outs": _lock_outs(path)})
     return path, history
 
 
@@ -86,13 +86,14 @@ def test_lineage_resolves(looped):
         assert row.gold == (row.strategy == "gold")
 
 
-def test_same_seeds_same_hashes(tmp_path):
-    a, b = _project(tmp_path / "a"), _project(tmp_path / "b")
-    for p in (a, b):
-        for _ in range(2):
-            code, out = _run(p)
-            assert code == 0, out
-    assert _lock_outs(a) == _lock_outs(b)
+def test_same_seeds_same_hashes(looped, tmp_path):
+    """A second project with the same seeds, two rounds: every output hash equals the first's."""
+    _, history = looped
+    b = _project(tmp_path / "b")
+    for _ in range(2):
+        code, out = _run(b)
+        assert code == 0, out
+    assert _lock_outs(b) == history[1]["outs"]
 
 
 def test_strict_gate_stops_the_round(tmp_path):
