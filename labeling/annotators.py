@@ -20,6 +20,25 @@ def wilson_interval(est: float, n: int, z: float = 1.645) -> tuple[float, float]
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def answered_alone_first(annotations: pd.DataFrame, tasks: pd.DataFrame) -> pd.Series:
+    """True for each annotation a sample got first on a task that asked for one annotator
+    (the tasks' `overlap`): whether anything else ever spoke to it depended on its own answer
+    (it was sent for another annotation because it looked doubtful), so where it was checked
+    it overstates its annotator's error rate, and where it was not it says nothing. It is
+    left out of its annotator's estimate. A later annotation was asked for before it was
+    given, and counts; so does every annotation of a task that asked for two or more at once.
+    Tasks mirrored before the column existed (no overlap) count as before."""
+    out = pd.Series(False, index=annotations.index)
+    if "overlap" not in tasks.columns or annotations.empty:
+        return out
+    first = tasks.sort_values("task_id").drop_duplicates("sample_id").set_index("sample_id")["overlap"]
+    alone = annotations["sample_id"].map(first) == 1
+    order = annotations.sort_values(["created_at", "annotation_id"]) if "created_at" in annotations else annotations
+    opener = order.groupby("sample_id", sort=False).head(1).index
+    out.loc[opener] = True
+    return out & alone.fillna(False).astype(bool)
+
+
 def class_maps(ds, name: str, support: pd.Series, said: pd.DataFrame | None = None) -> list[str]:
     """A worker's systematic class maps ('3->8') read from their learned Dawid-Skene confusion:
     a true class they give mostly (> 60%) as another, on 8 or more consensus items of it.
@@ -46,9 +65,18 @@ def class_maps(ds, name: str, support: pd.Series, said: pd.DataFrame | None = No
 
 
 def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks: pd.DataFrame,
-                      gold_truth: pd.Series, cfg) -> pd.DataFrame:
+                      gold_truth: pd.Series, cfg, opener: pd.Series | None = None, unbiased=None) -> pd.DataFrame:
     """Per annotator: estimated accuracy and confusion, gold accuracy, agreement with
-    consensus, speed, pre-annotation acceptance, and a verdict with the evidence."""
+    consensus, speed, pre-annotation acceptance, and a verdict with the evidence.
+
+    Two estimates of accuracy. `ds` learns from every checked annotation, the first answer of a
+    task asking for one annotator included where it was checked (`opener`,
+    `answered_alone_first`): such an answer is checked mostly where it looked doubtful, so this
+    estimate reads low for everyone alike; it keeps the order of the crowd, and blocking a
+    spammer or reading a class map from it is fast. `unbiased` (a Dawid-Skene fit that leaves
+    the openers out) is what the annotator gets right on answers checked whatever they said: a
+    watch, which holds each of their single labels for another annotation, rests on it (an
+    honest .9 annotator of a news set read .6-.65 from the doubted answers and went on watch)."""
     a = annotations.merge(tasks[["sample_id", "prediction", "gold"]].drop_duplicates("sample_id"), on="sample_id", how="left")
     a["consensus"] = a["sample_id"].map(consensus)
     a["lead_time_s"] = store.counted_lead_time(a["lead_time_s"])
@@ -57,7 +85,12 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
     # an annotation is evidence about its annotator only where something else speaks on the same
     # sample (another annotation, or a gold label): a single label agrees with itself
     crowded = a.groupby("sample_id")["annotator"].transform("nunique") >= 2
-    a["checked"] = crowded | a["sample_id"].isin(gold_truth.index)
+    # (the annotation a task asking for one annotator got first is left out: `answered_alone_first`)
+    if opener is None:
+        opener = answered_alone_first(annotations, tasks)
+    gold_item = a["sample_id"].isin(gold_truth.index)
+    a["checked"] = crowded | gold_item
+    a["checked_whatever"] = (crowded & ~opener.reindex(annotations.index).fillna(False).to_numpy(bool)) | gold_item
     for name, g in a.groupby("annotator"):
         est = float(ds.skill_.get(name, np.nan))
         agree = float((g["label"] == g["consensus"]).mean())
@@ -75,12 +108,16 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         # the top of the 90% interval is below the bar (a good annotator with a handful of unlucky
         # annotations, or an estimate the data cannot pin down, stays trusted)
         lower, upper = wilson_interval(est, int(g["checked"].sum()))
+        fair = float(unbiased.skill_.get(name, np.nan)) if unbiased is not None else est
+        fair_lower, fair_upper = wilson_interval(fair, int(g["checked_whatever"].sum()) if unbiased is not None
+                                                 else int(g["checked"].sum()))
         if upper < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.block_accuracy}")
-        elif upper < cfg.watch_accuracy:
+        elif fair_upper < cfg.watch_accuracy:
             verdict = "watch" if verdict == "trusted" else verdict
-            evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.watch_accuracy}")
+            evidence.append(f"estimated accuracy {fair:.2f} on answers checked whatever they said "
+                            f"(90% interval {fair_lower:.2f}-{fair_upper:.2f}) < {cfg.watch_accuracy}")
         # gold answers are weighed the same way: 3 of 7 right is within an 0.8 annotator's bad luck
         gold_lower, gold_upper = wilson_interval(gold_acc, len(gold))
         if len(gold) >= 5 and gold_upper < cfg.block_accuracy:
@@ -102,6 +139,7 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
             evidence.append(f"median lead time {lead:.1f}s vs crowd {crowd_lead:.1f}s")
         rows.append({"annotator": name, "n_annotations": len(g), "n_checked": int(g["checked"].sum()), "est_accuracy": round(est, 4),
                      "est_accuracy_low": round(lower, 4), "est_accuracy_high": round(upper, 4),
+                     "n_checked_whatever": int(g["checked_whatever"].sum()), "est_accuracy_unbiased": round(fair, 4),
                      "consensus_agreement": round(agree, 4), "gold_accuracy": gold_acc, "n_gold": len(gold),
                      "median_lead_time_s": round(lead, 2), "accepts_wrong_preannotation": accept_wrong,
                      "class_map": ", ".join(maps), "verdict": verdict, "evidence": "; ".join(evidence)})

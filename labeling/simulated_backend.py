@@ -85,7 +85,8 @@ def push(project: Project) -> dict[str, Any]:
     new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
                         "audit": batch["audit"].astype(bool),
-                        "round": batch["round"]})
+                        "round": batch["round"],
+                        "overlap": batch["n_wanted"].fillna(project.cfg.label.overlap).astype("int64")})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
     again = reannotation_to_push(project)

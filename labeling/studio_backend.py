@@ -97,14 +97,19 @@ def existing_sample_ids(ls, pid: int) -> dict[str, int]:
     return out
 
 
-def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
+def task_payload(row, man_row, modality: str, task: str, overlap: int = 1) -> dict[str, Any]:
+    """One task to import; its meta says what validation needs back: a gold task, an audit task,
+    and the annotators it first asks for (`n_wanted`, else the project's `overlap`; the task's own
+    `overlap` is raised by later requests, and the snapshot export leaves it out)."""
+    wanted = int(row.n_wanted) if pd.notna(getattr(row, "n_wanted", None)) else int(overlap)
     data: dict[str, Any] = {"sample_id": row.sample_id, "round": int(row.round)}
     if modality == "image":
         data["image"] = f"/data/local-files/?d={man_row['path']}"
     else:
         data["text"] = man_row["text"]
     item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold),
-                                                   "dataprep_audit": bool(getattr(row, "audit", False))}}
+                                                   "dataprep_audit": bool(getattr(row, "audit", False)),
+                                                   "dataprep_overlap": wanted}}
     if isinstance(row.prediction, str):
         to = label_config.to_name(modality)
         result = ([{"from_name": label_config.FROM_NAME, "to_name": to, "type": "choices",
@@ -186,7 +191,8 @@ def push(project: Project) -> dict[str, Any]:
     modality = man["modality"].iloc[0]
     ls, url = client(project)
     proj = ensure_project(ls, url, project, modality)
-    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in batch.itertuples()]
+    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task, project.cfg.label.overlap)
+             for r in batch.itertuples()]
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["removed_annotators"] = remove_blocked(ls, url, project) if project.cfg.label.remove_blocked else []
@@ -348,7 +354,8 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
         tid = int(t["id"])
         task_rows.append({"sample_id": sid, "task_id": tid, "created_at": t["created_at"],
                           "gold": bool((t.get("meta") or {}).get("dataprep_gold", False)), "prediction": pred,
-                          "round": rnd, "audit": bool((t.get("meta") or {}).get("dataprep_audit", False))})
+                          "round": rnd, "audit": bool((t.get("meta") or {}).get("dataprep_audit", False)),
+                          "overlap": (t.get("meta") or {}).get("dataprep_overlap")})
         task_updated.append(t["updated_at"])
         for a in (t.get("annotations") or []):
             who = _user_id(a.get("completed_by"))

@@ -410,6 +410,10 @@ def test_cold_start_tasks_reach_three_annotators_later_tasks_one(server, tmp_pat
                                                     "value": {"choices": ["0"]}}])
     assert served(ANNOTATORS[2]) is not None and served(ANNOTATORS[0]) is None
     assert {t.overlap for t in admin.tasks.list(project=proj.id, fields="all")} == {3}
+    # the mirror records what each task first asked for (validation reads it: `answered_alone_first`);
+    # the snapshot export of a first pull leaves the task's overlap out, so it travels in the task's meta
+    pull(p)
+    assert set(store.read_table(p.data, "tasks")["overlap"]) == {3}
 
 
 def test_auto_labels_are_shown_for_review_and_withdrawn_when_revoked(server, tmp_path):

@@ -627,3 +627,57 @@ def test_clean_folds_train_without_the_first_pass_flags_and_never_empty_a_class(
     proba, labels = np.c_[p0, 1 - p0], np.array([0, 0, 0, 0, 0, 1, 1, 1])
     assert _issues(labels, proba)[[4, 5, 6]].all()             # class 1: 2 of its 3 rows flagged
     assert flagged(labels, proba).tolist() == [False] * 4 + [True] + [False] * 3
+
+
+def test_a_watch_rests_on_answers_checked_whatever_they_said():
+    """With one annotation per task, an answer is checked mostly where it looked doubtful, so
+    the answers of an annotator that were checked are richer in their mistakes than their work
+    is (found on a news set: honest .88-.92 annotators read .59-.65 and went on watch, and their
+    single labels waited). An honest .9 annotator whose doubted singles are half wrong stays
+    trusted; the estimate that counts those answers still reads low and still blocks a spammer."""
+    from dataprep.core.config import Validate
+    from labeling.validate import infer_labels
+
+    rng = np.random.default_rng(0)
+    classes = ["w", "x", "y", "z"]
+    wrong = {c: classes[(k + 1) % 4] for k, c in enumerate(classes)}
+    rows, tasks, t0 = [], [], pd.Timestamp("2026-01-01", tz="UTC")
+
+    def task(sid, overlap):
+        tasks.append({"sample_id": sid, "task_id": len(tasks) + 1, "prediction": None, "gold": False, "overlap": overlap})
+
+    def answer(sid, who, label, day):
+        rows.append({"annotation_id": len(rows) + 1, "sample_id": sid, "task_id": len(tasks), "annotator": who,
+                     "created_by": None, "label": label, "lead_time_s": 10.0,
+                     "created_at": t0 + pd.Timedelta(days=day, seconds=len(rows)), "status": "active"})
+
+    truth = {}
+    for i in range(30):                               # the cold start: three each, checked whatever they say
+        sid = f"c{i:02d}"
+        truth[sid] = classes[i % 4]
+        task(sid, 3)
+        for who, acc in (("honest", 0.9), ("b", 0.97), ("c", 0.97)):
+            answer(sid, who, truth[sid] if rng.random() < acc else wrong[truth[sid]], 0)
+    for i in range(200):                              # then one each, the honest annotator's
+        sid = f"s{i:03d}"
+        truth[sid] = classes[i % 4]
+        task(sid, 1)
+        right = i % 10 != 0                           # 90% right
+        answer(sid, "honest", truth[sid] if right else wrong[truth[sid]], 1)
+        if not right or i % 10 == 1:                  # every mistake and as many right answers look doubtful
+            answer(sid, "b", truth[sid], 2)
+            answer(sid, "c", truth[sid], 2)
+    for i in range(12):                               # a spammer answering alone, checked only where doubted
+        sid = f"p{i:02d}"
+        truth[sid] = classes[i % 4]
+        task(sid, 1)
+        answer(sid, "spam", wrong[truth[sid]], 1)
+        answer(sid, "b", truth[sid], 2)
+        answer(sid, "c", truth[sid], 2)
+    ann = pd.DataFrame(rows).assign(updated_at=lambda d: d["created_at"], round=1)
+    res = infer_labels(ann, classes, None, pd.DataFrame(tasks), pd.Series(dtype=str), Validate())
+    q = res["quality"].set_index("annotator")
+    assert q.loc["honest", "est_accuracy_high"] < Validate().watch_accuracy        # the doubted answers read low ...
+    assert q.loc["honest", "verdict"] == "trusted", q.loc["honest", "evidence"]    # ... but do not put them on watch
+    assert q.loc["honest", "est_accuracy_unbiased"] > 0.85
+    assert q.loc["spam", "verdict"] == "blocked", q.loc["spam"]

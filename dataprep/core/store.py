@@ -58,6 +58,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "prediction": pa.string(),      # the pre-annotation shown to annotators
         "round": pa.int64(),
         "audit": pa.bool_(),            # sent to audit the auto-labels (labeling.auto_labels)
+        "overlap": pa.int64(),          # distinct annotators the task asked for when first mirrored
     },
     "annotations": {
         "annotation_id": pa.int64(),
@@ -151,7 +152,7 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 
 # Columns added after a table was first written: files without them read them as null.
-ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("labels", "bound"),
+ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("tasks", "overlap"), ("labels", "bound"),
          ("labels", "model_version"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
