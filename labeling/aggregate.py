@@ -86,14 +86,10 @@ class DawidSkene(BaseEstimator):
         # pooled (one-coin) accuracy: a row the worker rarely met looks like the worker's other rows
 
     def fit(self, X: pd.DataFrame, y=None, *, classes: list[str] | None = None, prior: np.ndarray | None = None,
-            tasks: np.ndarray | None = None, learn: np.ndarray | None = None) -> "DawidSkene":
+            tasks: np.ndarray | None = None) -> "DawidSkene":
         """`X`: the annotations, columns task, worker, label (`y` is ignored: there is no truth).
         `tasks`: every task to infer (default: the annotated ones), sorted; `prior`:
-        (len(tasks) x len(classes)) probabilities in that order. `learn` (a boolean per row of
-        `X`, default all): whether the annotation teaches its worker's confusion (the M-step);
-        every annotation speaks in the posterior of its task (the E-step). An annotation whose
-        being checked depended on its own answer (one answered alone, sent for another annotation
-        because it looked doubtful) would teach an error rate the selection inflated."""
+        (len(tasks) x len(classes)) probabilities in that order."""
         _check("n_iter", self.n_iter, numbers.Integral, 1)
         _check("tol", self.tol, numbers.Real, 0)
         _check("smoothing", self.smoothing, numbers.Real, 0, strict=True)
@@ -120,20 +116,16 @@ class DawidSkene(BaseEstimator):
         codes = pd.Categorical(annotations["label"], categories=classes).codes
         if (codes < 0).any():
             raise ValueError("labels outside `classes`; run the schema check first")
-        learn = np.ones(len(task_col), bool) if learn is None else np.asarray(learn, bool)
-        if learn.shape != (len(task_col),):
-            raise ValueError(f"DawidSkene.fit: `learn` needs one value per annotation ({len(task_col)}), got {learn.shape}")
         N, W, K = len(tasks), len(workers), len(classes)
         prior = None if prior is None else np.asarray(prior)
         address = scheduler()
         step = self.partition_size if address else max(N, 1)
         starts = list(range(0, N, step)) or [0]
         order = np.argsort(t_idx, kind="stable")
-        t_idx, w_idx, codes, learn = t_idx[order], w_idx[order], codes[order], learn[order]
+        t_idx, w_idx, codes = t_idx[order], w_idx[order], codes[order]
         cut = np.searchsorted(t_idx, starts + [N])
         parts = [_part(t_idx[cut[i]:cut[i + 1]] - a, w_idx[cut[i]:cut[i + 1]], codes[cut[i]:cut[i + 1]],
-                       min(a + step, N) - a, W, K, None if prior is None else prior[a:a + step], self.prior_weight,
-                       learn=learn[cut[i]:cut[i + 1]])
+                       min(a + step, N) - a, W, K, None if prior is None else prior[a:a + step], self.prior_weight)
                  for i, a in enumerate(starts)]
         run = _Cluster(address, parts) if address else _Local(parts)
         del parts
@@ -231,12 +223,10 @@ class DawidSkene(BaseEstimator):
 # ---- one range of tasks: the EM's work, the same locally and on a cluster's worker
 # A range is (M_fit, Mt, posterior, log prior or None, its task ids or None).
 def _part(t_idx: np.ndarray, w_idx: np.ndarray, codes: np.ndarray, n_tasks: int, W: int, K: int,
-          prior: np.ndarray | None = None, prior_weight: float = 1.0, tasks: np.ndarray | None = None,
-          learn: np.ndarray | None = None):
+          prior: np.ndarray | None = None, prior_weight: float = 1.0, tasks: np.ndarray | None = None):
     """One range from its annotations (task numbers from 0 within the range, global worker and
     label numbers): M[(worker, observed label), task] = number of such annotations, float32
-    throughout (EM is memory-bound, and halving the bytes halves the time). `learn`: which
-    annotations teach their worker's confusion (`DawidSkene.fit`), default all."""
+    throughout (EM is memory-bound, and halving the bytes halves the time)."""
     M = sp.csr_matrix((np.ones(len(t_idx), np.float32), (w_idx * K + codes, t_idx)), shape=(W * K, n_tasks))
     Mt = M.T.tocsr()
     # The M-step learns a worker's confusion only from tasks where something besides that one
@@ -246,9 +236,7 @@ def _part(t_idx: np.ndarray, w_idx: np.ndarray, codes: np.ndarray, n_tasks: int,
     evidence = np.bincount(t_idx, minlength=n_tasks) >= 2
     if prior is not None and prior_weight > 0:
         evidence[:] = True
-    teach = evidence[t_idx] if learn is None else evidence[t_idx] & learn
-    M_fit = M if teach.all() else sp.csr_matrix((teach.astype(np.float32), (w_idx * K + codes, t_idx)),
-                                                shape=(W * K, n_tasks))
+    M_fit = M @ sp.diags(evidence.astype(np.float32)) if not evidence.all() else M
     log_prior = None
     if prior is not None:
         log_prior = (prior_weight * np.log(np.clip(np.asarray(prior, np.float64), 1e-6, 1.0))).astype(np.float32)

@@ -90,7 +90,15 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         opener = answered_alone_first(annotations, tasks)
     gold_item = a["sample_id"].isin(gold_truth.index)
     a["checked"] = crowded | gold_item
-    a["checked_whatever"] = (crowded & ~opener.reindex(annotations.index).fillna(False).to_numpy(bool)) | gold_item
+    # without the openers (the watch's fit), a sample is checked where two or more answers remain
+    rest = ~opener.reindex(annotations.index).fillna(False).to_numpy(bool)
+    crowded_rest = a["annotator"].where(rest).groupby(a["sample_id"]).transform("nunique") >= 2
+    a["checked_whatever"] = (crowded_rest & rest) | gold_item
+    # the crowd's accuracy on the same kind of answers: what a watch is measured against as well as
+    # the bar, since the answers checked whatever they said are the harder ones for everyone
+    # (re-annotation goes where the model and the annotators find it hard)
+    seen = a.loc[a["checked_whatever"], "annotator"].unique()
+    crowd_fair = (unbiased if unbiased is not None else ds).skill_.reindex(seen).dropna()
     for name, g in a.groupby("annotator"):
         est = float(ds.skill_.get(name, np.nan))
         agree = float((g["label"] == g["consensus"]).mean())
@@ -114,10 +122,12 @@ def annotator_quality(annotations: pd.DataFrame, consensus: pd.Series, ds, tasks
         if upper < cfg.block_accuracy:
             verdict = "blocked"
             evidence.append(f"estimated accuracy {est:.2f} (90% interval {lower:.2f}-{upper:.2f}) < {cfg.block_accuracy}")
-        elif fair_upper < cfg.watch_accuracy:
+        elif fair_upper < cfg.watch_accuracy and fair_upper < (peers := float(np.nan_to_num(
+                crowd_fair.drop(name, errors="ignore").median(), nan=1.0))):
             verdict = "watch" if verdict == "trusted" else verdict
             evidence.append(f"estimated accuracy {fair:.2f} on answers checked whatever they said "
-                            f"(90% interval {fair_lower:.2f}-{fair_upper:.2f}) < {cfg.watch_accuracy}")
+                            f"(90% interval {fair_lower:.2f}-{fair_upper:.2f}) < {cfg.watch_accuracy}, and below "
+                            f"the other annotators' median {peers:.2f} there")
         # gold answers are weighed the same way: 3 of 7 right is within an 0.8 annotator's bad luck
         gold_lower, gold_upper = wilson_interval(gold_acc, len(gold))
         if len(gold) >= 5 and gold_upper < cfg.block_accuracy:

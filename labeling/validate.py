@@ -65,10 +65,10 @@ def label_set(project: Project, manifest: pd.DataFrame, annotations: pd.DataFram
 
 
 def _aggregate(ann: pd.DataFrame, classes: list[str], prior: np.ndarray | None = None,
-               tasks: np.ndarray | None = None, weight: float = 1.0, learn: np.ndarray | None = None) -> DawidSkene:
+               tasks: np.ndarray | None = None, weight: float = 1.0) -> DawidSkene:
     long = pd.DataFrame({"task": ann["sample_id"].to_numpy(), "worker": ann["annotator"].to_numpy(),
                          "label": ann["label"].to_numpy()})
-    return DawidSkene(prior_weight=weight).fit(long, classes=classes, prior=prior, tasks=tasks, learn=learn)
+    return DawidSkene(prior_weight=weight).fit(long, classes=classes, prior=prior, tasks=tasks)
 
 
 def model_prior(X: np.ndarray, y: pd.Series, classes: list[str], folds: int, seed: int,
@@ -137,18 +137,18 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         return box_validate.infer_boxes(ann, usable, flags, classes, tasks, gold_truth, cfg, sizes, detector)
     # pass 1: who can be trusted?
     # an answer given alone and checked because it looked doubtful overstates its annotator's
-    # errors: a watch rests on the answers checked whatever they said (`annotator_quality`);
-    # with a model prior every single label teaches, the doubted and the undoubted alike, so
-    # there the choice biases nothing
+    # errors: a watch rests on a fit without such answers (`annotator_quality`). Left out, not
+    # merely kept from teaching: an answer that speaks in the posterior but is never held to it
+    # lets EM blame the annotators who checked it (they were read as mapping its mistakes)
     opener = annotators.answered_alone_first(ann, tasks)
     ds1 = _aggregate(usable, classes)
-    fair = _aggregate(usable, classes, learn=~opener.reindex(usable.index).to_numpy()) if opener.any() else ds1
+    fair = _aggregate(usable[~opener.reindex(usable.index).to_numpy()], classes) if opener.any() else ds1
     quality = annotators.annotator_quality(usable, ds1.labels_, ds1, tasks, gold_truth, cfg, opener, fair)
     blocked, blocked_flags, kept = checks.split_blocked(usable, quality, cfg.blocked_annotators)
     flags.append(blocked_flags)
     # pass 2: truth with a model prior, for every annotated sample
     everyone = np.unique(ann["sample_id"].to_numpy())
-    ds0 = _aggregate(kept, classes, tasks=everyone, learn=~opener.reindex(kept.index).to_numpy())
+    ds0 = _aggregate(kept, classes, tasks=everyone)
     prior = None
     if features is not None:
         y0 = ds0.labels_.where(pd.Series(everyone, index=everyone).isin(kept["sample_id"]))

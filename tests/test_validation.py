@@ -634,7 +634,9 @@ def test_a_watch_rests_on_answers_checked_whatever_they_said():
     the answers of an annotator that were checked are richer in their mistakes than their work
     is (found on a news set: honest .88-.92 annotators read .59-.65 and went on watch, and their
     single labels waited). An honest .9 annotator whose doubted singles are half wrong stays
-    trusted; the estimate that counts those answers still reads low and still blocks a spammer."""
+    trusted; the estimate that counts those answers still reads low and still blocks a spammer.
+    A watch also needs the annotator below the others on the same kind of answers (the answers
+    checked whatever they said are the hard ones for everyone): a .6 annotator is watched."""
     from dataprep.core.config import Validate
     from labeling.validate import infer_labels
 
@@ -656,7 +658,7 @@ def test_a_watch_rests_on_answers_checked_whatever_they_said():
         sid = f"c{i:02d}"
         truth[sid] = classes[i % 4]
         task(sid, 3)
-        for who, acc in (("honest", 0.9), ("b", 0.97), ("c", 0.97)):
+        for who, acc in (("honest", 0.9), ("b", 0.97), ("c", 0.97), ("weak", 0.6)):
             answer(sid, who, truth[sid] if rng.random() < acc else wrong[truth[sid]], 0)
     for i in range(200):                              # then one each, the honest annotator's
         sid = f"s{i:03d}"
@@ -681,3 +683,4 @@ def test_a_watch_rests_on_answers_checked_whatever_they_said():
     assert q.loc["honest", "verdict"] == "trusted", q.loc["honest", "evidence"]    # ... but do not put them on watch
     assert q.loc["honest", "est_accuracy_unbiased"] > 0.85
     assert q.loc["spam", "verdict"] == "blocked", q.loc["spam"]
+    assert q.loc["weak", "verdict"] == "watch" and "median" in q.loc["weak", "evidence"], q.to_dict("index")
