@@ -60,14 +60,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from active_learning import strategies as S  # noqa: E402
 from albl import DEFAULT_ARMS, StrategyBandit, probe_reward  # noqa: E402
 from dataprep.core.models import make_model  # noqa: E402
-from bench_data import load  # noqa: E402
+from bench_data import load, paired_interval  # noqa: E402
 from dataprep.core.config import Select  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -254,17 +253,6 @@ def main():
     plot(pd.DataFrame(curves), OUT / f"{a.out}.png")
 
 
-def _interval(stat, *samples) -> tuple[float, float, float]:
-    """The statistic on the paired samples and its 95% percentile bootstrap interval (nan when
-    fewer than 3 pairs)."""
-    point = float(stat(*samples))
-    if len(samples[0]) < 3:
-        return point, np.nan, np.nan
-    ci = stats.bootstrap(samples, stat, paired=True, vectorized=False, n_resamples=2000, method="percentile",
-                         random_state=0).confidence_interval
-    return point, float(ci.low), float(ci.high)
-
-
 def paired_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, batch and row: its labels-to-99% as a share of random's and its AULC against
     random's and against the best other row's, each paired by seed, with 95% intervals."""
@@ -278,13 +266,13 @@ def paired_summary(df: pd.DataFrame) -> pd.DataFrame:
             if len(others):
                 best = others.index[-1]
                 row["best_other"] = best
-                row["auc_vs_best"], row["lo"], row["hi"] = _interval(lambda a, b: np.mean(a - b),
+                row["auc_vs_best"], row["lo"], row["hi"] = paired_interval(lambda a, b: np.mean(a - b),
                                                                      auc[strat].values, auc[best].values)
             if "random" in auc.columns and strat != "random":
-                row["auc_vs_random"], row["lo_r"], row["hi_r"] = _interval(
+                row["auc_vs_random"], row["lo_r"], row["hi_r"] = paired_interval(
                     lambda a, b: np.mean(a - b), auc[strat].values, auc["random"].values)
                 both = to99[[strat, "random"]].dropna()
-                row["to99_share"], row["lo_s"], row["hi_s"] = _interval(
+                row["to99_share"], row["lo_s"], row["hi_s"] = paired_interval(
                     lambda a, b: np.mean(a) / np.mean(b), both[strat].values, both["random"].values)
                 row["seeds_both_99"] = len(both)
             out.append(row)

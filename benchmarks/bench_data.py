@@ -180,3 +180,16 @@ def load(name: str, per_class: int = 0, seed: int = 0):
         X, G, y, man = through_product(name, src)
         return X, G, y, man["text"].to_numpy()
     raise SystemExit(f"unknown dataset {name!r}; use one of {', '.join(SKLEARN + GENERATED + PRODUCT)}")
+
+
+def paired_interval(stat, *samples) -> tuple[float, float, float]:
+    """The statistic on samples paired by seed and its 95% percentile bootstrap interval over
+    the seeds (scipy's paired bootstrap; nan when fewer than 3 pairs)."""
+    from scipy import stats
+
+    point = float(stat(*samples))
+    if len(samples[0]) < 3:
+        return point, np.nan, np.nan
+    ci = stats.bootstrap(samples, stat, paired=True, vectorized=False, n_resamples=2000, method="percentile",
+                         random_state=0).confidence_interval
+    return point, float(ci.low), float(ci.high)

@@ -43,8 +43,10 @@ auto-labels had realized error <= max_error.
     python benchmarks/labeling_cost.py [--rounds 20] [--datasets digits,newsarticles] [--seeds 5]
         [--policies ...] [--max-error 0.05] [--set section.key=value] [--out labeling_cost]
 
-Prints the summary and writes `benchmarks/out/<out>.csv` (per round), `<out>_summary.csv`
-and `<out>.png` (test accuracy against human annotations).
+Prints the summary and writes `benchmarks/out/<out>.csv` (per round), `<out>_summary.csv`,
+`<out>_paired.csv` (every policy against `al_x3` on the same seeds, with 95% bootstrap
+intervals: annotations to target move by about ±90 from seed to seed on digits, so compare
+policies with `--seeds 15` or more) and `<out>.png` (test accuracy against human annotations).
 """
 
 from __future__ import annotations
@@ -335,7 +337,9 @@ def accuracy_at(run: pd.DataFrame, budget: int) -> float:
     return float(below["model_accuracy"].iloc[-1])
 
 
-def summarise(df: pd.DataFrame, fulls: dict[str, float], max_error: float, budgets=(200, 400, 600, 750)) -> pd.DataFrame:
+def summarise(df: pd.DataFrame, fulls: dict[str, float], max_error: float,
+              budgets=(200, 400, 600, 750)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table per dataset and policy (means over seeds), and the per-seed rows it averages."""
     out = []
     for (name, policy, seed), g in df.groupby(["dataset", "policy", "seed"], sort=False):
         g = g.sort_values("round")
@@ -356,7 +360,37 @@ def summarise(df: pd.DataFrame, fulls: dict[str, float], max_error: float, budge
         annotations=("annotations", "mean"), train_correct=("train_correct", "mean"), model=("model", "mean"),
         auto_labels=("auto_labels", "mean"), auto_error=("auto_error", "mean"), auto_within=("auto_within", "mean"),
         **{f"acc@{b}": (f"acc@{b}", "mean") for b in budgets})
-    return table
+    return table, per_seed
+
+
+def paired_against(per_seed: pd.DataFrame, baseline: str = "al_x3", budgets=(200, 400, 600, 750)) -> pd.DataFrame:
+    """Each policy against `baseline` on the same seeds, with 95% bootstrap intervals over the
+    seeds: `share` = its mean annotations to target over the baseline's (seeds where both got
+    there), `acc@N-` the mean accuracy difference at N annotations. To target moves by about
+    ±90 annotations from seed to seed on digits, so 5 seeds leave a mean uncertain by ±40."""
+    from bench_data import paired_interval
+
+    out = []
+    for name, sub in per_seed.groupby("dataset", sort=False):
+        wide = sub.pivot(index="seed", columns="policy")
+        if baseline not in set(sub["policy"]):
+            continue
+        for policy in sub["policy"].unique():
+            if policy == baseline:
+                continue
+            row = {"dataset": name, "policy": policy}
+            both = wide["to_target"][[policy, baseline]].dropna()
+            row["seeds_both_reached"] = len(both)
+            if len(both):
+                row["share"], row["share_lo"], row["share_hi"] = paired_interval(
+                    lambda a, b: np.mean(a) / np.mean(b), both[policy].to_numpy(), both[baseline].to_numpy())
+            for b in budgets:
+                acc = wide[f"acc@{b}"][[policy, baseline]].dropna()
+                if len(acc):
+                    row[f"acc@{b}-"], row[f"lo@{b}"], row[f"hi@{b}"] = paired_interval(
+                        lambda a, c: np.mean(a - c), acc[policy].to_numpy(), acc[baseline].to_numpy())
+            out.append(row)
+    return pd.DataFrame(out)
 
 
 def main() -> None:
@@ -396,10 +430,16 @@ def main() -> None:
         shutil.rmtree(base, ignore_errors=True)
     df = pd.DataFrame(rows)
     df.to_csv(OUT / f"{a.out}.csv", index=False)
-    table = summarise(df, fulls, a.max_error)
+    table, per_seed = summarise(df, fulls, a.max_error)
     table.to_csv(OUT / f"{a.out}_summary.csv")
     pd.set_option("display.width", 250)
     print(table.round(4).to_string())
+    paired = paired_against(per_seed)
+    if len(paired):
+        paired.to_csv(OUT / f"{a.out}_paired.csv", index=False)
+        print("\nagainst al_x3, paired by seed, 95% bootstrap interval over seeds: share = annotations to target "
+              "over al_x3's (seeds where both got there); acc@N- = accuracy difference at N annotations")
+        print(paired.round(3).to_string(index=False))
     try:
         import matplotlib
         matplotlib.use("Agg")
