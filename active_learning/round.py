@@ -374,6 +374,15 @@ def run_round(project: Project) -> dict[str, Any]:
         # no model yet, so only other annotators can check an annotator: the cold-start picks
         # are answered by several, which identifies who is reliable before tasks go out alone
         sel["n_wanted"] = calibrate
+    elif project.cfg.label.overlap == 1 and project.cfg.label.check_share > 0:
+        # later, a lone answer is checked mostly where it looks doubtful, which reads annotators and
+        # the model as worse than they are; a seeded draw of the new picks goes to two annotators
+        # whatever they answer, the unbiased part of the record (`annotators.answered_alone_first`)
+        key = seeded_key(sel["sample_id"], f"check{project.cfg.project.seed}:{rnd}:").to_numpy()
+        n_check = int(round(project.cfg.label.check_share * len(sel)))
+        check = np.zeros(len(sel), bool)
+        check[np.argsort(key, kind="stable")[:n_check]] = True
+        sel["n_wanted"] = np.where(check & (sel["strategy"] != "audit").to_numpy(), 2.0, np.nan)
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     if n_re:
         sel = pd.concat([sel, _reannotation_rows(requests, n_re, len(sel) + 1, version, rnd)], ignore_index=True)

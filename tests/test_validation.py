@@ -466,8 +466,11 @@ def _one_annotation_loop(root, seed: int) -> tuple[int, int, int]:
     assert (n.reindex(first) >= 3).all()                       # the cold start: three each (or more, asked again)
     sel = store.read_table(p.data, "selection")
     asked_again = set(sel.loc[sel["strategy"] == "reannotate", "sample_id"])
-    later = tasks.loc[(tasks["round"] > 1), "sample_id"]
-    assert (n.reindex(later[~later.isin(asked_again)]) == 1).all()     # later: one, unless asked again
+    later = tasks[(tasks["round"] > 1)]
+    drawn = later.loc[later["overlap"] == 2, "sample_id"]      # label.check_share: two whatever they answer
+    assert 0.05 <= len(drawn) / len(later) <= 0.15 and (n.reindex(drawn) >= 2).all()
+    alone = later.loc[later["overlap"] == 1, "sample_id"]
+    assert (n.reindex(alone[~alone.isin(asked_again)]) == 1).all()     # the rest: one, unless asked again
     q = json.loads((p.reports / "label_quality.json").read_text())
     assert q["blocked_annotators"] == ["spam"]
     spam_only = set(n[n == 1].index) & set(ann.loc[ann["annotator"] == "spam", "sample_id"])
@@ -684,3 +687,25 @@ def test_a_watch_rests_on_answers_checked_whatever_they_said():
     assert q.loc["honest", "est_accuracy_unbiased"] > 0.85
     assert q.loc["spam", "verdict"] == "blocked", q.loc["spam"]
     assert q.loc["weak", "verdict"] == "watch" and "median" in q.loc["weak", "evidence"], q.to_dict("index")
+
+
+def test_the_model_is_judged_on_items_checked_whatever_it_said():
+    """Agreed items that were answered alone first were mostly sent back because the model
+    disagreed, so the model is wrong on them by selection (a news model of .8 test accuracy read
+    .36-.50 on them and never earned trust): they are left out of its record."""
+    from labeling.validate import model_earned
+
+    classes = ["x", "y"]
+    cold = [f"c{i:02d}" for i in range(40)]          # three each from the start: right 38 of 40
+    doubted = [f"d{i:02d}" for i in range(30)]       # sent back because the model said otherwise
+    truth = {s: classes[i % 2] for i, s in enumerate(cold + doubted)}
+    kept = pd.DataFrame([{"sample_id": s, "annotator": a, "label": truth[s]}
+                         for s in cold for a in ("a", "b", "c")] +
+                        [{"sample_id": s, "annotator": a, "label": truth[s]} for s in doubted for a in ("a", "b")])
+    everyone = np.array(sorted(truth))
+    said = {s: (truth[s] if s in cold[:38] else classes[1 - classes.index(truth[s])]) for s in everyone}
+    prior = np.array([[0.95, 0.05] if said[s] == "x" else [0.05, 0.95] for s in everyone])
+    every = model_earned(prior, everyone, kept, classes, 0.9)
+    fair = model_earned(prior, everyone, kept, classes, 0.9, doubted=set(doubted))
+    assert not every["trusted"] and every["accuracy"] == pytest.approx(38 / 70)
+    assert fair["trusted"] and fair["accuracy"] == pytest.approx(38 / 40) and fair["agreed_items"] == 40

@@ -114,6 +114,8 @@ class Label(_Section):
     project_title: str = "dataprep"
     overlap: int = Field(1, ge=1)
     calibration_overlap: int = Field(3, ge=1, description="annotators each new task of a cold-start round wants")
+    check_share: float = Field(0.1, ge=0.0, le=1.0, description="share of later new tasks sent to two annotators "
+                               "whatever they answer (an unbiased check of annotators and model)")
     max_annotations: int = Field(5, ge=1)
     reannotate: bool = True
     remove_blocked: bool = Field(True, description="blocked annotators get no further tasks")
@@ -393,6 +395,8 @@ label:
   project_title: dataprep
   overlap: 1                # annotators a new task starts with; re-annotation requests add more where needed
   calibration_overlap: 3    # ... in a cold-start round (no model yet: only other annotators can check one)
+  check_share: 0.1          # later rounds: this share of new tasks (seeded draw) goes to two annotators whatever they answer,
+                            # so annotators and the model are also judged where nothing looked doubtful
   max_annotations: 5        # most annotators one task may get through re-annotation requests
   reannotate: true          # doubtful samples (ties, model disagreements, low confidence) get another annotation
   remove_blocked: true      # push takes blocked annotators off the work: the simulated crowd stops asking them; Label Studio

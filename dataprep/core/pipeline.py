@@ -95,7 +95,7 @@ def dvc_stages() -> dict:
                      f"{D}/labels.parquet", f"{D}/quarantine.parquet", f"{D}/requests.parquet",
                      f"{D}/triage.parquet"],
             "params": ["select", "triage.keep", "label.gold_share", "label.reannotate", "label.auto_accept",
-                       "label.overlap", "label.calibration_overlap", "project.labels", "project.seed",
+                       "label.overlap", "label.calibration_overlap", "label.check_share", "project.labels", "project.seed",
                        "project.task", "features.onnx_input_size", "acquire.max_pixels"],
             "outs": [{f"{D}/selection.parquet": persist()}, {f"{D}/al_state.json": persist()},
                      {f"{R}/learning_curve.csv": nocache()}, {f"{R}/al_metrics.json": nocache()},
