@@ -32,11 +32,14 @@ def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):
         sel = store.read_table(p.data, "selection")
         assert sorted(t.data["sample_id"] for t in remote) == sorted(sel["sample_id"])      # both rounds, once each
         # every task got the annotators it asked for: three on the cold-start picks (the crowd
-        # judges itself), the project's one elsewhere
+        # judges itself), two on the later picks drawn for label.check_share, the project's one elsewhere
         assert all(t.total_annotations == t.overlap for t in remote)
         first = set(sel.loc[(sel["round"] == 1) & (sel["strategy"] == "cold_start"), "sample_id"])
+        drawn = set(sel.loc[(sel["round"] > 1) & (sel["n_wanted"] == 2), "sample_id"])
+        assert drawn and len(drawn) <= 0.15 * (sel["round"] > 1).sum()
         assert {t.overlap for t in remote if t.data["sample_id"] in first} == {p.cfg.label.calibration_overlap}
-        assert {t.overlap for t in remote if t.data["sample_id"] not in first} == {p.cfg.label.overlap}
+        assert {t.overlap for t in remote if t.data["sample_id"] in drawn} == {2}
+        assert {t.overlap for t in remote if t.data["sample_id"] not in first | drawn} == {p.cfg.label.overlap}
         # the pull of round 2 mirrored round 1's answers, each by the simulated annotator who gave it
         ann = store.read_table(p.data, "annotations")
         names = {annotator_email(a.name) for a in p.cfg.simulate.annotators}
