@@ -390,6 +390,10 @@ def mirror_rows(tasks: list[dict], users: dict[int, str], task_type: str, old_an
     return task_df, ann_df, cursor
 
 
+# what the server lists as the email of a member removed from the organization (`remove_blocked`)
+REMOVED_MEMBER = "Deleted"
+
+
 def user_names(ls, known: dict[str, str]) -> dict[int, str]:
     """Each user's name in the annotation log (email, else username, else id). A member removed
     from the organization (`remove_blocked`) is listed by the server as 'Deleted': the name it had
@@ -399,7 +403,7 @@ def user_names(ls, known: dict[str, str]) -> dict[int, str]:
     out = {}
     for u in ls.users.list():
         name = u.email or u.username or str(u.id)
-        out[u.id] = known.get(str(u.id), f"removed-user-{u.id}") if name == "Deleted" else name
+        out[u.id] = known.get(str(u.id), f"removed-user-{u.id}") if name == REMOVED_MEMBER else name
     return out
 
 

@@ -19,6 +19,7 @@ from dataprep.core import store
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 from labeling import label_config
+from labeling.studio_backend import REMOVED_MEMBER, find_project, result_to_label
 from labeling.studio_client import NO_RETRY, client, connection, explained, field
 
 
@@ -35,7 +36,6 @@ def unanswered(ls, pid: int) -> pd.DataFrame:
     """Tasks that want more annotators than they have (`overlap`, raised by re-annotation
     requests): sample_id, task_id, prediction, round, `missing` (how many more) and `answered`
     (the simulated annotators who already did: they are not asked again)."""
-    from labeling.studio_backend import result_to_label
 
     users = {u.id: (u.email or "").split("@")[0] for u in ls.users.list()}
     rows = []
@@ -61,7 +61,6 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
     from label_studio_sdk import LabelStudio
 
     from labeling.simulated_backend import simulated_answers
-    from labeling.studio_backend import find_project
     from dataprep.demo.studio_users import annotator_token
 
     if not project.cfg.simulate.active:
@@ -92,7 +91,7 @@ def answer_in_studio(project: Project) -> dict[str, Any]:
     state = project.data / "pull_state.json"
     seen = json.loads(state.read_text()).get("users", {}) if state.exists() else {}
     with explained(url, "checking which simulated annotators are still in the organization"):
-        gone = {seen[str(u.id)] for u in ls.users.list() if u.email == "Deleted" and str(u.id) in seen}
+        gone = {seen[str(u.id)] for u in ls.users.list() if u.email == REMOVED_MEMBER and str(u.id) in seen}
     removed = {a.name for a in project.cfg.simulate.annotators if annotator_email(a.name) in gone}
     ann = simulated_answers(project, todo, start_id=1, n_per_task=todo["missing"].to_numpy(),
                             exclude=[set(w) | removed for w in todo["answered"]])
