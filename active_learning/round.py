@@ -378,11 +378,12 @@ def run_round(project: Project) -> dict[str, Any]:
         # later, a lone answer is checked mostly where it looks doubtful, which reads annotators and
         # the model as worse than they are; a seeded draw of the new picks goes to two annotators
         # whatever they answer, the unbiased part of the record (`annotators.answered_alone_first`)
-        key = seeded_key(sel["sample_id"], f"check{project.cfg.project.seed}:{rnd}:").to_numpy()
-        n_check = int(round(project.cfg.label.check_share * len(sel)))
-        check = np.zeros(len(sel), bool)
-        check[np.argsort(key, kind="stable")[:n_check]] = True
-        sel["n_wanted"] = np.where(check & (sel["strategy"] != "audit").to_numpy(), 2.0, np.nan)
+        # (audit picks are the auto-labels' own random check and stay single)
+        eligible = np.flatnonzero((sel["strategy"] != "audit").to_numpy())
+        key = seeded_key(sel["sample_id"].iloc[eligible], f"check{project.cfg.project.seed}:{rnd}:").to_numpy()
+        drawn = eligible[np.argsort(key, kind="stable")[:int(round(project.cfg.label.check_share * len(eligible)))]]
+        sel["n_wanted"] = np.nan
+        sel.loc[sel.index[drawn], "n_wanted"] = 2.0
     sel = pd.concat([sel, _gold_rows(project, manifest, candidates, picked, model, Xc, version, rnd)], ignore_index=True)
     if n_re:
         sel = pd.concat([sel, _reannotation_rows(requests, n_re, len(sel) + 1, version, rnd)], ignore_index=True)

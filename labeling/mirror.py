@@ -28,7 +28,10 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
         raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
     sent |= set(also_sent)
-    out = sel.assign(gold=sel["strategy"] == "gold", audit=sel["strategy"] == "audit")
+    # `overlap`: the annotators the task first asks for (a cold-start or check pick's n_wanted, else
+    # label.overlap); both backends record it with the task (validation reads it back)
+    out = sel.assign(gold=sel["strategy"] == "gold", audit=sel["strategy"] == "audit",
+                     overlap=sel["n_wanted"].fillna(project.cfg.label.overlap).astype("int64"))
     order = seeded_key(out["sample_id"])
     out = out.loc[order.sort_values().index].reset_index(drop=True)
     return out[~out["sample_id"].isin(sent)].reset_index(drop=True)

@@ -86,7 +86,7 @@ def push(project: Project) -> dict[str, Any]:
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
                         "audit": batch["audit"].astype(bool),
                         "round": batch["round"],
-                        "overlap": batch["n_wanted"].fillna(project.cfg.label.overlap).astype("int64")})
+                        "overlap": batch["overlap"]})
     if len(new):
         store.append_table(_sim_dir(project), "tasks", new)
     again = reannotation_to_push(project)

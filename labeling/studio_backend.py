@@ -97,11 +97,11 @@ def existing_sample_ids(ls, pid: int) -> dict[str, int]:
     return out
 
 
-def task_payload(row, man_row, modality: str, task: str, overlap: int = 1) -> dict[str, Any]:
+def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
     """One task to import; its meta says what validation needs back: a gold task, an audit task,
-    and the annotators it first asks for (`n_wanted`, else the project's `overlap`; the task's own
+    and the annotators it first asks for (`mirror.batch_to_push`'s `overlap`; the task's own
     `overlap` is raised by later requests, and the snapshot export leaves it out)."""
-    wanted = int(row.n_wanted) if pd.notna(getattr(row, "n_wanted", None)) else int(overlap)
+    wanted = int(getattr(row, "overlap", 1))
     data: dict[str, Any] = {"sample_id": row.sample_id, "round": int(row.round)}
     if modality == "image":
         data["image"] = f"/data/local-files/?d={man_row['path']}"
@@ -191,8 +191,7 @@ def push(project: Project) -> dict[str, Any]:
     modality = man["modality"].iloc[0]
     ls, url = client(project)
     proj = ensure_project(ls, url, project, modality)
-    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task, project.cfg.label.overlap)
-             for r in batch.itertuples()]
+    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in batch.itertuples()]
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["removed_annotators"] = remove_blocked(ls, url, project) if project.cfg.label.remove_blocked else []
