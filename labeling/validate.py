@@ -164,6 +164,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
     posterior = pd.DataFrame(ds.posterior_, index=everyone, columns=classes)
+    believed = posterior.copy()     # with the model's say, never reverted: what a request is scored on
     model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
     if prior is not None:
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy,
@@ -252,7 +253,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
             "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight,
-            "posterior": posterior,
+            "posterior": posterior, "believed": believed,
             "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
 
 
@@ -286,11 +287,15 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
     if "p_wrong" in res:            # boxes: 1 - the image's confidence (`labeling.box_validate`)
         wrong = res["p_wrong"].reindex(ids).fillna(1.0).to_numpy()
     else:
-        post = res["posterior"].reindex(ids).fillna(1.0 / len(classes)).to_numpy()
+        # scored with the model's say even where it was not let to move the label (`believed`): a
+        # lone answer the model contradicts is doubted as much as the combined evidence says
+        post = res.get("believed", res["posterior"]).reindex(ids).fillna(1.0 / len(classes)).to_numpy()
         kept = res["kept"]
         votes = (pd.crosstab(kept["sample_id"], kept["label"]).reindex(index=ids, columns=classes, fill_value=0)
                  .fillna(0).to_numpy() if len(kept) else np.zeros_like(post))
-        wrong = annotation_value.p_wrong(annotation_value.blend(post, votes))
+        used = res["inferred"].reindex(ids)
+        wrong = annotation_value.p_wrong(annotation_value.blend(post, votes),
+                                         [classes.index(u) if u in classes else -1 for u in used])
     task_of = tasks.drop_duplicates("sample_id", keep="last").set_index("sample_id")["task_id"]
     return pd.DataFrame({"sample_id": ids, "task_id": task_of.reindex(ids).to_numpy(),
                          "p_wrong": wrong,
