@@ -283,13 +283,14 @@ def build(project: Project) -> dict[str, Any]:
                 ax.errorbar(q["annotator"].astype(str), q["est_accuracy"],
                             yerr=[q["est_accuracy"] - q["est_accuracy_low"], q["est_accuracy_high"] - q["est_accuracy"]],
                             fmt="none", ecolor="black", capsize=3, lw=1)
+            handles = [Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
             if "est_accuracy_unbiased" in q:        # what a watch reads: answers checked whatever they said
-                ax.scatter(q["annotator"].astype(str), q["est_accuracy_unbiased"], marker="D", color="black",
-                           s=14, zorder=3, label="on answers checked whatever they said")
+                handles.append(ax.scatter(q["annotator"].astype(str), q["est_accuracy_unbiased"], marker="D",
+                                          color="black", s=14, zorder=3, label="checked whatever they said"))
             ax.set_ylabel("estimated accuracy")
             ax.set_ylim(0, 1)
             ax.tick_params(axis="x", rotation=45)
-            ax.legend(handles=[Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()], fontsize=8, loc="lower right")
+            ax.legend(handles=handles, fontsize=8, loc="lower right")
             parts.append("<h2>Annotators</h2>" + legend({v: to_hex(c) for v, c in VERDICT_COLOURS.items()})
                          + "<p>Bars: estimated accuracy on every checked answer; whiskers: its 90% interval, "
                          "which blocks only when its top is under validate.block_accuracy. Diamonds: the "

@@ -741,3 +741,20 @@ def test_the_model_is_judged_on_items_checked_whatever_it_said():
     fair = model_earned(prior, everyone, kept, classes, 0.9, doubted=set(doubted))
     assert not every["trusted"] and every["accuracy"] == pytest.approx(38 / 70)
     assert fair["trusted"] and fair["accuracy"] == pytest.approx(38 / 40) and fair["agreed_items"] == 40
+
+
+def test_validate_judges_the_model_without_the_samples_answered_alone_first(labeled):
+    """The wiring of the test above: validate leaves a sample whose task first asked for one
+    annotator out of the model's record (`label_error_model.agreed_items`), however many agreed
+    on it later."""
+    from labeling.validate import validate
+
+    p, truth = labeled(GOOD[:3])
+    tasks = store.read_table(p.data, "tasks").assign(overlap=3)
+    store.write_table(p.data, "tasks", tasks)
+    every = validate(p)["label_error_model"]["agreed_items"]
+    ann = store.read_table(p.data, "annotations")
+    votes = ann.groupby("sample_id")["label"].nunique()
+    alone = votes[votes == 1].index[:30]                  # agreed by all three, but asked of one first
+    store.write_table(p.data, "tasks", tasks.assign(overlap=np.where(tasks["sample_id"].isin(alone), 1, 3)))
+    assert validate(p)["label_error_model"]["agreed_items"] == every - 30
