@@ -15,8 +15,9 @@ Order matters and is deliberate:
    agreed label the model gives under 5% await another annotation
    (`tie`, `model_disagrees`; not counted by the gate); where a model not yet
    trusted (step 5) pulls the inference to a label nobody gave, the inference
-   without its prior stands, listed as doubtful (`model_disagrees_unconfirmed`),
-   unless the model is surer of its label than that answer is of its own (then
+   without its prior stands, listed as doubtful (`model_disagrees_unconfirmed`;
+   its request for another annotation is scored by the posterior with the prior,
+   `believed`), unless the model is surer of its label than that answer is of its own (then
    `model_disagrees`: another annotation decides);
    a single annotation too unconfident to accept awaits one too (`unconfirmed`: with one annotation per
    task, unconfirmed is the normal state of new work, not a fault of the batch),
