@@ -2,13 +2,14 @@
 
 A model label is accepted without a human only where an upper confidence bound on the error
 rate of such labels stays below `max_error`. The bound comes from the *audit*: each round,
-`select` sends a random share of the pool samples the model is already confident about
-(strategy `audit`) to annotators like any other task. Once humans have settled them, their
+`select` sends a random share of the pool (strategy `audit`, drawn whatever the model says of
+the samples) to annotators like any other task. Once humans have settled them, their
 out-of-sample model prediction (cross-validated: the model never saw the audited label) is
 compared with the accepted human label.
 
-For a threshold t, the audited samples with confidence >= t are a random sample of the
-would-be auto-labels at t; their errors give a one-sided Clopper-Pearson upper bound at
+For a threshold t, the audited samples with confidence >= t (read now, out of sample) are a
+random sample of the would-be auto-labels at t (a sample the model became sure of lately is as
+likely to be audited as one it was always sure of); their errors give a one-sided Clopper-Pearson upper bound at
 `confidence`. Thresholds are tested from the strictest down (fixed-sequence testing, which
 needs no correction for testing several: the first failure stops) and the loosest one that
 passes is used. A threshold is skipped, not failed, when it has fewer audited samples than
@@ -30,10 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
-from dataprep.core.annotation_value import AUTO_THRESHOLDS
 from dataprep.core.models import make_model, model_version
 
-THRESHOLDS = AUTO_THRESHOLDS
+# the confidence thresholds tested, strictest first
+THRESHOLDS = (0.999, 0.995, 0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.8)
 
 
 def upper_bound(errors: int, n: int, confidence: float) -> float:

@@ -21,11 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 
-# the confidence thresholds at which auto-labels are tested (strictest first); the audit draws
-# from pool samples at or above the loosest (`labeling.auto_labels`, `active_learning.round`)
-AUTO_THRESHOLDS = (0.999, 0.995, 0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.8)
-
-
 def p_wrong(post: np.ndarray, used=None) -> np.ndarray:
     """Probability that the label used for each row of `post` is not the true one: its most
     probable class, or the class index `used` gives for that row (-1: the most probable)."""
