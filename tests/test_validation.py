@@ -377,7 +377,7 @@ def test_a_tie_after_blocking_is_requeued_to_a_new_annotator_not_accepted(tmp_pa
 
 
 def test_auto_labels_carry_a_bound_that_holds_and_are_revoked_when_a_bad_model_breaks_it(tmp_path):
-    """Tabular, three classes: once the audit (random confident pool samples that humans label)
+    """Tabular, three classes: once the audit (random pool samples that humans label)
     is large enough, validate accepts model labels with `method: auto`, the bound and the model
     version; their realized error is within the bound; select never trains on them; lineage and
     export tell human, gold and auto labels apart. A model that predicts at random (injected as
