@@ -17,7 +17,7 @@ Order matters and is deliberate:
    trusted (step 5) pulls the inference to a label nobody gave, the inference
    without its prior stands, listed as doubtful (`model_disagrees_unconfirmed`;
    its request for another annotation is scored by the posterior with the prior,
-   `believed`), unless the model is surer of its label than that answer is of its own (then
+   which is what `posterior` holds), unless the model is surer of its label than that answer is of its own (then
    `model_disagrees`: another annotation decides);
    a single annotation too unconfident to accept awaits one too (`unconfirmed`: with one annotation per
    task, unconfirmed is the normal state of new work, not a fault of the batch),
@@ -164,8 +164,8 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         weight = prior_weight(prior[pos], ds0.labels_.loc[settled].to_numpy().astype(str), classes)
     ds = _aggregate(kept, classes, prior, tasks=everyone, weight=weight) if prior is not None and weight > 0 else ds0
     pred, conf = ds.labels_, ds.confidence_
+    # with the model's say, also where it is not let to move a label below: what a request is scored on
     posterior = pd.DataFrame(ds.posterior_, index=everyone, columns=classes)
-    believed = posterior.copy()     # with the model's say, never reverted: what a request is scored on
     model_check = {"trusted": False, "accuracy": None, "agreed_items": 0}
     if prior is not None:
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy,
@@ -193,7 +193,6 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
                                          "annotation" for s in back])
             pred, conf = pred.copy(), conf.copy()
             pred[back], conf[back] = ds0.labels_[back], ds0.confidence_[back]
-            posterior.loc[back] = ds0.posterior_[at.get_indexer(back)]
     n = kept.groupby("sample_id").size().reindex(everyone, fill_value=0)
     unanimous = kept.groupby("sample_id")["label"].nunique().reindex(everyone, fill_value=0) == 1
     method = np.where(n == 1, "single", np.where(unanimous, "agreement", "dawid_skene"))
@@ -254,7 +253,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     quarantine = pd.concat([f for f in flags + [sample_q] if len(f)] or [checks.no_flags()], ignore_index=True)
     return {"labels": accepted, "quarantine": quarantine, "sample_quarantine": sample_q, "quality": quality,
             "inferred": pred, "kept": kept, "blocked": blocked, "prior_weight": weight,
-            "posterior": posterior, "believed": believed,
+            "posterior": posterior,
             "doubtful": doubtful[~doubtful["sample_id"].isin(sample_q["sample_id"])], "label_error_model": model_check}
 
 
@@ -288,9 +287,9 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
     if "p_wrong" in res:            # boxes: 1 - the image's confidence (`labeling.box_validate`)
         wrong = res["p_wrong"].reindex(ids).fillna(1.0).to_numpy()
     else:
-        # scored with the model's say even where it was not let to move the label (`believed`): a
-        # lone answer the model contradicts is doubted as much as the combined evidence says
-        post = res.get("believed", res["posterior"]).reindex(ids).fillna(1.0 / len(classes)).to_numpy()
+        # the posterior has the model's say even where it was not let to move the label: a lone
+        # answer the model contradicts is doubted as much as the combined evidence says
+        post = res["posterior"].reindex(ids).fillna(1.0 / len(classes)).to_numpy()
         kept = res["kept"]
         votes = (pd.crosstab(kept["sample_id"], kept["label"]).reindex(index=ids, columns=classes, fill_value=0)
                  .fillna(0).to_numpy() if len(kept) else np.zeros_like(post))

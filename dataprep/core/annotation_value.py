@@ -1,6 +1,6 @@
 """The one score that decides, each round, whether the next annotation goes to an unlabeled
 sample (active learning) or back to a doubtful one (re-annotation): the probability that the
-label we would use for it is wrong, `1 - max(post)`.
+label we would use for it is wrong, `1 - post[label]` (`p_wrong`).
 
 `post` is the model's class probabilities for an unlabeled sample (its label would be the
 model's guess), and for an annotated one the inferred posterior blended half and half with the
