@@ -262,7 +262,9 @@ def build(project: Project) -> dict[str, Any]:
                 f"({auto['audit_errors']} errors in {auto['audit_n']} audited samples; coverage "
                 f"{auto['coverage']:.0%} of the unasked pool; model {auto['model_version']})"
                 if auto.get("auto_labels") else f"none: {auto.get('note', 'no threshold passed')}")
-                + (html.escape(f"; {auto['revoked']} revoked this round") if auto.get("revoked") else "") + "</p>"
+                + (html.escape(f"; {auto['revoked']} revoked this round") if auto.get("revoked") else "")
+                + (html.escape(f"; {auto['sent_to_annotators']} since sent to annotators, whose label replaces "
+                               "the model's") if auto.get("sent_to_annotators") else "") + "</p>"
                 + table(pd.DataFrame(auto.get("calibration") or [])))
         human = labels[labels["method"] != "auto"] if "method" in labels else labels
         if len(cur) and len(human):

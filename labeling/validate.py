@@ -523,7 +523,12 @@ def validate(project: Project) -> dict[str, Any]:
                 _unlabeled_pool(project, manifest, tasks), lambda ids: take(X, rows_of(index, ids)))
         before = store.read_table(data, "labels", ["sample_id", "method"])
         previous = set(before.loc[before["method"] == "auto", "sample_id"])
-        audit["revoked"] = int(len(previous - set(auto["sample_id"])))      # the bound no longer covers them
+        gone = previous - set(auto["sample_id"])
+        # an auto-labeled sample may be picked for annotators later (the audit draws from the whole
+        # pool, and a small pool runs out): its human label replaces the model's, which is no revocation
+        asked = gone & set(tasks["sample_id"])
+        audit["revoked"] = int(len(gone - asked))           # the bound no longer covers them
+        audit["sent_to_annotators"] = int(len(asked))
         summary["auto_accept"] = audit
         write_json(reports / "label_quality.json", summary)
         stage_metrics.write(reports, "validate", summary)

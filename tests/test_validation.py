@@ -419,6 +419,17 @@ def test_auto_labels_carry_a_bound_that_holds_and_are_revoked_when_a_bad_model_b
     m = run_round(p)
     assert m["n_labels"] == int((labels["method"] != "auto").sum() - (~labels["sample_id"].isin(
         store.read_table(p.data, "manifest").query("split == 'pool'")["sample_id"])).sum())
+    # the audit draws from the whole pool, auto-labeled samples too: sent to annotators, their human
+    # label replaces the model's, and they are counted apart from the auto-labels the bound revoked
+    sel = store.read_table(p.data, "selection")
+    picked = set(sel.loc[sel["round"] == m["round"], "sample_id"]) & set(auto["sample_id"])
+    push(p)
+    pull(p)
+    s = validate(p)
+    assert picked and s["auto_accept"]["sent_to_annotators"] == len(picked), s["auto_accept"]
+    labels = store.read_table(p.data, "labels")
+    auto = labels[labels["method"] == "auto"]
+    assert len(auto) and not picked & set(auto["sample_id"])
     lin = lineage(p).set_index("sample_id")
     assert set(lin["method"]) >= {"auto", "gold", "agreement"}
     assert (lin.loc[auto["sample_id"], "annotators"].isna()).all()

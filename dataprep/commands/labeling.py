@@ -36,6 +36,8 @@ def validate(ctx: typer.Context) -> None:
                      if auto["auto_labels"] else f"auto-labels: none ({auto.get('note', 'no threshold passed')})")
         if auto.get("revoked"):
             lines.append(f"auto-labels revoked: {auto['revoked']} (the audit no longer bounds their error)")
+        if auto.get("sent_to_annotators"):
+            lines.append(f"auto-labels since sent to annotators: {auto['sent_to_annotators']} (a human label replaces them)")
     console.result(s, *lines)
 
 
