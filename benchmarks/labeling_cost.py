@@ -48,9 +48,9 @@ stays <= max_error.
         [--policies ...] [--max-error 0.05] [--set section.key=value] [--out labeling_cost]
 
 Prints the summary and writes `benchmarks/out/<out>.csv` (per round), `<out>_summary.csv`,
-`<out>_paired.csv` (every policy against `al_x3` on the same seeds, with 95% bootstrap
-intervals: annotations to target move by about ±90 from seed to seed on digits, so compare
-policies with `--seeds 15` or more) and `<out>.png` (test accuracy against human annotations).
+`<out>_paired.csv` (every policy against `al_x3`, and against `activelab_removal`, on the
+same seeds, with 95% bootstrap intervals: annotations to target move by about ±90 from seed to
+seed on digits, so compare policies with `--seeds 15` or more) and `<out>.png` (test accuracy against human annotations).
 """
 
 from __future__ import annotations
@@ -450,12 +450,16 @@ def main() -> None:
     table.to_csv(OUT / f"{a.out}_summary.csv")
     pd.set_option("display.width", 250)
     print(table.round(4).to_string())
-    paired = paired_against(per_seed)
+    # against today's loop (the 50% goal) and against ActiveLab with removal ("at every budget")
+    paired = pd.concat([paired_against(per_seed, base).assign(baseline=base)
+                        for base in ("al_x3", "activelab_removal") if base in set(per_seed["policy"])] or [pd.DataFrame()],
+                       ignore_index=True)
     if len(paired):
         paired.to_csv(OUT / f"{a.out}_paired.csv", index=False)
-        print("\nagainst al_x3, paired by seed, 95% bootstrap interval over seeds: share = annotations to target "
-              "over al_x3's (seeds where both got there); acc@N- = accuracy difference at N annotations")
-        print(paired.round(3).to_string(index=False))
+        for base, rows in paired.groupby("baseline", sort=False):
+            print(f"\nagainst {base}, paired by seed, 95% bootstrap interval over seeds: share = annotations to "
+                  f"target over {base}'s (seeds where both got there); acc@N- = accuracy difference at N annotations")
+            print(rows.drop(columns="baseline").round(3).to_string(index=False))
     try:
         import matplotlib
         matplotlib.use("Agg")
