@@ -355,9 +355,8 @@ def to_target(run: pd.DataFrame, full: float, correct: float = 0.98, within: flo
     model (`model`: select's, on the human labels; `export_accuracy`: the same model on the
     whole training set the export gives, auto-labels too) is within `within` of the full-pool
     model (NaN if never)."""
-    if model not in run:                # a run written before the column existed
-        model = "model_accuracy"
-    hit = run[(run["train_correct"] >= correct) & (run[model] >= full - within)]
+    acc = run[model].fillna(run["model_accuracy"]) if model in run else run["model_accuracy"]   # older runs
+    hit = run[(run["train_correct"] >= correct) & (acc >= full - within)]
     return float(hit["human_annotations"].iloc[0]) if len(hit) else float("nan")
 
 
