@@ -255,6 +255,10 @@ def build(project: Project) -> dict[str, Any]:
                      f"{gate.get('quarantined_share', 0):.0%} of round {gate.get('round', '-')} quarantined).</p>"
                      + key_values(flat))
         auto = lq.get("auto_accept")
+        if auto and not auto.get("auto_labels"):
+            # enabled but no threshold passed yet: the headline says so rather than nothing
+            info["auto_pending"] = (f"no auto-labels yet: {auto.get('audited', 0)} audited samples bound no "
+                                    f"confidence threshold's error under {auto.get('max_error', 0):.0%}")
         if auto:
             parts.append("<h2>Auto-labels</h2><p>" + html.escape(
                 f"{auto['auto_labels']} pool samples labeled by the model at confidence >= {auto['threshold']}: "
@@ -425,11 +429,14 @@ def disputed_boxes(project: Project, S, n: int = 12) -> str:
 
 
 def headline(info: dict[str, Any]) -> str:
-    if "accuracy" not in info:
+    if "accuracy" in info:
+        s = f"Accuracy {info['accuracy']:.1%} with {info['labels']} accepted labels"
+        if not np.isnan(info.get("random_accuracy", np.nan)):
+            s += f" vs {info['random_accuracy']:.1%} for the same number of random samples"
+    elif not info.get("human_labels"):
         return "No learning curve yet: run a few rounds."
-    s = f"Accuracy {info['accuracy']:.1%} with {info['labels']} accepted labels"
-    if not np.isnan(info.get("random_accuracy", np.nan)):
-        s += f" vs {info['random_accuracy']:.1%} for the same number of random samples"
+    else:       # labels, but no test accuracy: no model yet, or no test split with source labels
+        s = "No test accuracy (no model yet, or no test samples with a source label)"
     if info.get("annotator_hours"):
         s += f"; {info['annotator_hours']:.1f} annotator hours"
     if info.get("human_labels"):
@@ -438,4 +445,6 @@ def headline(info: dict[str, Any]) -> str:
               f"where a fixed overlap of 3 takes {3 * info['human_labels']}")
     if info.get("auto_labels"):
         s += f"; {info['auto_labels']} auto-labels, error at most {info['auto_bound']:.1%} at the stated confidence"
+    elif info.get("auto_pending"):
+        s += f"; {info['auto_pending']}"
     return s + "."

@@ -445,6 +445,9 @@ def test_auto_labels_carry_a_bound_that_holds_and_are_revoked_when_a_bad_model_b
     failed = [t for t in s["auto_accept"]["calibration"] if t["passed"] is False]
     assert failed and failed[0]["errors"] > 0
     assert not (store.read_table(p.data, "labels")["method"] == "auto").any()
+    # the report's headline says where the auto-labels stand, not nothing
+    from dataprep.report import build
+    assert "no auto-labels yet: " in build(open_project(tmp_path / "params.yaml"))["headline"]
 
 
 def test_an_annotator_seen_only_alone_keeps_the_prior_accuracy():
