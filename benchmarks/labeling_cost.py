@@ -45,7 +45,8 @@ wheel) is the held-out set. `auto_within` is the share of seeds in which every r
 auto-labels had realized error <= max_error; `auto_error_pooled` is the error of every
 auto-label as each round used it, pooled over the rounds of a seed (a round with 2 auto-labels
 breaks max_error with one wrong one), and `auto_within_pooled` the share of seeds where that
-stays <= max_error.
+stays <= max_error. `label_error_flags` counts the lone labels confident learning flagged in
+the run (quarantined or asked again) and `flag_precision` the share of them that were wrong.
 
     python benchmarks/labeling_cost.py [--rounds 20] [--datasets digits,newsarticles] [--seeds 5]
         [--policies ...] [--max-error 0.05] [--set section.key=value] [--out labeling_cost]
@@ -144,6 +145,27 @@ def _gt_style(project, labels: pd.DataFrame, target: float = 0.95) -> tuple[int,
     return int(keep.sum()), float(wrong.mean()) if keep.any() else float("nan")
 
 
+def _label_error_flags(project, truth: pd.Series, flagged: dict) -> None:
+    """Every lone label confident learning flags (`label_error`: quarantined, as a trusted model's
+    flags were; `label_error_unconfirmed`: kept and asked again), first flagging only: sample id ->
+    whether the flagged label was wrong (the label is read from the flag's reason)."""
+    import json
+    import re
+
+    from dataprep.core import store
+
+    q = store.read_table(project.data, "quarantine")
+    found = list(zip(q.loc[q["check"] == "label_error", "sample_id"], q.loc[q["check"] == "label_error", "reason"]))
+    path = project.reports / "label_quality.json"
+    if path.exists():
+        found += [(d["sample_id"], d["reason"]) for d in json.loads(path.read_text()).get("doubtful_samples", [])
+                  if d["check"] == "label_error_unconfirmed"]
+    for sid, reason in found:
+        m = re.match(r"label '(.*?)' looks wrong", str(reason))
+        if m and sid not in flagged:
+            flagged[sid] = m.group(1) != truth[sid]
+
+
 def _export_accuracy(project, labels: pd.DataFrame) -> float:
     """Test accuracy of `select.model` trained on every pool label the export keeps (human, gold
     and auto), as select trains it on the human ones."""
@@ -174,7 +196,7 @@ def run(source: str, policy: str, seed: int, rounds: int, max_error: float, batc
     shutil.copytree(base / "data", root / "data")
     p = open_project(_params(root, source, policy, seed, max_error, batch))
     truth = store.read_table(p.data, "manifest").set_index("sample_id")["source_label"].astype(str)
-    rows = []
+    rows, flagged = [], {}
     for r in range(1, rounds + 1):
         pull(p)
         gate = "passed"
@@ -182,6 +204,7 @@ def run(source: str, policy: str, seed: int, rounds: int, max_error: float, batc
             validate(p)
         except GateFailed:
             gate = "failed"
+        _label_error_flags(p, truth, flagged)
         m = run_round(p)
         push(p)
         labels = store.read_table(p.data, "labels")
@@ -195,6 +218,8 @@ def run(source: str, policy: str, seed: int, rounds: int, max_error: float, batc
                "auto_bound": float(auto["bound"].iloc[0]) if len(auto) else np.nan,
                "model_accuracy": m.get("accuracy", np.nan), "gate": gate,
                "reannotate": m.get("reannotate", 0)}
+        row["label_error_flags"] = len(flagged)         # lone labels confident learning flagged so far
+        row["label_error_flags_wrong"] = sum(flagged.values())
         # the model a team trains on the exported training set: the same model, human and auto-labels
         row["export_accuracy"] = _export_accuracy(p, labels) if len(auto) else row["model_accuracy"]
         if policy == "gt_style":
@@ -389,6 +414,9 @@ def summarise(df: pd.DataFrame, fulls: dict[str, float], max_error: float,
                     "human_labels": last["human_labels"], "train_correct": last["train_correct"],
                     "model": last["model_accuracy"], "auto_labels": last["auto_labels"],
                     "auto_error": last["auto_error"], "auto_bound": last["auto_bound"],
+                    "label_error_flags": last.get("label_error_flags", np.nan),
+                    "flag_precision": last["label_error_flags_wrong"] / last["label_error_flags"]
+                    if last.get("label_error_flags", 0) > 0 else np.nan,
                     # every round with auto-labels counts: the bound must hold whenever they exist
                     "auto_within": float((auto["auto_error"] <= max_error).all()) if len(auto) else np.nan,
                     # ... and pooled: the error of every auto-label as each round used it (a round of 2
@@ -405,6 +433,7 @@ def summarise(df: pd.DataFrame, fulls: dict[str, float], max_error: float,
         annotations=("annotations", "mean"), train_correct=("train_correct", "mean"), model=("model", "mean"),
         auto_labels=("auto_labels", "mean"), auto_error=("auto_error", "mean"), auto_within=("auto_within", "mean"),
         auto_error_pooled=("auto_error_pooled", "mean"),
+        label_error_flags=("label_error_flags", "mean"), flag_precision=("flag_precision", "mean"),
         auto_within_pooled=("auto_error_pooled", lambda v: float((v.dropna() <= max_error).mean()) if v.notna().any() else np.nan),
         **{f"acc@{b}": (f"acc@{b}", "mean") for b in budgets})
     return table, per_seed
