@@ -15,7 +15,7 @@ app = make_app("Demo and examples.")
 
 @app.command()
 def demo(
-    rounds: Annotated[int, typer.Option(help="active-learning rounds (dvc repro runs)")] = 12,
+    rounds: Annotated[int, typer.Option(help="active-learning rounds (dvc repro runs)")] = 16,
     folder: Annotated[Path, typer.Option("--dir", help="demo project folder (recreated)")] = Path("demo-project"),
     studio: Annotated[bool, typer.Option(help="label through a local Label Studio instead of offline")] = False,
 ) -> None:
