@@ -29,9 +29,8 @@
    which they never saw.
 3. Weak-model regime (`weak`): the stage's inference after the first 50, 100, 200 labels of a
    loop with one annotation per task (the first 40 by three), honest annotators only: the
-   label-error flags that quarantine (a label lost; precision must be >= .8, or none: since a
-   flag keeps the label from a trusted model too, there are none) and those that only ask for
-   another annotation, on the `--single-datasets`.
+   label-error flags that quarantine (a label lost; precision must be >= .8, or none) and those
+   that only ask for another annotation, on the `--single-datasets`.
 4. Scale: Dawid-Skene on 1,000,000 items x 3 annotations: time and peak memory.
 
     python benchmarks/label_validation.py [--seeds 5] [--skip-scale] [--crowd-datasets digits,newsarticles]

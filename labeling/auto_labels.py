@@ -17,9 +17,6 @@ even zero errors would need to pass (that count depends on the confidences only,
 errors, so skipping keeps the guarantee). With probability >= `confidence`, the error rate of
 the accepted auto-labels is <= `max_error`, assuming the audited and the auto-labeled samples
 are exchangeable (both from the pool, the audit drawn at random; human labels taken as truth).
-An audited lone answer the model contradicts stays in the audit and counts against the model
-until another annotation settles it (validate keeps a label a label-error flag falls on): were
-it left out, the audit would lose exactly the samples where the model is confidently wrong.
 
 Every validate run recomputes it from the whole audit, so a model that gets worse, or an audit
 that finds more errors, revokes the auto-labels (`revoked` in `label_quality.json`).

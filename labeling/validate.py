@@ -25,16 +25,10 @@ Order matters and is deliberate:
    only by annotators now blocked (`blocked_only`: the gate weighs blocked work on
    its own, `validate.max_blocked_share` of the batch's annotations);
 5. singly-labeled samples go through confident learning (cleanlab) on the
-   model's probabilities; a flag keeps the label, lists it as doubtful in
-   `label_quality.json` and asks for another annotation (`label_error_unconfirmed`),
-   whatever the model has earned: the label is the posterior's, which already
-   weighs the model (step 3; and a model that has earned it, out-of-sample
-   accuracy on agreed items >= `validate.label_error_min_accuracy` on 30 or more
-   and not over-confident, moves labels through it, step 4), so a flag falls
-   where the posterior still favours the annotator. In the loop of
-   `benchmarks/labeling_cost.py` (digits, 15 seeds) confident learning flagged
-   321 lone labels, 96 of them wrong (`flag_precision` .31): a quarantine on
-   such a flag mostly throws away a right label;
+   model's probabilities; only a model that has earned it (out-of-sample
+   accuracy on agreed items >= `validate.label_error_min_accuracy`, on 30 or
+   more, and not over-confident) quarantines them; a weaker model's flags keep
+   the label and list it as doubtful in `label_quality.json`;
 6. samples whose accepted label is not confident enough are quarantined and
    listed for another annotation instead of being silently accepted;
 7. the gate: the share of the latest batch quarantined and Krippendorff's alpha
@@ -177,8 +171,8 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy,
                                    doubted=set(ann.loc[opener[opener].index, "sample_id"]))
     # why a weak model's say costs at most another annotation, never a correct label
-    record = f"the model is {model_check['accuracy'] or 0:.0%} accurate on {model_check['agreed_items']} agreed items"
-    untrusted = f"{record}, under validate.label_error_min_accuracy {cfg.label_error_min_accuracy:.0%}"
+    untrusted = (f"the model is {model_check['accuracy'] or 0:.0%} accurate on {model_check['agreed_items']} "
+                 f"agreed items, under validate.label_error_min_accuracy {cfg.label_error_min_accuracy:.0%}")
     overruled = checks.no_flags()
     if ds is not ds0 and not model_check["trusted"]:
         # a model that has not earned trust never overrules the annotators: where its prior
@@ -223,16 +217,11 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         pos = pd.Index(everyone).get_indexer(single["sample_id"])
         found = label_errors.label_errors(single["sample_id"].to_numpy(), single["label"].to_numpy(),
                                           prior[pos], classes)
-        # a flag keeps the label and asks for another annotation, from a trusted model too: the label
-        # here is the posterior's, which already weighs this model (by how well it predicts settled
-        # labels) with the annotator's checked record, and a label the posterior does not favour was
-        # held back above (`model_disagrees`). cleanlab's per-class thresholds flag boundary samples
-        # the posterior still gives to the annotator: in the loop most of those labels were right
-        why = (f"kept: the annotator's record and the model together still favour it; {record}"
-               if model_check["trusted"] else f"kept: {untrusted}")
-        if len(found):
+        if model_check["trusted"]:
+            sample_flags.append(found)
+        elif len(found):
             doubtful = found.assign(check="label_error_unconfirmed",
-                                    reason=[f"{r} ({why}); worth another annotation" for r in found["reason"]])
+                                    reason=[f"{r} (kept: {untrusted}); worth another annotation" for r in found["reason"]])
     doubtful = pd.concat([f for f in (overruled, doubtful) if len(f)] or [checks.no_flags()],
                          ignore_index=True).drop_duplicates("sample_id")
     watched = set(quality.loc[quality["verdict"] == "watch", "annotator"])

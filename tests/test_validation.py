@@ -772,35 +772,3 @@ def test_validate_judges_the_model_without_the_samples_answered_alone_first(labe
     alone = votes[votes == 1].index[:30]                  # agreed by all three, but asked of one first
     store.write_table(p.data, "tasks", tasks.assign(overlap=np.where(tasks["sample_id"].isin(alone), 1, 3)))
     assert validate(p)["label_error_model"]["agreed_items"] == every - 30
-
-
-def test_a_trusted_model_flag_the_evidence_does_not_back_keeps_the_label(labeled):
-    """Confident learning (cleanlab) flags lone labels by per-class thresholds on the model's
-    probabilities; the posterior already weighs the same model (by how well it predicts agreed
-    labels) with the annotator's checked record. Where the posterior still favours the lone
-    answer, a trusted model's flag keeps the label and asks for another annotation (in
-    `benchmarks/labeling_cost.py`'s loop on digits, 96 of 321 flagged lone labels were wrong).
-    Where the posterior does not favour the answer, the label is held back (`model_disagrees`)
-    as before."""
-    from labeling.validate import validate
-
-    p, truth = labeled(GOOD[:3])
-    ann = store.read_table(p.data, "annotations").sort_values("annotation_id")
-    sids = ann["sample_id"].drop_duplicates().sort_values().to_numpy()
-    lone = set(sids[:200])
-    ann = ann[~ann["sample_id"].isin(lone) | ~ann.duplicated("sample_id")]        # 200 answered once
-    flip = {"c0": "c1", "c1": "c2", "c2": "c3", "c3": "c0"}
-    wrong = sorted(lone)[:30]
-    ann.loc[ann["sample_id"].isin(wrong), "label"] = ann.loc[ann["sample_id"].isin(wrong), "sample_id"].map(
-        lambda x: flip[truth[x]])
-    store.write_table(p.data, "annotations", ann)
-    s = validate(p)
-    assert s["label_error_model"]["trusted"], s["label_error_model"]
-    quar = store.read_table(p.data, "quarantine")
-    assert "label_error" not in set(quar["check"]), quar["check"].value_counts()
-    flagged = [d for d in s["doubtful_samples"] if d["check"] == "label_error_unconfirmed"]
-    labels = store.read_table(p.data, "labels").set_index("sample_id")
-    assert flagged and all(d["sample_id"] in labels.index for d in flagged)
-    assert all("still favour" in d["reason"] for d in flagged), flagged[:2]
-    held = set(quar.loc[quar["check"] == "model_disagrees", "sample_id"])
-    assert held and held <= lone
