@@ -356,10 +356,7 @@ def run_db(a, db: str) -> list[dict]:
     finally:
         stop_pid(info["pid"])
         if db == "postgresql":
-            studio_postgres.stop_local(tmp / "server")
-            cluster = studio_postgres.cluster_dir(tmp / "server")      # outside tmp when run as root
-            shutil.rmtree(cluster, ignore_errors=True)
-            cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)
+            studio_postgres.remove_local(tmp / "server")
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
 

@@ -154,3 +154,13 @@ def stop_local(studio: Path) -> bool:
         return False
     _run([_bin("pg_ctl"), "-D", str(folder), "stop", "-m", "fast", "-w"])
     return True
+
+
+def remove_local(studio: Path) -> None:
+    """Stop the local cluster of `studio` and delete it and its log (a throwaway server's:
+    tests and benchmarks). As root the cluster lives outside `studio`, so removing `studio`
+    alone would leave it behind."""
+    stop_local(studio)
+    cluster = cluster_dir(studio)
+    shutil.rmtree(cluster, ignore_errors=True)
+    cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)

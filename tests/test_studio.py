@@ -5,7 +5,6 @@ If the server cannot start, these tests fail and say why; nothing is skipped.
 
 import json
 import os
-import shutil
 import urllib.request
 
 import pandas as pd
@@ -51,10 +50,7 @@ def studio_server(tmp_path_factory, db: str = "sqlite"):
     finally:
         stop_pid(info["pid"])
         if db == "postgresql":
-            studio_postgres.stop_local(root / "server")
-            cluster = studio_postgres.cluster_dir(root / "server")        # outside tmp when run as root
-            shutil.rmtree(cluster, ignore_errors=True)
-            cluster.with_name(cluster.name + ".log").unlink(missing_ok=True)
+            studio_postgres.remove_local(root / "server")
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
