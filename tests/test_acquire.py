@@ -1,13 +1,14 @@
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from conftest import write_png
 from dataprep.core import store
-from dataprep.core.acquire import acquire
+from dataprep.core.acquire import acquire, is_row_index
 from dataprep.cli import app
 from dataprep.core.project import open_project
 
@@ -109,3 +110,42 @@ def test_digits_source_json_output(project):
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "--json", "status"])
     info = json.loads(res.output)
     assert info["states"]["unlabeled"] == 1797 - info["test"]
+
+
+def test_tabular_leaves_out_a_row_index_names_skipped_columns_and_reads_inf_as_missing(project, tmp_path):
+    """Real tables carry pandas' saved index (`Unnamed: 0`), ids, text columns and an odd inf:
+    none may become a feature silently, and an inf must not stop the features stage."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    df.loc[5, "b"] = np.inf
+    df["colour"] = rng.choice(["red", "blue"], 40)
+    df["id"] = rng.permutation(40) + 100          # an id, shuffled: still numbers the rows
+    df["label"] = np.where(df["a"] > 0, "p", "n")
+    df.to_csv(tmp_path / "t.csv")                 # with the index: 'Unnamed: 0'
+    root = project(acquire={"source": "t.csv"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 0, res.output
+    assert "'Unnamed: 0', 'id' numbers the rows" in res.output
+    assert "non-numeric column 'colour'" in res.output
+    assert "1 infinite values read as missing (e.g. t.csv row 6, column 'b')" in res.output
+    feats = pd.read_parquet(root / "data" / "raw" / "tabular.parquet")
+    assert list(feats.columns) == ["sample_id", "a", "b", "c"] and feats["b"].isna().sum() == 1
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "features"])
+    assert res.exit_code == 0, res.output
+    # the first acquire fixes the columns: a rerun keeps them, a different list is one line and exit 2
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 0 and store.read_table(root / "data", "manifest").shape[0] == 40
+    project(acquire={"source": "t.csv", "feature_columns": ["a", "b"]})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "feature_columns ['a', 'b'] differ" in res.output and "Traceback" not in res.output
+    assert store.read_table(root / "data", "manifest").shape[0] == 40
+
+
+def test_is_row_index():
+    assert is_row_index(pd.Series(np.arange(10)))
+    assert is_row_index(pd.Series(np.random.default_rng(0).permutation(50) + 7.0))
+    assert not is_row_index(pd.Series(np.arange(9)))                        # too few to tell
+    assert not is_row_index(pd.Series(np.r_[np.arange(20), 25]))            # a gap
+    assert not is_row_index(pd.Series(np.r_[np.arange(20), 5]))             # a repeat
+    assert not is_row_index(pd.Series(np.arange(20) + 0.5))                 # not integers
+    assert not is_row_index(pd.Series(np.r_[np.arange(20.0), np.nan]))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
@@ -222,15 +223,64 @@ def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | N
     return good, bad
 
 
-def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col: str | None,
-                     data_dir: Path) -> tuple[list[dict], list[dict]]:
-    feats = features or [c for c in df.columns if c != label_col and pd.api.types.is_numeric_dtype(df[c])]
-    missing = [c for c in feats if c not in df.columns]
-    if missing:
-        raise UserError(f"{path}: feature column {missing[0]!r} not found (columns: {', '.join(map(str, df.columns))})")
+def is_row_index(col: pd.Series) -> bool:
+    """A column that numbers the rows: 10 or more distinct integers, together a run with no gap
+    (pandas' saved index `Unnamed: 0`, an `id` 1..n, shuffled or not). As a feature it only
+    tells rows apart, and it would keep exact duplicate rows from collapsing."""
+    v = pd.to_numeric(col, errors="coerce")
+    if len(v) < 10 or v.isna().any() or not np.isfinite(v).all() or (v != np.round(v)).any():
+        return False
+    return bool(v.is_unique and v.max() - v.min() == len(v) - 1)
+
+
+def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tuple[list[str], list[str]]:
+    """The numeric columns but the label and a row index, and warnings naming what was left out."""
+    others = [c for c in df.columns if c != label_col]
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
+    index = [c for c in numeric if is_row_index(df[c])]
+    feats = [c for c in numeric if c not in index]
+    warnings = []
+    if index:
+        warnings.append(f"{path}: column {', '.join(map(repr, index))} numbers the rows and is not a feature "
+                        "(list it in acquire.feature_columns to use it)")
+    if skipped := [c for c in others if c not in numeric]:
+        warnings.append(f"{path}: non-numeric column {', '.join(map(repr, skipped[:5]))}"
+                        f"{f' and {len(skipped) - 5} more' if len(skipped) > 5 else ''} left out of the features "
+                        "(encode it as numbers to use it)")
     if not feats:
-        raise UserError(f"{path}: no numeric feature columns; set acquire.feature_columns")
+        raise UserError(f"{path}: no numeric feature columns"
+                        f"{f' besides the row index {index[0]!r}' if index else ''}; set acquire.feature_columns")
+    return feats, warnings
+
+
+def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col: str | None,
+                     data_dir: Path) -> tuple[list[dict], list[dict], list[str]]:
+    """Rows of the feature columns (`features`, else `_feature_columns`'s choice): a row with no
+    numeric value is unreadable; an infinite value is read as missing (the features stage
+    imputes it), with a warning naming the first."""
+    warnings = []
+    target = data_dir / TABULAR_FILE
+    # a row's sample id is its feature values, so the first acquire fixes the columns for good
+    known = [c for c in pq.read_schema(target).names if c != "sample_id"] if target.exists() else None
+    if features and known is not None and list(features) != known:
+        raise UserError(f"{path}: acquire.feature_columns {list(features)} differ from the columns this project's "
+                        f"samples were acquired with {known} (a row's sample id is its feature values): set them "
+                        "back, or start a new project")
+    if features or known is not None:
+        feats = list(features) or known
+        missing = [c for c in feats if c not in df.columns]
+        if missing:
+            raise UserError(f"{path}: feature column {missing[0]!r} not found "
+                            f"(columns: {', '.join(map(str, df.columns))})")
+    else:
+        feats, warnings = _feature_columns(path, df, label_col)
     values = df[feats].apply(pd.to_numeric, errors="coerce")
+    infinite = np.isinf(values.to_numpy(np.float64))
+    if infinite.any():
+        r, c = np.argwhere(infinite)[0]
+        warnings.append(f"{int(infinite.sum())} infinite values read as missing (e.g. {path} row {r + 1}, "
+                        f"column {feats[c]!r})")
+        values = values.mask(infinite)
     labels = _labels_of(df, label_col)
     good, bad, rows = [], [], []
     for i, (vals, label) in enumerate(zip(values.itertuples(index=False), labels)):
@@ -243,11 +293,10 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
                      "source": f"{path}:{i + 1}", "source_label": label, "width": None, "height": None})
         rows.append([sid, *vec.tolist()])
     table = pd.DataFrame(rows, columns=["sample_id", *feats]).drop_duplicates("sample_id")
-    target = data_dir / TABULAR_FILE
     if target.exists():
         table = pd.concat([pd.read_parquet(target), table]).drop_duplicates("sample_id")
     _write_if_changed(target, table)
-    return good, bad
+    return good, bad, warnings
 
 
 def _write_if_changed(target: Path, table: pd.DataFrame) -> None:
@@ -369,7 +418,8 @@ def acquire(project: Project) -> dict[str, Any]:
                                 f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
             good, bad = _acquire_text(shown, df, a.text_column, a.label_column)
         else:
-            good, bad = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
+            good, bad, more = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
+            warnings += more
     found, conflicts = _collapse(good)
     bad = [{**b, "source": printable(str(b["source"])), "error": printable(str(b["error"]))} for b in bad]
     if conflicts:

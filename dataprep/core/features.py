@@ -322,11 +322,14 @@ def _compute(project: Project, man: pd.DataFrame, modality: str) -> tuple[np.nda
     return tabular_features(man["sample_id"].tolist(), project), None
 
 
-def _check(matrix: np.ndarray, n: int, where: str) -> None:
+def _check(matrix: np.ndarray, n: int, where: str, ids: list[str] | None = None) -> None:
     if matrix.ndim != 2 or len(matrix) != n:
         raise UserError(f"{where}: expected one feature row per sample ({n}), got shape {matrix.shape}")
-    if not np.isfinite(matrix).all():
-        raise UserError(f"{where}: features contain NaN or infinite values")
+    bad = ~np.isfinite(matrix).all(1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise UserError(f"{where}: {int(bad.sum())} samples have NaN or infinite features (the first: "
+                        f"{f'sample {ids[first]}' if ids is not None else f'row {first + 1} of a batch'})")
 
 
 def load_features(project: Project, manifest: pd.DataFrame | None = None) -> tuple[np.ndarray, pd.Index]:
@@ -389,11 +392,11 @@ def build_features(project: Project, manifest: pd.DataFrame | None = None) -> tu
             return np.load(npy, mmap_mode="r"), pd.Index(ids)
         if incremental:
             extra, _ = _compute(project, man.set_index("sample_id").loc[new].reset_index(), modality)
-            _check(extra, len(new), "features")
+            _check(extra, len(new), "features", new)
             matrix, ids = np.concatenate([np.asarray(cached), extra]), cached_ids + new
         else:
             matrix, sparse = _compute(project, man, modality)
-            _check(matrix, len(want), "features")
+            _check(matrix, len(want), "features", want)
             ids = want
         with atomic_path(npy) as tmp:
             with open(tmp, "wb") as fh:
