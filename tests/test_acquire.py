@@ -149,3 +149,19 @@ def test_is_row_index():
     assert not is_row_index(pd.Series(np.r_[np.arange(20), 5]))             # a repeat
     assert not is_row_index(pd.Series(np.arange(20) + 0.5))                 # not integers
     assert not is_row_index(pd.Series(np.r_[np.arange(20.0), np.nan]))
+
+
+@pytest.mark.parametrize("name, write", [
+    ("bom.csv", lambda df, p: df.to_csv(p, index=False, encoding="utf-8-sig")),      # Excel's "CSV UTF-8"
+    ("semi.csv", lambda df, p: df.to_csv(p, index=False, sep=";")),                  # a comma-decimal locale
+    ("t.tsv", lambda df, p: df.to_csv(p, index=False, sep="\t")),
+    ("UPPER.CSV", lambda df, p: df.to_csv(p, index=False)),
+])
+def test_text_tables_as_spreadsheets_write_them(project, tmp_path, name, write):
+    df = pd.DataFrame({"text": [f"doc {i}, with a comma; and a semicolon" for i in range(6)], "label": ["a", "b"] * 3})
+    write(df, tmp_path / name)
+    root = project(acquire={"source": name})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 0, res.output
+    man = store.read_table(root / "data", "manifest")
+    assert sorted(man["text"]) == sorted(df["text"]) and sorted(man["source_label"]) == sorted(df["label"])

@@ -32,7 +32,7 @@ from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-TABLE_EXTS = {".csv", ".jsonl", ".json", ".parquet"}
+TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 TABULAR_FILE = "raw/tabular.parquet"
 TEXT_FILE = "raw/text.parquet"
 
@@ -160,9 +160,12 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
 
 # ---------------------------------------------------------------- tables
 def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
-    """A CSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
-    the line and byte, not a rejection of the whole file without a word."""
-    if path.suffix in {".csv", ".jsonl", ".json"}:
+    """A CSV/TSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
+    the line and byte, not a rejection of the whole file without a word. The suffix is read in
+    any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
+    that separator (spreadsheets in many locales write `;`)."""
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".tsv", ".jsonl", ".json"}:
         raw = path.read_bytes()
         try:
             text = raw.decode(encoding)
@@ -173,13 +176,22 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
             raise UserError(f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}); "
                             "set acquire.encoding, for example latin-1") from None
     try:
-        if path.suffix == ".csv":
-            return pd.read_csv(io.StringIO(text))
-        if path.suffix in {".jsonl", ".json"}:
-            return pd.read_json(io.StringIO(text), lines=path.suffix == ".jsonl")
+        if suffix in {".csv", ".tsv"}:
+            return pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else separator(text))
+        if suffix in {".jsonl", ".json"}:
+            return pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
         return pd.read_parquet(path)
     except Exception as exc:
-        raise UserError(f"{path}: cannot read as {path.suffix.lstrip('.')} ({exc})") from exc
+        raise UserError(f"{path}: cannot read as {suffix.lstrip('.')} ({exc})") from exc
+
+
+def separator(text: str) -> str:
+    """A CSV's separator, from its header line: a comma unless the header has none and has one
+    of `;`, tab or `|`."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((c for c in (";", "\t", "|") if c in header), ",")
 
 
 def check_known_labels(src: Path, found, expected: list[str], where: str, fix: str) -> None:

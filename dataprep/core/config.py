@@ -62,7 +62,7 @@ class Acquire(_Section):
     n_jobs: int = Field(2, ge=1)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
                             description="decode budget: larger images are read shrunk (JPEG scale, libvips)")
-    encoding: str = Field("utf-8", description="text encoding of CSV/JSONL sources")
+    encoding: str = Field("utf-8", description="text encoding of CSV/TSV/JSONL sources")
     follow_links: Literal["inside", "all", "none"] = Field(
         "inside", description="symbolic links in an image folder: follow those pointing inside it, all, or none")
     boxes: str | None = Field(None, description="detection: a COCO file with the true boxes of some images "
@@ -335,7 +335,7 @@ project:
   seed: 0
 
 acquire:
-  source: digits            # 'digits' (bundled demo), an image folder, or a CSV/JSONL/parquet file
+  source: digits            # 'digits' (bundled demo), an image folder, or a CSV/TSV/JSONL/parquet file
   kind: auto                # auto | images | text | tabular
   text_column: text         # text sources: the column holding the text
   label_column: label       # optional column with a label that came with the data
@@ -343,7 +343,7 @@ acquire:
   test_fraction: 0.3        # stratified held-out test split sampled at acquisition
   n_jobs: 2                 # parallel hashing and image checks
   max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
-  encoding: utf-8           # CSV/JSONL sources: their text encoding (for example latin-1)
+  encoding: utf-8           # CSV/TSV/JSONL sources: their text encoding (for example latin-1)
   follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
   boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
 
