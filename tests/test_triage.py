@@ -1,7 +1,7 @@
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 from dataprep.core import store
 from dataprep.core.acquire import acquire
@@ -41,6 +41,11 @@ def test_injected_cases(project, tmp_path):
     _save(orig.crop((5, 5, w - 5, h - 5)), src / "dup_cropped.png")          # ~5% per side
     _save(ImageEnhance.Brightness(orig).enhance(1.15), src / "dup_brighter.png")
     _save(Image.new("RGB", (96, 96), (128, 128, 128)), src / "blank.png")
+    # a red disc on a green ground of the same grey level: flat in grey, no blank
+    iso = Image.new("RGB", (96, 96), (0, 130, 0))
+    ImageDraw.Draw(iso).ellipse([20, 20, 76, 76], fill=(254, 0, 0))
+    assert np.asarray(iso.convert("L"), dtype=float).std() < 4
+    _save(iso, src / "red_on_green.png")
     _save(Image.fromarray(np.random.default_rng(9).integers(0, 255, (96, 96, 3), dtype=np.uint8)), src / "noise.png")
     man, t = _triaged(project, "imgs")
     t["name"] = t["sample_id"].map(man["source"]).str.split("/").str[-1]
@@ -50,6 +55,7 @@ def test_injected_cases(project, tmp_path):
         assert t.loc[dup, "triage"] == "redundant" and t.loc[dup, "dup_of"] == orig_id, (dup, t.loc[dup].to_dict())
     assert t.loc["scene00.png", "triage"] == "keep"
     assert t.loc["blank.png", "triage"] == "harmful" and "blank" in t.loc["blank.png", "reason"]
+    assert "blank" not in t.loc["red_on_green.png", "reason"], t.loc["red_on_green.png"].to_dict()
     assert t.loc["noise.png", "triage"] == "harmful" and "out of distribution" in t.loc["noise.png", "reason"]
     normal = t.loc[[f"scene{i:02d}.png" for i in range(1, 40)], "triage"]
     assert (normal == "keep").mean() >= 0.95

@@ -354,7 +354,7 @@ triage:
   outlier_reference: 500    # outlier distances are to this many random samples: a clump under n_neighbors/outlier_reference of the data (2%) cannot hide itself
   n_clusters: 20
   min_size: 8               # images smaller than this (px, either side) are junk
-  min_std: 4.0              # grey-level std below this: blank / near-constant
+  min_std: 4.0              # std of the most varied colour channel below this: blank / near-constant
   dark: 12.0                # mean grey below this: too dark
   bright: 250.0             # mean grey above this: too bright
   min_sharpness: 0.0        # variance of the Laplacian below this: too blurry (0 = off)

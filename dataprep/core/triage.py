@@ -10,7 +10,8 @@
   `near_dup_threshold` cosine distance form star groups around a
   representative; the others are `redundant`, with `dup_of`. Each image is
   indexed with slightly cropped variants too, so a 5%-cropped copy still matches.
-- Junk. Images that are tiny, blank or near-constant, too dark or bright, or
+- Junk. Images that are tiny, blank or near-constant (in every colour channel:
+  a shape on a ground of another colour but the same grey is no blank), too dark or bright, or
   too blurry; texts that are empty or too short. Each flag carries a reason.
 - Out of distribution. The mean distance to the k nearest of a random
   reference sample in feature space (so a clump of similar outliers cannot
@@ -67,12 +68,16 @@ def _thumb(g: Image.Image, f: float) -> np.ndarray:
 def image_stats(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """Thumbnail descriptor and quality numbers of one image (as displayed: see `dataprep.core.images`)."""
     w, h = image_size(path)
-    g = load_rgb(path, max_side=256, max_pixels=max_pixels).convert("L")
+    rgb = load_rgb(path, max_side=256, max_pixels=max_pixels)
+    g = rgb.convert("L")
     arr = np.asarray(g, dtype=np.float32)
     thumbs = np.stack([_thumb(g, f) for f in CROPS])
     lap = arr[1:-1, 1:-1] * 4 - arr[:-2, 1:-1] - arr[2:, 1:-1] - arr[1:-1, :-2] - arr[1:-1, 2:] if min(arr.shape) > 2 else arr
+    # blank means flat in every colour channel: a red shape on a green ground of the same grey level has a
+    # flat grey image and is no blank
+    std = float(np.asarray(rgb, dtype=np.float32).reshape(-1, 3).std(0).max())
     return {"thumbs": thumbs, "width": w, "height": h, "mean": float(arr.mean()),
-            "std": float(arr.std()), "sharpness": float(lap.var())}
+            "std": std, "sharpness": float(lap.var())}
 
 
 def _stats_batch(paths: list[str], max_pixels: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -211,7 +216,7 @@ def _triage(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int, n_jobs: int,
             st = pd.DataFrame(rows)
             w, h, mean, std, sharp = (st[c].to_numpy() for c in ("width", "height", "mean", "std", "sharpness"))
             checks = [("tiny", np.minimum(w, h) < cfg.min_size, lambda j: f"tiny ({int(w[j])}x{int(h[j])})"),
-                      ("blank", std < cfg.min_std, lambda j: f"blank or near-constant (grey std {std[j]:.1f})"),
+                      ("blank", std < cfg.min_std, lambda j: f"blank or near-constant (std {std[j]:.1f} in its most varied colour channel)"),
                       ("dark", (std >= cfg.min_std) & (mean < cfg.dark), lambda j: f"too dark (mean {mean[j]:.0f})"),
                       ("bright", (std >= cfg.min_std) & (mean > cfg.bright), lambda j: f"too bright (mean {mean[j]:.0f})"),
                       ("blurry", sharp < cfg.min_sharpness, lambda j: f"too blurry (Laplacian variance {sharp[j]:.1f})")]
