@@ -171,6 +171,7 @@ class Augment(_Section):
 
 class Triage(_Section):
     near_dup_threshold: float = Field(0.015, ge=0.0, le=1.0)
+    near_dup_tabular: float = Field(0.13, ge=0.0)
     outlier_iqr: float = Field(3.0, gt=0.0)
     n_neighbors: int = Field(10, ge=2)
     outlier_reference: int = Field(500, ge=10)
@@ -348,7 +349,8 @@ acquire:
   boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
 
 triage:
-  near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or features) to call two samples near-duplicates
+  near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or text features) to call two samples near-duplicates
+  near_dup_tabular: 0.13    # tables: rows closer than this share of the median distance to a row's nearest neighbour
   outlier_iqr: 3.0          # outlier: k-NN distance above Q3 + this x IQR of the dataset's own distances
   n_neighbors: 10
   outlier_reference: 500    # outlier distances are to this many random samples: a clump under n_neighbors/outlier_reference of the data (2%) cannot hide itself

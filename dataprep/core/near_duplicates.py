@@ -91,6 +91,37 @@ def unit(a: np.ndarray) -> np.ndarray:
     return a / np.where(n > 1e-12, n, 1.0)
 
 
+def median_nn_distance(X, sample: int = 2000, seed: int = 0, chunk: int = 16384) -> float:
+    """The median Euclidean distance from a row of `X` (an array or `Rows`) to its nearest other
+    row, over a random sample of `sample` rows, each compared with every row (exact), chunk by
+    chunk. 0 only when most rows have an exact copy."""
+    rows = Rows.of(X)
+    n = len(rows)
+    if n < 2:
+        return 0.0
+    picked = np.sort(np.random.default_rng(seed).choice(n, min(n, sample), replace=False))
+    Q = np.asarray(rows[picked], dtype=np.float64)
+    qq = (Q ** 2).sum(1)
+    best = np.full(len(Q), np.inf)
+    for a in range(0, n, chunk):
+        B = np.asarray(rows[a:min(n, a + chunk)], dtype=np.float64)
+        d2 = qq[:, None] + (B ** 2).sum(1)[None, :] - 2 * Q @ B.T
+        mine = np.flatnonzero((picked >= a) & (picked < a + len(B)))
+        d2[mine, picked[mine] - a] = np.inf                   # not itself
+        best = np.minimum(best, d2.min(1))
+    return float(np.sqrt(max(float(np.median(best)), 0.0)))
+
+
+def on_sphere(X: np.ndarray, scale: float) -> np.ndarray:
+    """Rows of `X` as unit vectors, by the inverse stereographic projection with radius `scale`
+    (one more dimension): near the centre, Euclidean distance d becomes cosine distance
+    2 (d / scale)^2 / ((1 + |x|^2/scale^2)(1 + |y|^2/scale^2)), so the cosine search finds points
+    that are close, whatever their direction from the centre."""
+    X = np.asarray(X, dtype=np.float64)
+    sq = (X ** 2).sum(1, keepdims=True)
+    return (np.c_[2 * scale * X, sq - scale ** 2] / (sq + scale ** 2)).astype(np.float32)
+
+
 def _sorted_pairs(pairs: np.ndarray) -> np.ndarray:
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else np.zeros((0, 2), np.int64)

@@ -3,11 +3,13 @@
 - Near-duplicates. Images: a 16x16 grey thumbnail, mean-centred and
   L2-normalised, so resizing, re-encoding and brightness/contrast changes barely
   move it; text: the normalised text (case, punctuation, spacing) and the
-  feature vectors; tabular: the feature vectors. Neighbours come from a faiss
+  feature vectors; tabular: the standardised rows, by Euclidean distance
+  (`close_rows`). Neighbours come from a faiss
   HNSW index (approximate, about N log N: never the N x N matrix), or, on a Dask
   cluster and above 2M items, from the cells of a coarse quantizer searched as
   tasks (`dataprep.core.near_duplicates`); pairs within
-  `near_dup_threshold` cosine distance form star groups around a
+  `near_dup_threshold` cosine distance (tables: closer than `near_dup_tabular`
+  of the median nearest-neighbour distance) form star groups around a
   representative; the others are `redundant`, with `dup_of`. Each image is
   indexed with slightly cropped variants too, so a 5%-cropped copy still matches.
 - Junk. Images that are tiny, blank or near-constant (in every colour channel:
@@ -47,7 +49,7 @@ from dataprep.core.atomic import write_json
 from dataprep.core.config import Triage
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
-from dataprep.core.near_duplicates import near_duplicate_pairs, shard, sharded_pairs, unit
+from dataprep.core.near_duplicates import median_nn_distance, near_duplicate_pairs, on_sphere, shard, sharded_pairs, unit
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.rows import Rows
@@ -188,6 +190,29 @@ def _pairs(V, m: int, threshold: float, data_dir, seed: int, n_jobs: int) -> np.
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def close_rows(X, share: float, data_dir, seed: int, n_jobs: int) -> np.ndarray:
+    """Near-duplicate pairs of table rows: closer than `share` of the median distance from a row
+    to its nearest other row (cleanlab Datalab's rule for near_duplicate, and its default .13).
+    A cosine distance suits vectors whose direction is their content (thumbnails, texts), not
+    the points of a table: in 2 to 4 columns most rows point the way of some other row (half of
+    iris's rows and 80% of a 2-column Gaussian table were 'near-duplicates' by it). The search is
+    the same one (one index, or cells), on the rows put on a sphere by a map that keeps near
+    points near (`on_sphere`), with a radius that holds every pair this close; each pair found
+    is then checked on the rows themselves."""
+    rows = Rows.of(X)
+    n = len(rows)
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    A = np.asarray(rows[0:n], dtype=np.float64)
+    radius = share * median_nn_distance(A, seed=seed)
+    scale = 3 * max(float(np.median(np.linalg.norm(A, axis=1))), 1e-6)
+    cosine = min(1.0, 2 * (max(radius, 1e-9) / scale) ** 2)
+    pairs = _pairs(on_sphere(A, scale), 1, cosine, data_dir, seed, n_jobs)
+    if len(pairs):
+        pairs = pairs[np.linalg.norm(A[pairs[:, 0]] - A[pairs[:, 1]], axis=1) <= radius]
+    return pairs
+
+
 def triage_frame(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int = 0,
                  n_jobs: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> pd.DataFrame:
     """The stage's logic on a manifest and its feature rows (same order): an array, or `Rows` of
@@ -233,6 +258,8 @@ def _triage(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int, n_jobs: int,
         finally:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
+    elif modality == "tabular":
+        pairs = close_rows(X, cfg.near_dup_tabular, data_dir, seed, n_jobs)
     else:
         pairs = _pairs(X, 1, cfg.near_dup_threshold, data_dir, seed, n_jobs)
         if modality == "text":
