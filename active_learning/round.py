@@ -329,7 +329,7 @@ def run_round(project: Project) -> dict[str, Any]:
                    "strategy": "none", "skipped": f"no new labels since round {waiting}'s batch was sent"}
         # the same model as the last round: its stop verdict and test predictions still hold
         last = json.loads((reports / "al_metrics.json").read_text()) if (reports / "al_metrics.json").exists() else {}
-        metrics.update({k: last[k] for k in ("stop_agreement", "should_stop", "stop_blocked") if k in last})
+        metrics.update({k: last[k] for k in ("stop_agreement", "should_stop", "stop_blocked", "model_warning") if k in last})
         return _finish(project, metrics, curve=False)
     lab_rows = rows_of(index, labels.index)
     if not cold:
@@ -401,6 +401,8 @@ def run_round(project: Project) -> dict[str, Any]:
     if batch + n_re < cfg.batch_size:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})
+    if hint := _no_better_than_guessing(project, metrics, labels, X, index):
+        metrics["model_warning"] = hint
     metrics.update(_stopping(project, model, X, index, manifest, version))
     if metrics.get("should_stop") and "accuracy" in metrics \
             and metrics["accuracy"] < metrics["majority_accuracy"] + TRIVIAL_MARGIN:
@@ -414,6 +416,32 @@ def run_round(project: Project) -> dict[str, Any]:
 
 
 TRIVIAL_MARGIN = 0.05      # a model must beat the majority-class guess by this much before stopping is suggested
+
+
+def _no_better_than_guessing(project: Project, metrics: dict[str, Any], labels: pd.Series, X, index) -> str | None:
+    """What to do when, with 30 labels or more (5 a class), the model's test accuracy is within
+    `2 * TRIVIAL_MARGIN` of always guessing the commonest class. A linear model cannot learn a
+    relation that is not linear in the features (an XOR of two columns); where the model is the
+    default and a random forest does clearly better on the labels so far (3-fold), say so; else
+    the features may not carry the label."""
+    cfg = project.cfg.select
+    counts = labels.value_counts()
+    if "accuracy" not in metrics or len(labels) < max(30, 5 * len(counts)) or counts.min() < 3 \
+            or metrics["accuracy"] >= metrics["majority_accuracy"] + 2 * TRIVIAL_MARGIN:
+        return None
+    said = (f"after {len(labels)} labels the model ({cfg.model}) barely beats always guessing the commonest "
+            f"class (test accuracy {metrics['accuracy']:.0%} vs {metrics['majority_accuracy']:.0%})")
+    if cfg.model == "logistic":
+        from sklearn.model_selection import cross_val_score
+
+        Xl, y = take(X, rows_of(index, labels.index)), labels.astype(str).to_numpy()
+        forest = float(np.mean(cross_val_score(make_model("random_forest", {"n_jobs": 1}, cfg.random_state), Xl, y, cv=3)))
+        guess = float(labels.value_counts(normalize=True).iloc[0])
+        if forest >= guess + 2 * TRIVIAL_MARGIN:
+            return (f"{said}; a random forest scores {forest:.0%} on the labeled samples (3-fold, against "
+                    f"{guess:.0%} by guessing): the relation is not linear in these features; set select.model: "
+                    "random_forest")
+    return f"{said}: the features may not carry the label (check acquire.feature_columns or features.embedding)"
 
 
 def _stopping(project, model, X, index, manifest, version) -> dict[str, Any]:

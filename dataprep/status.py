@@ -55,6 +55,8 @@ def notes(project: Project) -> list[str]:
                        f"blocked annotators: {', '.join(q.get('blocked_annotators', [])) or 'none'}; "
                        f"gate {'passed' if q['gate']['passed'] else 'FAILED'}")
     m = select_summary(project)             # select's own verdict: status never recomputes it
+    if m.get("model_warning"):
+        out.append(f"warning: {m['model_warning']}")
     if m.get("stop_agreement") is not None:
         out.append(f"stopping: consecutive models agree on {m['stop_agreement']:.1%} of the stop set"
                    + (" -> predictions have stabilised; more labels are unlikely to help" if m.get("should_stop") else

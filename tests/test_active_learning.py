@@ -188,28 +188,17 @@ def test_bad_requests_exit_2(blobs):
     assert res.exit_code == 2 and "no pool sample left" in res.output and "triage set most of the pool aside" in res.output
 
 
-def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
-    """Features that carry nothing about the label (a row number against a label that repeats
-    every 4 rows): consecutive models agree (both guess the commonest class), which must not
-    read as 'labeling is done'."""
-    from dataprep.core.acquire import acquire
+def _rounds_answered_by_the_truth(params, n: int) -> list[dict]:
+    """Acquire, build features and run `n` select rounds, each batch labeled with its true label
+    at once; returns each round's summary."""
     from dataprep.core.features import build_features
-    from dataprep.core.project import open_project
-    from active_learning.round import run_round
-    import yaml
 
-    pattern = ["c0", "c1", "c0", "c2"]
-    rows = [{"a": 1.0, "b": float(i), "label": pattern[i % 4]} for i in range(400)]
-    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "acquire": {"source": "t.csv", "test_fraction": 0.3, "feature_columns": ["a", "b"]},
-        "select": {"batch_size": 30, "cold_start_min_labels": 10, "stop_agreement": 0.9}}))
-    p = open_project(tmp_path / "params.yaml")
+    p = open_project(params)
     acquire(p)
     build_features(p)
     man = store.read_table(p.data, "manifest").set_index("sample_id")
     verdicts = []
-    for _ in range(4):
+    for _ in range(n):
         m = run_round(p)
         sel = store.read_table(p.data, "selection")
         ids = sel.loc[sel["round"] == sel["round"].max(), "sample_id"]
@@ -221,6 +210,22 @@ def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
                               "gold": False, "prediction": None, "round": m["round"]})
         store.write_table(p.data, "tasks", pd.concat([store.read_table(p.data, "tasks"), tasks], ignore_index=True))
         verdicts.append(m)
+    return verdicts
+
+
+def test_stopping_is_not_suggested_for_a_model_that_learned_nothing(tmp_path):
+    """Features that carry nothing about the label (a row number against a label that repeats
+    every 4 rows): consecutive models agree (both guess the commonest class), which must not
+    read as 'labeling is done'."""
+    import yaml
+
+    pattern = ["c0", "c1", "c0", "c2"]
+    rows = [{"a": 1.0, "b": float(i), "label": pattern[i % 4]} for i in range(400)]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "t.csv", "test_fraction": 0.3, "feature_columns": ["a", "b"]},
+        "select": {"batch_size": 30, "cold_start_min_labels": 10, "stop_agreement": 0.9}}))
+    verdicts = _rounds_answered_by_the_truth(tmp_path / "params.yaml", 4)
     agreed = [m for m in verdicts if m.get("stop_agreement", 0) >= 0.9]
     assert agreed, verdicts                              # the models do agree...
     assert not any(m["should_stop"] for m in agreed)     # ...and stopping is still not suggested
@@ -273,3 +278,26 @@ def test_the_audit_is_a_random_sample_of_the_pool_whatever_the_model_says():
     assert abs((~sure[audit]).mean() - (~sure[200:]).mean()) < 0.15, ((~sure[audit]).mean(), (~sure[200:]).mean())
     again, _ = audit_picks(project, model, ids, picked, rnd=3)
     assert (again == out).all()                               # seeded: the same round draws the same audit
+
+
+def test_a_model_no_better_than_guessing_says_what_to_try(tmp_path):
+    """Two columns whose XOR is the label: logistic regression stays at a coin toss however
+    many labels come. select says so, and that a random forest does better on the labels so
+    far; with select.model: random_forest the model learns it and nothing is said."""
+    import yaml
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (500, 2))
+    pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "label": np.where(X[:, 0] * X[:, 1] > 0, "same", "opposite")}) \
+        .to_csv(tmp_path / "xor.csv", index=False)
+    for model in ("logistic", "random_forest"):
+        (tmp_path / model).mkdir()
+        (tmp_path / model / "params.yaml").write_text(yaml.safe_dump({
+            "acquire": {"source": str(tmp_path / "xor.csv"), "test_fraction": 0.3},
+            "select": {"batch_size": 20, "cold_start_min_labels": 10, "model": model}}))
+        last = _rounds_answered_by_the_truth(tmp_path / model / "params.yaml", 4)[-1]
+        assert last["n_labels"] >= 60
+        if model == "logistic":
+            assert last["accuracy"] < 0.65 and "set select.model: random_forest" in last["model_warning"], last
+        else:
+            assert last["accuracy"] > 0.8 and "model_warning" not in last, last

@@ -35,6 +35,8 @@ def select(
                  f"with {m['strategy']} ({m['n_labels']} labels, model {m['model_version']})"]
     if "accuracy" in m:
         lines.append(f"test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    if m.get("model_warning"):
+        lines.append(f"warning: {m['model_warning']}")
     if "stop_agreement" in m:
         lines.append(f"stop set agreement with the previous model {m['stop_agreement']:.3f}"
                      + (" -> predictions have stabilised; consider stopping" if m["should_stop"] else
