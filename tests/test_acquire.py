@@ -165,3 +165,46 @@ def test_text_tables_as_spreadsheets_write_them(project, tmp_path, name, write):
     assert res.exit_code == 0, res.output
     man = store.read_table(root / "data", "manifest")
     assert sorted(man["text"]) == sorted(df["text"]) and sorted(man["source_label"]) == sorted(df["label"])
+
+
+def _topic_texts(topics: dict[str, list[str]], filler: list[str], joiner: str, n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, words in topics.items():
+        for _ in range(n):
+            w = list(rng.choice(words, 3)) + list(rng.choice(filler, 8))
+            rng.shuffle(w)
+            rows.append({"text": joiner.join(w), "label": label})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("language", ["chinese", "japanese", "thai", "english"])
+def test_text_in_scripts_written_without_spaces_gets_features_a_model_can_learn(project, tmp_path, language):
+    """A word analyzer sees a Chinese, Japanese or Thai clause as one token, so no two texts share
+    one and the model stays at chance; those texts get character n-grams, spaced ones words."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from dataprep.core.features import FOLDER, VECTORIZER, build_features, model_features
+
+    topics, filler, joiner = {
+        "chinese": ({"sport": ["比赛", "球队", "进球", "冠军", "教练"], "money": ["市场", "银行", "利率", "股票", "贸易"],
+                     "tech": ["软件", "芯片", "手机", "网络", "算法"]}, ["我们", "今天", "这个", "非常", "已经", "因为"], ""),
+        "japanese": ({"sport": ["試合", "チーム", "ゴール", "優勝", "監督"], "money": ["市場", "銀行", "金利", "株価", "貿易"],
+                      "tech": ["ソフト", "半導体", "スマホ", "ネット", "アルゴリズム"]}, ["今日は", "とても", "すでに", "私たちの", "から"], ""),
+        "thai": ({"sport": ["ฟุตบอล", "ทีม", "ประตู", "แชมป์", "โค้ช"], "money": ["ตลาด", "ธนาคาร", "ดอกเบี้ย", "หุ้น", "การค้า"],
+                  "tech": ["ซอฟต์แวร์", "ชิป", "มือถือ", "เครือข่าย", "ข้อมูล"]}, ["วันนี้", "เรา", "มาก", "แล้ว", "เพราะ"], ""),
+        "english": ({"sport": ["match", "team", "goal", "champion", "coach"], "money": ["market", "bank", "rate", "stock", "trade"],
+                     "tech": ["software", "chip", "phone", "network", "data"]}, ["we", "today", "this", "very", "already"], " "),
+    }[language]
+    _topic_texts(topics, filler, joiner, 60).to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    build_features(p)
+    analyzer = joblib.load(p.data / FOLDER / VECTORIZER).analyzer
+    assert analyzer == ("word" if language == "english" else "char_wb")
+    man = store.read_table(p.data, "manifest")
+    X, _ = model_features(p, man)
+    assert cross_val_score(LogisticRegression(max_iter=1000), X, man["source_label"], cv=3).mean() > 0.9

@@ -79,6 +79,7 @@ class Features(_Section):
     onnx_std: list[float] = Field(default_factory=lambda: [0.229, 0.224, 0.225])
     batch_size: int = Field(32, ge=1)
     text_max_features: int = Field(20000, ge=10)
+    text_analyzer: Literal["auto", "word", "char"] = "auto"
     chunk_size: int = Field(20000, ge=100)
 
 
@@ -374,6 +375,8 @@ features:
   onnx_std: [0.229, 0.224, 0.225]
   batch_size: 32            # samples per encoder call
   text_max_features: 20000
+  text_analyzer: auto        # word 1-2-grams, or char 1-3-grams for scripts written without spaces
+                            # (Chinese, Japanese, Thai...); auto picks by the texts' letters
   chunk_size: 20000
 
 select:
