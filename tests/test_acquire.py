@@ -208,3 +208,14 @@ def test_text_in_scripts_written_without_spaces_gets_features_a_model_can_learn(
     man = store.read_table(p.data, "manifest")
     X, _ = model_features(p, man)
     assert cross_val_score(LogisticRegression(max_iter=1000), X, man["source_label"], cv=3).mean() > 0.9
+
+
+def test_integer_labels_keep_their_spelling_when_some_rows_have_none(project, tmp_path):
+    """pandas reads integers beside a missing value as floats: the labels were '1.0' and '2.0',
+    and '1', '2' once every row had one (the same class under two names across acquires)."""
+    pd.DataFrame({"text": [f"text number {i}" for i in range(6)], "label": [1, 2, None, 1, 2, 10]}) \
+        .to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    acquire(open_project(root / "params.yaml"))
+    labels = store.read_table(root / "data", "manifest")["source_label"]
+    assert sorted(labels.dropna()) == ["1", "1", "10", "2", "2"]

@@ -217,9 +217,12 @@ def check_label_column(src: Path, df: pd.DataFrame, label_col: str | None, expec
 
 
 def _labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
+    """The label column as text. Whole numbers read as floats (pandas' type for integers beside a
+    missing value) keep their integer spelling: 3, not 3.0, whether or not a row lacks a label."""
     if not col or col not in df.columns:
         return [None] * len(df)
-    return [None if pd.isna(v) else str(v) for v in df[col]]
+    return [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            for v in df[col]]
 
 
 def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | None) -> tuple[list[dict], list[dict]]:
