@@ -219,3 +219,30 @@ def test_integer_labels_keep_their_spelling_when_some_rows_have_none(project, tm
     acquire(open_project(root / "params.yaml"))
     labels = store.read_table(root / "data", "manifest")["source_label"]
     assert sorted(labels.dropna()) == ["1", "1", "10", "2", "2"]
+
+
+def test_a_label_corrected_in_the_source_replaces_the_old_one(project, tmp_path):
+    """An image moved to the right class folder, a label fixed in the CSV: the manifest kept the
+    first label ('manifest unchanged'), and the test split went on being scored against it."""
+    src = _images(tmp_path)
+    root = project(acquire={"source": "imgs"})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    shutil.move(src / "cat" / "0.png", src / "dog" / "moved.png")
+    s = acquire(p)
+    man = store.read_table(p.data, "manifest")
+    moved = man[man["sources"].str.contains("dog/moved.png")]
+    assert s["changed"] and len(man) == 12 and moved["source_label"].tolist() == ["dog"]
+    assert s["relabeled"][0]["was"] == "cat" and "'cat' -> 'dog'" in s["warnings"][0]
+    assert acquire(p)["changed"] is False                                 # once told, the rerun is a no-op
+
+    pd.DataFrame({"text": ["alpha beta", "gamma delta"], "label": ["a", "b"]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "t2").mkdir()
+    root = project(acquire={"source": str(tmp_path / "t.csv")}, project={"data_dir": "t2/data"})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    pd.DataFrame({"text": ["alpha beta", "gamma delta"], "label": ["b", None]}).to_csv(tmp_path / "t.csv", index=False)
+    acquire(p)
+    man = store.read_table(p.data, "manifest").set_index("text")
+    assert man.loc["alpha beta", "source_label"] == "b"
+    assert man.loc["gamma delta", "source_label"] == "b"             # a label the source dropped stays

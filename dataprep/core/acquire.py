@@ -357,15 +357,25 @@ def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
     return split
 
 
-def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """Existing rows keep split and time (their source list may grow); new rows are added."""
+def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int,
+                   relabeled: list[dict] | None = None) -> pd.DataFrame:
+    """Existing rows keep split and time (their source list may grow); new rows are added. A
+    label the source now gives differently (corrected in the file, or the image moved to
+    another class folder) replaces the old one: it is the truth the test split is scored on;
+    each change is appended to `relabeled`. A row the source no longer labels keeps its label."""
     if not old.empty and not found.empty:
         both = old.set_index("sample_id")
-        extra = found.set_index("sample_id")["sources"]
+        extra = found.set_index("sample_id")
         common = both.index.intersection(extra.index)
         for sid in common:
-            merged = sorted(set(json.loads(both.at[sid, "sources"])) | set(json.loads(extra[sid])))
+            merged = sorted(set(json.loads(both.at[sid, "sources"])) | set(json.loads(extra.at[sid, "sources"])))
             both.at[sid, "sources"] = json.dumps(merged)
+            was, now = both.at[sid, "source_label"], extra.at[sid, "source_label"]
+            if now is not None and not pd.isna(now) and now != was:
+                both.at[sid, "source_label"] = now
+                if relabeled is not None:
+                    relabeled.append({"sample_id": sid, "source": extra.at[sid, "source"],
+                                      "was": None if was is None or pd.isna(was) else was, "now": now})
         old = both.reset_index()
         found = found[~found["sample_id"].isin(old["sample_id"])]
     if found.empty:
@@ -443,10 +453,16 @@ def acquire(project: Project) -> dict[str, Any]:
     if skipped:
         warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
     old = store.read_table(data, "manifest")
-    manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed)
+    relabeled: list[dict] = []
+    manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled)
+    if changed_labels := [r for r in relabeled if r["was"] is not None]:
+        first = changed_labels[0]
+        warnings.append(f"{len(changed_labels)} samples' labels changed in the source (e.g. {first['source']}: "
+                        f"{first['was']!r} -> {first['now']!r}); the source's label is the one kept")
     if kind == "text":   # the raw corpus, like raw/ images and raw/tabular.parquet: data/raw holds every modality
         _write_if_changed(data / TEXT_FILE, manifest[["sample_id", "text"]].copy())
-    changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"])
+    changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"]) \
+        or bool(relabeled)
     if changed:
         store.write_table(data, "manifest", manifest)
     summary = {
@@ -457,7 +473,8 @@ def acquire(project: Project) -> dict[str, Any]:
                             zip(found["sample_id"], found["sources"]) if len(json.loads(s)) > 1][:1000],
         "unreadable": len(bad), "unreadable_files": bad[:1000],
         "splits": manifest["split"].value_counts().to_dict(), "changed": bool(changed),
-        "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "warnings": warnings,
+        "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "relabeled": relabeled[:1000],
+        "warnings": warnings,
     }
     write_json(project.reports / "acquire.json", summary)
     stage_metrics.write(project.reports, "acquire", summary)
