@@ -39,8 +39,11 @@ SIM_EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
 
 
 def similarity_confusion(classes: list[str], centroids: np.ndarray | None, temperature: float = 0.5) -> np.ndarray:
-    """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier."""
+    """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier. With
+    one class a mistake has nowhere else to go: the answer stays."""
     K = len(classes)
+    if K < 2:
+        return np.ones((K, K))
     if centroids is None or K < 3:
         m = np.ones((K, K))
     else:

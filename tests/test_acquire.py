@@ -246,3 +246,21 @@ def test_a_label_corrected_in_the_source_replaces_the_old_one(project, tmp_path)
     man = store.read_table(p.data, "manifest").set_index("text")
     assert man.loc["alpha beta", "source_label"] == "b"
     assert man.loc["gamma delta", "source_label"] == "b"             # a label the source dropped stays
+
+
+def test_a_source_of_one_class_is_called_out_and_the_simulated_crowd_answers_it(project, tmp_path):
+    """Every row labeled 'only': the simulated annotators crashed ('Probabilities contain NaN':
+    a mistake had no other class to go to) and nothing said a classifier needs two classes."""
+    from dataprep.core.config import Annotator
+    from labeling.simulate import annotate, similarity_confusion
+
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc")).assign(label="only").to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert any("every labeled sample is 'only'" in w and "project.labels" in w for w in s["warnings"]), s["warnings"]
+    tasks = pd.DataFrame({"sample_id": [f"s{i}" for i in range(20)], "task_id": range(20), "prediction": None, "gold": False})
+    crowd = [Annotator(name="a", profile="good", accuracy=0.5), Annotator(name="b", profile="spammer")]
+    ann = annotate(tasks, pd.Series("only", index=tasks["sample_id"]), crowd, 2, ["only"],
+                   similarity_confusion(["only"], None))
+    assert len(ann) == 40 and (ann["label"] == "only").all()

@@ -452,6 +452,10 @@ def acquire(project: Project) -> dict[str, Any]:
                         f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")
     if skipped:
         warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
+    named = {v for v in found["source_label"] if v is not None and not pd.isna(v)} if len(found) else set()
+    if len(named) == 1 and len(project.cfg.project.labels) < 2:
+        warnings.append(f"every labeled sample is {next(iter(named))!r}: a classifier needs two classes or more; "
+                        "list them all in project.labels so annotators can choose them")
     old = store.read_table(data, "manifest")
     relabeled: list[dict] = []
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled)
