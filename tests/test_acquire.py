@@ -113,25 +113,34 @@ def test_digits_source_json_output(project):
 
 
 def test_tabular_leaves_out_a_row_index_names_skipped_columns_and_reads_inf_as_missing(project, tmp_path):
-    """Real tables carry pandas' saved index (`Unnamed: 0`), ids, text columns and an odd inf:
-    none may become a feature silently, and an inf must not stop the features stage."""
+    """Real tables carry pandas' saved index (`Unnamed: 0`), ids, categories, free text and an odd
+    inf: an index or free text may not become a feature silently, a category is one (one-hot:
+    it was left out, and with it what tells the classes apart), and an inf must not stop the
+    features stage."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
     df.loc[5, "b"] = np.inf
-    df["colour"] = rng.choice(["red", "blue"], 40)
+    df["colour"] = rng.choice(["red", "blue", None], 40)
+    df["note"] = [f"free text {i}" for i in range(40)]
     df["id"] = rng.permutation(40) + 100          # an id, shuffled: still numbers the rows
-    df["label"] = np.where(df["a"] > 0, "p", "n")
+    df["label"] = np.where(df["colour"] == "red", "p", "n")
     df.to_csv(tmp_path / "t.csv")                 # with the index: 'Unnamed: 0'
     root = project(acquire={"source": "t.csv"})
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
     assert res.exit_code == 0, res.output
     assert "'Unnamed: 0', 'id' numbers the rows" in res.output
-    assert "non-numeric column 'colour'" in res.output
+    assert "column 'note' left out of the features" in res.output and "'colour'" not in res.output
     assert "1 infinite values read as missing (e.g. t.csv row 6, column 'b')" in res.output
     feats = pd.read_parquet(root / "data" / "raw" / "tabular.parquet")
-    assert list(feats.columns) == ["sample_id", "a", "b", "c"] and feats["b"].isna().sum() == 1
+    assert list(feats.columns) == ["sample_id", "a", "b", "c", "colour"] and feats["b"].isna().sum() == 1
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "features"])
     assert res.exit_code == 0, res.output
+    from dataprep.core.features import load_features
+    X, index = load_features(open_project(root / "params.yaml"))
+    assert X.shape == (40, 3 + 2)                 # a, b, c, and colour one-hot: blue, red (missing: zeros)
+    man = store.read_table(root / "data", "manifest").set_index("sample_id").loc[list(index)]
+    red = np.asarray(X)[:, 4]
+    assert ((red > 0) == (man["source_label"] == "p").to_numpy()).all()
     # the first acquire fixes the columns: a rerun keeps them, a different list is one line and exit 2
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
     assert res.exit_code == 0 and store.read_table(root / "data", "manifest").shape[0] == 40

@@ -248,21 +248,33 @@ def is_row_index(col: pd.Series) -> bool:
     return bool(v.is_unique and v.max() - v.min() == len(v) - 1)
 
 
+CATEGORIES_MAX = 50     # distinct values a non-numeric column may have and still be a categorical feature
+
+
+def is_categorical(col: pd.Series) -> bool:
+    """A non-numeric column of few distinct values (at most `CATEGORIES_MAX`, and repeated: at
+    most half the rows): one-hot encoded by the features stage. Free text and ids are not."""
+    distinct = col.dropna().astype(str).nunique()
+    return 0 < distinct <= min(CATEGORIES_MAX, max(2, len(col) // 2))
+
+
 def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tuple[list[str], list[str]]:
-    """The numeric columns but the label and a row index, and warnings naming what was left out."""
+    """The numeric columns but the label and a row index, and the categorical ones
+    (`is_categorical`), in the file's order; warnings naming what was left out."""
     others = [c for c in df.columns if c != label_col]
     numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
     index = [c for c in numeric if is_row_index(df[c])]
-    feats = [c for c in numeric if c not in index]
+    categorical = [c for c in others if c not in numeric and is_categorical(df[c])]
+    feats = [c for c in others if (c in numeric and c not in index) or c in categorical]
     warnings = []
     if index:
         warnings.append(f"{path}: column {', '.join(map(repr, index))} numbers the rows and is not a feature "
                         "(list it in acquire.feature_columns to use it)")
-    if skipped := [c for c in others if c not in numeric]:
-        warnings.append(f"{path}: non-numeric column {', '.join(map(repr, skipped[:5]))}"
-                        f"{f' and {len(skipped) - 5} more' if len(skipped) > 5 else ''} left out of the features "
-                        "(encode it as numbers to use it)")
-    if not feats:
+    if skipped := [c for c in others if c not in numeric and c not in categorical]:
+        warnings.append(f"{path}: column {', '.join(map(repr, skipped[:5]))}"
+                        f"{f' and {len(skipped) - 5} more' if len(skipped) > 5 else ''} left out of the features: "
+                        f"neither numbers nor categories (over {CATEGORIES_MAX} distinct values, or hardly a repeat)")
+    if not [c for c in feats if c in numeric]:
         raise UserError(f"{path}: no numeric feature columns"
                         f"{f' besides the row index {index[0]!r}' if index else ''}; set acquire.feature_columns")
     return feats, warnings
@@ -270,9 +282,10 @@ def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tupl
 
 def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col: str | None,
                      data_dir: Path) -> tuple[list[dict], list[dict], list[str]]:
-    """Rows of the feature columns (`features`, else `_feature_columns`'s choice): a row with no
-    numeric value is unreadable; an infinite value is read as missing (the features stage
-    imputes it), with a warning naming the first."""
+    """Rows of the feature columns (`features`, else `_feature_columns`'s choice): numbers, and
+    categories kept as text (a non-numeric feature column; listed by hand, it must be one by
+    `is_categorical`). A row with no value is unreadable; an infinite value is read as missing
+    (the features stage imputes it), with a warning naming the first."""
     warnings = []
     target = data_dir / TABULAR_FILE
     # a row's sample id is its feature values, so the first acquire fixes the columns for good
@@ -287,27 +300,42 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
         if missing:
             raise UserError(f"{path}: feature column {missing[0]!r} not found "
                             f"(columns: {', '.join(map(str, df.columns))})")
+        text_cols = [c for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
+        if known is not None:        # the project's table says which columns are categories
+            schema = pq.read_schema(target)
+            text_cols = [c for c in feats if str(schema.field(c).type) in ("string", "large_string")]
+        for c in text_cols:
+            if known is None and not is_categorical(df[c]):
+                example = df[c].dropna().astype(str).iloc[0] if df[c].notna().any() else ""
+                raise UserError(f"{path}: feature column {c!r} is neither numbers (e.g. {example!r}) nor a category "
+                                f"of at most {CATEGORIES_MAX} repeated values; convert it to numbers or leave it out")
     else:
         feats, warnings = _feature_columns(path, df, label_col)
-    values = df[feats].apply(pd.to_numeric, errors="coerce")
+        text_cols = [c for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
+    num = [c for c in feats if c not in text_cols]
+    values = df[num].apply(pd.to_numeric, errors="coerce")
     infinite = np.isinf(values.to_numpy(np.float64))
     if infinite.any():
         r, c = np.argwhere(infinite)[0]
         warnings.append(f"{int(infinite.sum())} infinite values read as missing (e.g. {path} row {r + 1}, "
-                        f"column {feats[c]!r})")
+                        f"column {num[c]!r})")
         values = values.mask(infinite)
+    cats = df[text_cols].astype(object).where(df[text_cols].notna(), None)
     labels = _labels_of(df, label_col)
     good, bad, rows = [], [], []
-    for i, (vals, label) in enumerate(zip(values.itertuples(index=False), labels)):
+    for i, (vals, kinds, label) in enumerate(zip(values.itertuples(index=False), cats.itertuples(index=False), labels)):
         vec = np.asarray(vals, dtype=np.float64)
-        if np.isnan(vec).all():
-            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no numeric feature values"})
+        by = dict(zip(num, [None if np.isnan(v) else v for v in vec.tolist()]))
+        by.update(zip(text_cols, [None if k is None else str(k) for k in kinds]))
+        if all(v is None for v in by.values()):
+            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no feature values"})
             continue
-        sid = content_id(json.dumps(dict(zip(feats, [None if np.isnan(v) else v for v in vec.tolist()]))).encode())
+        sid = content_id(json.dumps({c: by[c] for c in feats}).encode())
         good.append({"sample_id": sid, "modality": "tabular", "path": TABULAR_FILE, "text": None,
                      "source": f"{path}:{i + 1}", "source_label": label, "width": None, "height": None})
-        rows.append([sid, *vec.tolist()])
+        rows.append([sid, *[np.nan if by[c] is None and c in num else by[c] for c in feats]])
     table = pd.DataFrame(rows, columns=["sample_id", *feats]).drop_duplicates("sample_id")
+    table = table.astype({**{c: np.float64 for c in num}, **{c: "string" for c in text_cols}})
     if target.exists():
         table = pd.concat([pd.read_parquet(target), table]).drop_duplicates("sample_id")
     _write_if_changed(target, table)

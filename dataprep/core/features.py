@@ -9,7 +9,7 @@
   regression reached 0.733). Stages that need geometry (triage's neighbours,
   diversity in selection, cold start) use the L2-normalised truncated-SVD
   projection (`load_features`).
-- Tabular: the numeric columns, median-imputed and standardised.
+- Tabular: the numeric columns, median-imputed and standardised; categorical ones one-hot.
 - The user's own (`features.embedding`): a precomputed embeddings file
   (`.parquet` with a `sample_id` or `path` key column, `.npz` with `keys` and
   `embeddings`, or `.npy` with a `<name>.keys.txt` beside it; keys are sample
@@ -300,13 +300,20 @@ def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.cs
 
 
 def tabular_features(ids: list[str], project: Project) -> np.ndarray:
-
+    """Numeric columns median-imputed and standardised; a categorical column (text, see
+    `acquire.is_categorical`) one-hot, a missing value all zeros, each one at 1/sqrt(2) so two
+    rows of different categories are as far apart as one standard deviation of a number."""
     table = pd.read_parquet(project.data / TABULAR_FILE).set_index("sample_id").loc[ids]
-    values = table.to_numpy(np.float64)
-    med = np.nanmedian(values, axis=0)
+    cats = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    values = table.drop(columns=cats).to_numpy(np.float64)
+    med = np.nanmedian(values, axis=0) if values.shape[1] else np.zeros(0)
     values = np.where(np.isnan(values), np.nan_to_num(med)[None, :], values)
     std = values.std(0)
-    return ((values - values.mean(0)) / np.where(std > 0, std, 1)).astype(np.float32)
+    parts = [(values - values.mean(0)) / np.where(std > 0, std, 1)]
+    if cats:
+        onehot = pd.get_dummies(table[cats].astype("string"), dummy_na=False, dtype=np.float64)
+        parts.append(onehot[sorted(onehot.columns)].to_numpy() / np.sqrt(2))
+    return np.hstack(parts).astype(np.float32)
 
 
 def _settings_key(project: Project, modality: str) -> str:
