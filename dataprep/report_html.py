@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.images import load_rgb
 
 
@@ -80,7 +81,20 @@ class Samples:
         path, modality = self.man["path"].get(sid), self.man["modality"].get(sid)
         if modality == "image" and isinstance(path, str) and (self.data / path).exists():
             return thumb(self.data / path, width)
+        if modality == "tabular":
+            return f"<div class='txt'>{html.escape(self.row(sid)[:160])}</div>"
         return f"<div class='txt'>{html.escape(str(self.man['text'].get(sid, ''))[:160])}</div>"
+
+    def row(self, sid: str) -> str:
+        """A table row as `column=value` pairs (numbers to 3 significant digits; missing left out)."""
+        if not hasattr(self, "_rows"):
+            path = self.data / TABULAR_FILE
+            self._rows = pd.read_parquet(path).set_index("sample_id") if path.exists() else pd.DataFrame()
+        if sid not in self._rows.index:
+            return ""
+        values = self._rows.loc[sid]
+        return ", ".join(f"{c}={v:.3g}" if isinstance(v, float) else f"{c}={v}"
+                         for c, v in values.items() if not pd.isna(v))
 
     def cell(self, sid: str, caption: str = "", width: int = 96, picture: str | None = None) -> str:
         """One sample: picture, id, source path, task link and a caption (already HTML)."""

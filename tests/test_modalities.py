@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -143,6 +144,12 @@ def test_tabular_rounds(tmp_path):
     acc = [m["accuracy"] for m in curve if "accuracy" in m]
     assert acc and acc[-1] > 0.6, curve
     check_contract(path, traces)
+    # the report shows a row by its values (it showed 'nan', the text a table row lacks)
+    import subprocess
+    res = subprocess.run(["dataprep", "report"], cwd=path, capture_output=True, text=True, env=dvc_env())
+    assert res.returncode == 0, res.stderr
+    cells = re.findall(r"<div class='txt'>([^<]*)</div>", (path / "reports" / "report.html").read_text())
+    assert cells and all(c.startswith("f0=") or c.startswith("f1=") for c in cells), cells[:3]
 
 
 def test_edit_params_then_repro(text_run):
