@@ -13,7 +13,8 @@ FROM_NAME = "label"
 
 
 def to_name(modality: str) -> str:
-    return "text" if modality == "text" else "image"
+    """The object a label is given to: the text, the table row, the image."""
+    return {"text": "text", "tabular": "row"}.get(modality, "image")
 
 
 def generate(task: str, modality: str, labels: list[str]) -> str:
@@ -25,8 +26,14 @@ def generate(task: str, modality: str, labels: list[str]) -> str:
             raise UserError("project.task: detection needs images, the dataset holds text")
         return (f'<View><Text name="text" value="$text"/>'
                 f'<Choices name="{FROM_NAME}" toName="text" choice="single" showInline="true">{opts}</Choices></View>')
+    if modality == "tabular":
+        if task == "detection":
+            raise UserError("project.task: detection needs images, the dataset is a table")
+        # Label Studio's Table tag shows a task's {column: value} object as a two-column table
+        return (f'<View><Table name="row" value="$row"/>'
+                f'<Choices name="{FROM_NAME}" toName="row" choice="single" showInline="true">{opts}</Choices></View>')
     if modality != "image":
-        raise UserError(f"Label Studio labeling needs images or text; this dataset is {modality}")
+        raise UserError(f"Label Studio labeling needs images, text or table rows; this dataset is {modality}")
     if task == "detection":
         return (f'<View><Image name="image" value="$image"/>'
                 f'<RectangleLabels name="{FROM_NAME}" toName="image">{opts}</RectangleLabels></View>')

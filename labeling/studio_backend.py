@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dataprep.core import progress, store
+from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.atomic import write_json
 from dataprep.core.errors import UserError
 from dataprep.core.project import Project
@@ -97,14 +98,17 @@ def existing_sample_ids(ls, pid: int) -> dict[str, int]:
     return out
 
 
-def task_payload(row, man_row, modality: str, task: str) -> dict[str, Any]:
+def task_payload(row, man_row, modality: str, task: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
     """One task to import; its meta says what validation needs back: a gold task, an audit task,
     and the annotators it first asks for (`mirror.batch_to_push`'s `overlap`; the task's own
-    `overlap` is raised by later requests, and the snapshot export leaves it out)."""
+    `overlap` is raised by later requests, and the snapshot export leaves it out). A table row
+    goes as `values` ({column: value}, shown by the Table tag)."""
     wanted = int(getattr(row, "overlap", 1))
     data: dict[str, Any] = {"sample_id": row.sample_id, "round": int(row.round)}
     if modality == "image":
         data["image"] = f"/data/local-files/?d={man_row['path']}"
+    elif modality == "tabular":
+        data["row"] = values or {}
     else:
         data["text"] = man_row["text"]
     item: dict[str, Any] = {"data": data, "meta": {"dataprep_gold": bool(row.gold),
@@ -185,13 +189,22 @@ def push_items(ls, url: str, pid: int, items: list[dict], marker: Path, batch: i
             "sent_ids": [it["data"]["sample_id"] for it in todo]}
 
 
+def table_rows(project: Project, ids) -> dict[str, dict[str, Any]]:
+    """{sample id: {column: value}} of table rows, missing values left out (JSON has no NaN)."""
+    table = pd.read_parquet(project.data / TABULAR_FILE).set_index("sample_id").loc[list(ids)]
+    return {sid: {c: (v.item() if hasattr(v, "item") else v) for c, v in r.items() if not pd.isna(v)}
+            for sid, r in zip(table.index, table.to_dict("records"))}
+
+
 def push(project: Project) -> dict[str, Any]:
     batch = batch_to_push(project)
     man = store.read_table(project.data, "manifest").set_index("sample_id")
     modality = man["modality"].iloc[0]
     ls, url = client(project)
     proj = ensure_project(ls, url, project, modality)
-    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task) for r in batch.itertuples()]
+    rows = table_rows(project, batch["sample_id"]) if modality == "tabular" else {}
+    items = [task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task, rows.get(r.sample_id))
+             for r in batch.itertuples()]
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["removed_annotators"] = remove_blocked(ls, url, project) if project.cfg.label.remove_blocked else []

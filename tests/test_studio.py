@@ -7,6 +7,7 @@ import json
 import os
 import urllib.request
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -73,7 +74,7 @@ def _side_project(server, tmp_path, title: str, **label) -> object:
     return open_project(tmp_path / "params.yaml")
 
 
-def _annotate(server, label_of=lambda task, i: None, title: str = "dataprep-test"):
+def _annotate(server, label_of=lambda task, i: None, title: str = "dataprep-test", to_name: str = "image"):
     """Each annotator (own account, own token) answers every task of project `title` they have
     not answered."""
     url = server["url"]
@@ -88,7 +89,7 @@ def _annotate(server, label_of=lambda task, i: None, title: str = "dataprep-test
                 continue
             pred = result_to_label(field(t.predictions[0], "result"), "classification") if t.predictions else None
             choice = label_of(t, i) or pred or "0"
-            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "image", "type": "choices",
+            ls.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": to_name, "type": "choices",
                                                     "value": {"choices": [choice]}}], lead_time=3.0 + i)
             done += 1
     return done
@@ -509,3 +510,37 @@ def test_a_blocked_annotator_is_taken_off_the_work(server, tmp_path):
     fresh = user_names(admin, {})                 # a first pull after the removal: a name of its own
     assert not {spam, "Deleted"} & set(fresh.values()) and len(set(fresh.values())) == len(fresh)
     assert fresh[me] == state["users"][str(me)]
+
+
+def test_table_rows_are_labeled_in_label_studio(server, tmp_path):
+    """A table went nowhere: 'Label Studio labeling needs images or text'. A row is now shown by
+    Label Studio's Table tag ({column: value}, missing values left out) and labeled like any task."""
+    from active_learning.round import run_round
+    from dataprep.core.features import build_features
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 2)), columns=["width", "height"]).assign(
+        colour=rng.choice(["red", "blue"], 60), label=rng.choice(["a", "b"], 60))
+    df.loc[0, "width"] = np.nan
+    df.to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "t.csv"}, "select": {"batch_size": 6},
+        "label": {"backend": "studio", "project_title": "dataprep-table", "gold_share": 0.0}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    run_round(p)
+    assert push(p)["pushed"] == 6
+    admin = LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-table"][0]
+    assert '<Table name="row" value="$row"/>' in admin.projects.get(id=proj.id).label_config
+    tasks = list(admin.tasks.list(project=proj.id, fields="all"))
+    rows = {t.data["sample_id"]: t.data["row"] for t in tasks}
+    table = pd.read_parquet(p.data / "raw" / "tabular.parquet").set_index("sample_id")
+    for sid, row in rows.items():
+        want = {c: v for c, v in table.loc[sid].items() if not pd.isna(v)}
+        assert row.keys() == want.keys() and all(row[c] == want[c] for c in row), (row, want)
+    _annotate(server, label_of=lambda t, i: "b", title="dataprep-table", to_name="row")
+    pull(p)
+    ann = store.read_table(p.data, "annotations")
+    assert set(ann["sample_id"]) == set(rows) and (ann["label"] == "b").all()

@@ -64,7 +64,7 @@ def target(config: str | None, modality: str) -> Target:
     obj = next((e for e in root.iter() if e.get("name") == to and e.get("value", "").startswith("$")), None)
     if obj is None:
         return default
-    kind = "text" if obj.tag in ("Text", "HyperText", "Paragraphs") else "image"
+    kind = "text" if obj.tag in ("Text", "HyperText", "Paragraphs") else "tabular" if obj.tag == "Table" else "image"
     return Target(label_config.FROM_NAME, to, obj.get("value")[1:], kind)
 
 
