@@ -21,7 +21,7 @@ import pandas as pd
 
 from dataprep.core import store
 from dataprep.core.project import Project
-from labeling.studio_backend import ensure_project, find_project, push_items, task_payload
+from labeling.studio_backend import ensure_project, find_project, push_items, table_rows, task_payload
 from labeling.studio_client import NO_RETRY, client, explained
 
 
@@ -65,9 +65,10 @@ def sync(project: Project) -> dict[str, Any]:
                          "prediction": todo["label"].astype(str).to_numpy(),
                          "confidence": todo["confidence"].to_numpy(),
                          "model_version": todo["model_version"].astype(str).to_numpy()})
+    values = table_rows(project, todo["sample_id"]) if modality == "tabular" else {}
     items = []
     for r, b in zip(rows.itertuples(), todo["bound"].to_numpy()):
-        item = task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task)
+        item = task_payload(r, man.loc[r.sample_id], modality, project.cfg.project.task, values.get(r.sample_id))
         item["data"] |= {"auto_label": r.prediction, "model_version": r.model_version, "bound": float(b)}
         item["meta"]["dataprep_auto"] = True
         items.append(item)
