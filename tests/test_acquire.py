@@ -273,3 +273,13 @@ def test_a_source_of_one_class_is_called_out_and_the_simulated_crowd_answers_it(
     ann = annotate(tasks, pd.Series("only", index=tasks["sample_id"]), crowd, 2, ["only"],
                    similarity_confusion(["only"], None))
     assert len(ann) == 40 and (ann["label"] == "only").all()
+
+
+def test_labels_are_trimmed_and_labels_differing_in_case_are_called_out(project, tmp_path):
+    pd.DataFrame({"text": [f"text {i}" for i in range(6)], "label": ["cat", "cat ", " dog", "Dog", "  ", "dog"]}) \
+        .to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    s = acquire(open_project(root / "params.yaml"))
+    labels = store.read_table(root / "data", "manifest").set_index("text")["source_label"]
+    assert labels["text 1"] == "cat" and labels["text 2"] == "dog" and pd.isna(labels["text 4"])
+    assert any("differ only in case (e.g. 'Dog', 'dog')" in w for w in s["warnings"]), s["warnings"]

@@ -221,8 +221,19 @@ def _labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
     missing value) keep their integer spelling: 3, not 3.0, whether or not a row lacks a label."""
     if not col or col not in df.columns:
         return [None] * len(df)
-    return [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-            for v in df[col]]
+    out = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+           for v in df[col]]
+    return [v or None for v in out]        # spaces around a label are no part of it; a blank one is none
+
+
+def similar_labels(labels) -> list[list[str]]:
+    """Groups of distinct labels that differ only in case ('Cat', 'cat'): most likely one class
+    typed two ways."""
+    by: dict[str, set[str]] = {}
+    for v in labels:
+        if v is not None and not pd.isna(v):
+            by.setdefault(str(v).casefold(), set()).add(str(v))
+    return [sorted(g) for g in by.values() if len(g) > 1]
 
 
 def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | None) -> tuple[list[dict], list[dict]]:
@@ -481,6 +492,9 @@ def acquire(project: Project) -> dict[str, Any]:
     if skipped:
         warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
     named = {v for v in found["source_label"] if v is not None and not pd.isna(v)} if len(found) else set()
+    if groups := similar_labels(named):
+        warnings.append(f"{len(groups)} labels differ only in case (e.g. {', '.join(map(repr, groups[0]))}): "
+                        "they are different classes until the source spells them one way")
     if len(named) == 1 and len(project.cfg.project.labels) < 2:
         warnings.append(f"every labeled sample is {next(iter(named))!r}: a classifier needs two classes or more; "
                         "list them all in project.labels so annotators can choose them")
