@@ -233,3 +233,30 @@ def test_table_rows_are_near_duplicates_when_close_not_when_they_point_the_same_
             assert a["dup_of"] == b["sample_id"] or b["dup_of"] == a["sample_id"], (d, i)
         assert dup[20:600].mean() < 0.03, (d, dup[20:600].mean())
     assert frame(load_iris().data)["is_near_duplicate"].mean() < 0.03
+
+
+def test_a_picture_in_other_colours_is_no_near_duplicate_but_a_grey_copy_is(project, tmp_path):
+    """The near-duplicate thumbnails are grey: the same picture with its colours swapped (a red
+    and a blue shirt in one pose) was a near-duplicate and set aside. Its colours now tell it
+    apart; a grey, cropped, recompressed or brighter copy is still found."""
+    src = tmp_path / "imgs"
+    for i in range(30):
+        _save(_scene(i), src / f"scene{i:02d}.png")
+    y, cb, cr = _scene(0).convert("YCbCr").split()                             # same grey picture, other colours
+    swapped = Image.merge("YCbCr", (y, cr, cb)).convert("RGB")
+    assert np.abs(np.asarray(swapped.convert("L"), float) - np.asarray(_scene(0).convert("L"), float)).mean() < 2
+    _save(swapped, src / "recoloured.png")
+    _save(_scene(1).convert("L"), src / "grey_copy.png")
+    w, h = _scene(2).size
+    _save(_scene(2).crop((4, 4, w - 4, h - 4)), src / "cropped_copy.jpg", fmt="JPEG", quality=70)
+    _save(ImageEnhance.Brightness(_scene(3)).enhance(1.2), src / "brighter_copy.png")
+    man, t = _triaged(project, "imgs")
+    t["name"] = t["sample_id"].map(man["source"]).str.split("/").str[-1]
+    t = t.set_index("name")
+    ids = {n: man.index[man["source"].str.endswith(n)][0] for n in ("scene00.png", "scene01.png", "scene02.png", "scene03.png")}
+    for copy, original in (("grey_copy.png", "scene01.png"), ("cropped_copy.jpg", "scene02.png"),
+                           ("brighter_copy.png", "scene03.png")):
+        a, b = t.loc[copy], t.loc[original]
+        assert a["dup_of"] == ids[original] or b["dup_of"] == a["sample_id"], (copy, a.to_dict())
+    assert t.loc["recoloured.png", "triage"] == "keep" and t.loc["scene00.png", "triage"] == "keep", \
+        t.loc[["recoloured.png", "scene00.png"]].to_dict()

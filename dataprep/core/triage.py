@@ -12,6 +12,9 @@
   of the median nearest-neighbour distance) form star groups around a
   representative; the others are `redundant`, with `dup_of`. Each image is
   indexed with slightly cropped variants too, so a 5%-cropped copy still matches.
+  The grey thumbnail cannot see colour: a pair of colourful images whose 4 x 4
+  chromaticity grids differ (`same_colours`) is no near-duplicate (one picture
+  recoloured, a red and a blue shirt in one pose); a grey copy still is.
 - Junk. Images that are tiny, blank or near-constant (in every colour channel:
   a shape on a ground of another colour but the same grey is no blank), too dark or bright, or
   too blurry; texts that are empty or too short. Each flag carries a reason.
@@ -78,8 +81,39 @@ def image_stats(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, An
     # blank means flat in every colour channel: a red shape on a green ground of the same grey level has a
     # flat grey image and is no blank
     std = float(np.asarray(rgb, dtype=np.float32).reshape(-1, 3).std(0).max())
+    colour = np.stack([_colour_grid(rgb, f) for f in CROPS])
     return {"thumbs": thumbs, "width": w, "height": h, "mean": float(arr.mean()),
-            "std": std, "sharpness": float(lap.var())}
+            "std": std, "sharpness": float(lap.var()), "colour": colour}
+
+
+COLOUR_GRID = 4           # the colour signature: mean RGB of 4 x 4 cells
+COLOURFUL = 0.2           # a cell this saturated (max - min channel, over 255) makes an image colourful
+CHROMA_APART = 0.15       # chromaticities this far apart (L1, in some cell) are different colours
+
+
+def _colour_grid(rgb: Image.Image, f: float) -> np.ndarray:
+    """Mean RGB of `COLOUR_GRID` x `COLOUR_GRID` cells of the image cropped by `f` a side (the
+    thumbnails' crops, so a cropped copy's colours line up with one of them)."""
+    w, h = rgb.size
+    c, r = int(round(w * f)), int(round(h * f))
+    return np.asarray(rgb.crop((c, r, w - c, h - r)).resize((COLOUR_GRID, COLOUR_GRID), Image.BOX),
+                      dtype=np.uint8).reshape(-1, 3)
+
+
+def same_colours(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For pairs of colour signatures (n x crops x cells x RGB, uint8, variant 0 the whole
+    image): False where both images are colourful and, however one is cropped against the
+    other's whole, some cell's chromaticity (RGB over its sum: brightness cancels) differs by over
+    `CHROMA_APART`. The near-duplicate thumbnails are grey, so a red and a blue shirt in one pose
+    matched; a grey copy of a colour picture still does."""
+    def chroma(x):
+        x = x.astype(np.float32)
+        return x / (x.sum(-1, keepdims=True) + 30.0), (x[:, 0].max(-1) - x[:, 0].min(-1)).max(-1) / 255.0
+    ca, sa = chroma(a)
+    cb, sb = chroma(b)
+    gap = np.minimum(np.abs(ca - cb[:, :1]).sum(-1).max(-1).min(-1),        # a's crops against b's whole
+                     np.abs(cb - ca[:, :1]).sum(-1).max(-1).min(-1))        # and b's against a's
+    return ~((gap > CHROMA_APART) & (sa >= COLOURFUL) & (sb >= COLOURFUL))
 
 
 def _stats_batch(paths: list[str], max_pixels: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -255,6 +289,9 @@ def _triage(man: pd.DataFrame, X, cfg: Triage, data_dir, seed: int, n_jobs: int,
                 pairs = sharded_pairs(Rows(np.load(work / "thumbs.npy", mmap_mode="r")), len(CROPS),
                                       cfg.near_dup_threshold, data_dir, seed, n_jobs)
             del thumbs
+            if len(pairs):
+                colours = np.stack(st.pop("colour").to_numpy())
+                pairs = pairs[same_colours(colours[pairs[:, 0]], colours[pairs[:, 1]])]
         finally:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
