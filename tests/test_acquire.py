@@ -283,3 +283,16 @@ def test_labels_are_trimmed_and_labels_differing_in_case_are_called_out(project,
     labels = store.read_table(root / "data", "manifest").set_index("text")["source_label"]
     assert labels["text 1"] == "cat" and labels["text 2"] == "dog" and pd.isna(labels["text 4"])
     assert any("differ only in case (e.g. 'Dog', 'dog')" in w for w in s["warnings"]), s["warnings"]
+
+
+def test_a_label_column_named_otherwise_is_found_not_made_a_feature(project, tmp_path):
+    """scikit-learn's frames call it 'target': it was a numeric feature (the answer handed to the
+    model) and the rows came unlabeled."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"]).assign(target=rng.integers(0, 3, 30))
+    df.to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert any("read from column 'target'" in w for w in s["warnings"]), s["warnings"]
+    assert list(pd.read_parquet(root / "data" / "raw" / "tabular.parquet").columns) == ["sample_id", "a", "b", "c"]
+    assert set(store.read_table(root / "data", "manifest")["source_label"]) == {"0", "1", "2"}

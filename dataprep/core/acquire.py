@@ -202,6 +202,23 @@ def check_known_labels(src: Path, found, expected: list[str], where: str, fix: s
                         f"({', '.join(expected)}); add them there or {fix}")
 
 
+LABEL_NAMES = ("label", "labels", "class", "target", "category", "y")
+
+
+def find_label_column(df: pd.DataFrame, configured: str | None) -> tuple[str | None, list[str]]:
+    """The label column: `acquire.label_column` where the source has it; where the default
+    'label' is missing, the one column named like a label ('Label', 'class', 'target', ...), with
+    a warning. Otherwise a table's 'target' was a feature (the label given to the model) and its
+    rows came unlabeled."""
+    if configured is None or configured in df.columns or configured != "label":
+        return configured, []
+    like = [c for c in df.columns if str(c).strip().casefold() in LABEL_NAMES]
+    if len(like) != 1:
+        return configured, []
+    return like[0], [f"no column 'label': the labels are read from column {like[0]!r} "
+                     "(set acquire.label_column to choose another, or null for none)"]
+
+
 def check_label_column(src: Path, df: pd.DataFrame, label_col: str | None, expected: list[str]) -> list[str]:
     """A named label column must exist when `project.labels` is set, and hold only those labels.
     Returns warnings for the summary."""
@@ -444,7 +461,8 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     df = read_source_table(src, a.encoding)
     if a.text_column in df.columns:
         return src, "text"
-    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != a.label_column):
+    label_col = find_label_column(df, a.label_column)[0]
+    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col):
         return src, "tabular"
     raise UserError(f"{src}: text column {a.text_column!r} not found and no numeric feature columns "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
@@ -475,14 +493,15 @@ def acquire(project: Project) -> dict[str, Any]:
                                "class folders", "move the folders")
     else:
         df = read_source_table(src, a.encoding)
-        warnings = check_label_column(src, df, a.label_column, list(project.cfg.project.labels))
+        label_col, warnings = find_label_column(df, a.label_column)
+        warnings += check_label_column(src, df, label_col, list(project.cfg.project.labels))
         if kind == "text":
             if a.text_column not in df.columns:
                 raise UserError(f"{src}: text column {a.text_column!r} not found "
                                 f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
-            good, bad = _acquire_text(shown, df, a.text_column, a.label_column)
+            good, bad = _acquire_text(shown, df, a.text_column, label_col)
         else:
-            good, bad, more = _acquire_tabular(shown, df, a.feature_columns, a.label_column, data)
+            good, bad, more = _acquire_tabular(shown, df, a.feature_columns, label_col, data)
             warnings += more
     found, conflicts = _collapse(good)
     bad = [{**b, "source": printable(str(b["source"])), "error": printable(str(b["error"]))} for b in bad]
