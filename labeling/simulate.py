@@ -96,7 +96,8 @@ def annotate(tasks: pd.DataFrame, truth: pd.Series, annotators: list[Annotator],
                          "annotator": ann.name, "created_by": ann.name, "label": label, "lead_time_s": round(lead, 3),
                          "created_at": ts, "updated_at": ts, "round": task_round, "status": "active"})
             aid += 1
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["annotation_id", "sample_id", "task_id", "annotator", "created_by", "label",
+                                       "lead_time_s", "created_at", "updated_at", "round", "status"])
 
 
 def _answer(ann: Annotator, true: str, pred, majority: str, classes, cidx, conf, rng, K) -> str:

@@ -143,6 +143,8 @@ def _sim_answer(project: Project) -> int:
     ann = simulated_answers(project, todo, int(done["annotation_id"].max()) + 1 if len(done) else 1,
                             n_per_task=(wanted - have)[todo.index].to_numpy(),
                             exclude=[set(who.get(t, set())) | gone for t in todo["task_id"]])
+    if ann.empty:               # every annotator free to answer is blocked and taken off the work
+        return 0
     store.append_table(d, "annotations", ann)
     return len(ann)
 

@@ -296,3 +296,4 @@ def test_a_label_column_named_otherwise_is_found_not_made_a_feature(project, tmp
     assert any("read from column 'target'" in w for w in s["warnings"]), s["warnings"]
     assert list(pd.read_parquet(root / "data" / "raw" / "tabular.parquet").columns) == ["sample_id", "a", "b", "c"]
     assert set(store.read_table(root / "data", "manifest")["source_label"]) == {"0", "1", "2"}
+

@@ -772,3 +772,12 @@ def test_validate_judges_the_model_without_the_samples_answered_alone_first(labe
     alone = votes[votes == 1].index[:30]                  # agreed by all three, but asked of one first
     store.write_table(p.data, "tasks", tasks.assign(overlap=np.where(tasks["sample_id"].isin(alone), 1, 3)))
     assert validate(p)["label_error_model"]["agreed_items"] == every - 30
+
+
+def test_the_simulated_crowd_with_nobody_free_to_answer_answers_nothing():
+    """Every annotator blocked and taken off the work: the pull crashed on an empty answer table
+    with no columns (KeyError in append_table)."""
+    tasks = pd.DataFrame({"sample_id": ["s0", "s1"], "task_id": [0, 1], "prediction": None, "gold": False})
+    ann = annotate(tasks, pd.Series(["a", "b"], index=["s0", "s1"]), [Annotator(name="x", profile="good")], 1,
+                   ["a", "b"], exclude=[{"x"}, {"x"}])
+    assert ann.empty and list(ann.columns) == list(store.SCHEMAS["annotations"])
