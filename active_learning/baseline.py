@@ -12,26 +12,49 @@ from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
 
 
-def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
-    """Accuracy of the model on random pool samples with source labels, per label count."""
+def _scorer(project: Project):
+    """(pool samples with a source label, fit-and-score): the model fitted on given pool samples'
+    source labels, scored on the test split; None where there is nothing to score on."""
     man = store.read_table(project.data, "manifest")
     pool = man[(man["split"] == "pool") & man["source_label"].notna()]
     test = man[(man["split"] == "test") & man["source_label"].notna()]
     if pool.empty or test.empty:
-        return pd.DataFrame(columns=["n_labels", "accuracy"])
+        return pool, None
     X, index = model_features(project, man)
     Xt, yt = take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()
     cfg = project.cfg.select
+    truth = pool.set_index("sample_id")["source_label"].astype(str)
+
+    def fit_score(ids) -> float | None:
+        y = truth.loc[list(ids)].to_numpy()
+        if len(set(y)) < 2:
+            return None
+        m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(take(X, rows_of(index, ids)), y)
+        return float(m.score(Xt, yt))
+
+    return pool, fit_score
+
+
+def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
+    """Accuracy of the model on random pool samples with source labels, per label count."""
+    pool, fit_score = _scorer(project)
     rows = []
+    if fit_score is None:
+        return pd.DataFrame(columns=["n_labels", "accuracy"])
     for n in sorted(set(counts)):
-        accs = []
-        for d in range(draws):
-            pick = pool.sample(min(n, len(pool)), random_state=cfg.random_state + d)
-            y = pick["source_label"].astype(str).to_numpy()
-            if len(set(y)) < 2:
-                continue
-            m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(take(X, rows_of(index, pick["sample_id"])), y)
-            accs.append(float(m.score(Xt, yt)))
+        accs = [a for d in range(draws) if (a := fit_score(
+            pool.sample(min(n, len(pool)), random_state=project.cfg.select.random_state + d)["sample_id"])) is not None]
         if accs:
             rows.append({"n_labels": n, "accuracy": float(np.mean(accs))})
     return pd.DataFrame(rows)
+
+
+def true_label_accuracy(project: Project, sample_ids) -> float | None:
+    """The model's accuracy had `sample_ids` (the training set) every one its source label: beside
+    the accuracy on the labels accepted, what annotation errors cost; the random baseline reads
+    source labels too. None unless every one of them has a source label."""
+    pool, fit_score = _scorer(project)
+    ids = list(sample_ids)
+    if fit_score is None or not ids or not set(ids) <= set(pool["sample_id"]):
+        return None
+    return fit_score(ids)

@@ -169,7 +169,8 @@ def build(project: Project) -> dict[str, Any]:
     from matplotlib.colors import to_hex
     from matplotlib.patches import Patch
 
-    from active_learning.baseline import random_baseline
+    from active_learning.baseline import random_baseline, true_label_accuracy
+    from dataprep.core import model_store
     from dataprep.report_html import Samples, key_values, legend, page, png, table, thumb
 
     rep, data = project.reports, project.data
@@ -192,6 +193,11 @@ def build(project: Project) -> dict[str, Any]:
         if len(base):
             b = base.set_index("n_labels")["accuracy"]
             info["random_accuracy"] = float(b.get(int(last["n_labels"]), np.nan))
+        train = model_store.training_labels(labels[["sample_id", "label", "method"]], man) if len(labels) else []
+        if len(train) == int(last["n_labels"]):         # the last model's training set, as it stands
+            clean = true_label_accuracy(project, train.index)
+            if clean is not None:
+                info["true_label_accuracy"] = clean
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.plot(curve["n_labels"], curve["accuracy"], "o-", label="dataprep (annotated labels)")
         if len(base):
@@ -431,8 +437,10 @@ def disputed_boxes(project: Project, S, n: int = 12) -> str:
 def headline(info: dict[str, Any]) -> str:
     if "accuracy" in info:
         s = f"Accuracy {info['accuracy']:.1%} with {info['labels']} accepted labels"
+        if "true_label_accuracy" in info:         # the baseline reads true labels: so does this
+            s += f" ({info['true_label_accuracy']:.1%} had each its true label)"
         if not np.isnan(info.get("random_accuracy", np.nan)):
-            s += f" vs {info['random_accuracy']:.1%} for the same number of random samples"
+            s += f" vs {info['random_accuracy']:.1%} for as many random samples with their true labels"
     elif not info.get("human_labels"):
         return "No learning curve yet: run a few rounds."
     else:       # labels, but no test accuracy: no model yet, or no test split with source labels

@@ -148,6 +148,9 @@ def test_tabular_rounds(tmp_path):
     import subprocess
     res = subprocess.run(["dataprep", "report"], cwd=path, capture_output=True, text=True, env=dvc_env())
     assert res.returncode == 0, res.stderr
+    # the random baseline reads true labels, and the headline says so and gives ours on true labels beside it
+    assert re.search(r"\(\d+\.\d% had each its true label\) vs \d+\.\d% for as many random samples with their true "
+                     r"labels", res.stdout), res.stdout
     cells = re.findall(r"<div class='txt'>([^<]*)</div>", (path / "reports" / "report.html").read_text())
     assert cells and all(c.startswith("f0=") or c.startswith("f1=") for c in cells), cells[:3]
 
