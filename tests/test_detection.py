@@ -119,7 +119,9 @@ def test_coco_export_traces_every_box(det_run):
         im = images[a["image_id"]]
         sid = im.get("parent_id", im["sample_id"])
         assert a["round"] in (1, 2, 3) and a["method"] == labels.loc[sid, "method"]
-        assert a["annotators"] and set(a["annotators"]) <= kept, a
+        # a gold image's boxes are the known ones: they stand when its one annotation was quarantined,
+        # and then nobody drew them (a path some machines take: their floats quarantine such an answer)
+        assert (a["annotators"] or a["method"] == "gold") and set(a["annotators"]) <= kept, a
         # each named annotator did answer that image
         assert set(a["annotators"]) <= set(ann.loc[ann["sample_id"] == sid, "annotator"]), a
         n_original += "parent_id" not in im
