@@ -12,9 +12,10 @@ from dataprep.core.features import model_features, rows_of, take
 from dataprep.core.project import Project
 
 
-def _scorer(project: Project):
-    """(pool samples with a source label, fit-and-score): the model fitted on given pool samples'
-    source labels, scored on the test split; None where there is nothing to score on."""
+def split_scorer(project: Project):
+    """(pool samples with a source label, fit-and-score): `fit_score(ids, labels=None)` fits
+    `select.model` on the samples `ids` with `labels` (their source labels when None) and scores it
+    on the test split's source labels; None where there is nothing to score on."""
     man = store.read_table(project.data, "manifest")
     pool = man[(man["split"] == "pool") & man["source_label"].notna()]
     test = man[(man["split"] == "test") & man["source_label"].notna()]
@@ -25,8 +26,8 @@ def _scorer(project: Project):
     cfg = project.cfg.select
     truth = pool.set_index("sample_id")["source_label"].astype(str)
 
-    def fit_score(ids) -> float | None:
-        y = truth.loc[list(ids)].to_numpy()
+    def fit_score(ids, labels=None) -> float | None:
+        y = truth.loc[list(ids)].to_numpy() if labels is None else np.asarray(labels).astype(str)
         if len(set(y)) < 2:
             return None
         m = make_model(cfg.model, cfg.model_params, cfg.random_state).fit(take(X, rows_of(index, ids)), y)
@@ -37,7 +38,7 @@ def _scorer(project: Project):
 
 def random_baseline(project: Project, counts: list[int], draws: int = 3) -> pd.DataFrame:
     """Accuracy of the model on random pool samples with source labels, per label count."""
-    pool, fit_score = _scorer(project)
+    pool, fit_score = split_scorer(project)
     rows = []
     if fit_score is None:
         return pd.DataFrame(columns=["n_labels", "accuracy"])
@@ -53,7 +54,7 @@ def true_label_accuracy(project: Project, sample_ids) -> float | None:
     """The model's accuracy had `sample_ids` (the training set) every one its source label: beside
     the accuracy on the labels accepted, what annotation errors cost; the random baseline reads
     source labels too. None unless every one of them has a source label."""
-    pool, fit_score = _scorer(project)
+    pool, fit_score = split_scorer(project)
     ids = list(sample_ids)
     if fit_score is None or not ids or not set(ids) <= set(pool["sample_id"]):
         return None

@@ -170,18 +170,11 @@ def _label_error_flags(project, truth: pd.Series, flagged: dict) -> None:
 
 def split_accuracy(project, sample_ids, labels) -> float:
     """Test accuracy of `select.model` trained on `sample_ids` with `labels`: the full-pool model
-    (every pool sample, its true label) and the export's (every pool label the export keeps)."""
-    from dataprep.core import store
-    from dataprep.core.features import model_features, rows_of, take
-    from dataprep.core.models import make_model
+    (every pool sample, its true label) and the export's (every pool label the export keeps). The
+    product's own scorer, the one the report's baselines use."""
+    from active_learning.baseline import split_scorer
 
-    man = store.read_table(project.data, "manifest")
-    X, index = model_features(project, man)
-    test = man[(man["split"] == "test") & man["source_label"].notna()]
-    cfg = project.cfg.select
-    model = make_model(cfg.model, cfg.model_params, cfg.random_state)
-    model.fit(take(X, rows_of(index, sample_ids)), np.asarray(labels).astype(str))
-    return float(model.score(take(X, rows_of(index, test["sample_id"])), test["source_label"].astype(str).to_numpy()))
+    return split_scorer(project)[1](list(sample_ids), labels)
 
 
 def _export_accuracy(project, labels: pd.DataFrame) -> float:
