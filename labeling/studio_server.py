@@ -8,6 +8,11 @@ creation) and kept in `.dataprep/studio/credentials.json`, mode 0600, never in
 a tracked file. The server runs offline and closed: no version check, no
 analytics, no sign-up without an invite link. Images are served from the
 dataset folder itself through Label Studio's local-files storage (no copies).
+
+A fresh SQLite server spends its first start (about a minute) on Django migrations. Test
+suites and CI, which start many throwaway servers, can set `$DATAPREP_STUDIO_TEMPLATE` to
+the folder of a server started once and stopped: a new folder then starts from copies of
+its database and credentials (`from_template`), the same migrated schema and admin.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from dataprep.core.errors import UserError
 from dataprep.core.project import Project
 
 ADMIN = "admin@dataprep.local"
+TEMPLATE_ENV = "DATAPREP_STUDIO_TEMPLATE"
+DATABASE = "label_studio.sqlite3"
 
 
 def studio_dir(project: Project) -> Path:
@@ -70,6 +77,25 @@ def credentials(folder: Path) -> dict[str, str]:
     with os.fdopen(fd, "w") as fh:
         json.dump(creds, fh)
     return creds
+
+
+def from_template(data_dir: Path) -> bool:
+    """Seed a server folder that has no database yet from `$DATAPREP_STUDIO_TEMPLATE` (a folder
+    `start_server` used, its server stopped): its SQLite database and credentials (0600) are
+    copied. Whether it did."""
+    template = os.environ.get(TEMPLATE_ENV)
+    if not template or (data_dir / "data" / DATABASE).exists() or (data_dir / "credentials.json").exists():
+        return False
+    src = Path(template)
+    if not (src / "data" / DATABASE).is_file() or not (src / "credentials.json").is_file():
+        raise UserError(f"${TEMPLATE_ENV}={template}: no stopped server's data/{DATABASE} and credentials.json there")
+    (data_dir / "data").mkdir(parents=True, exist_ok=True)
+    for f in sorted((src / "data").glob(DATABASE + "*")):       # the database and any write-ahead log
+        shutil.copyfile(f, data_dir / "data" / f.name)
+    fd = os.open(data_dir / "credentials.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write((src / "credentials.json").read_text())
+    return True
 
 
 def server_env(document_root: Path, creds: dict[str, str], postgres: dict[str, str] | None = None) -> dict[str, str]:
@@ -118,6 +144,8 @@ def start_server(data_dir: Path, document_root: Path, port: int | None = None, w
         pg_kind = "external" if postgres else "local"
         if postgres is None:
             postgres = studio_postgres.start_local(data_dir)
+    else:
+        from_template(data_dir)
     creds = credentials(data_dir)
     if port is not None:
         with socket.socket() as s:

@@ -57,3 +57,25 @@ def write_params(path: Path, source: str = "digits", init: bool = False, **overr
     if init:
         init_project(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def studio_template(tmp_path_factory, worker_id):
+    """A Label Studio started once (its first start runs the migrations, about a minute) and
+    stopped; `$DATAPREP_STUDIO_TEMPLATE` points at it, so each SQLite server the tests start
+    afterwards begins from a copy of its database (`labeling.studio_server.from_template`).
+    Shared by the xdist workers of one run, under a file lock."""
+    from filelock import FileLock
+
+    from labeling.studio_server import DATABASE, TEMPLATE_ENV, start_server, stop_pid
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "studio-template"
+    with FileLock(str(root) + ".lock"):
+        if not (root / "data" / DATABASE).exists():
+            info = start_server(root, root)
+            stop_pid(info["pid"])
+    old = os.environ.get(TEMPLATE_ENV)
+    os.environ[TEMPLATE_ENV] = str(root)
+    yield root
+    os.environ.pop(TEMPLATE_ENV) if old is None else os.environ.__setitem__(TEMPLATE_ENV, old)

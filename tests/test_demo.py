@@ -12,7 +12,7 @@ from labeling.studio_server import stop
 from dataprep.demo.studio_sim import annotator_email
 
 
-def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch):
+def test_studio_demo_runs_the_loop_through_label_studio(tmp_path, monkeypatch, studio_template):
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")       # a team server the demo must not touch
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-this-one")
     try:

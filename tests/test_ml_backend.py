@@ -59,7 +59,7 @@ class Backend(ServeProcess):
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
+def studio(tmp_path_factory, studio_template):
     root = tmp_path_factory.mktemp("mlb")
     src = image_folder(root / "src", n_per_class=30, shapes=SHAPES[:3])   # alpha, EXIF, palette, 16-bit, CMYK
     old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}

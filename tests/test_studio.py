@@ -57,7 +57,7 @@ def studio_server(tmp_path_factory, db: str = "sqlite"):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, studio_template):
     yield from studio_server(tmp_path_factory)
 
 
@@ -319,6 +319,29 @@ def test_prediction_score_is_the_models_probability():
                      "score": 0.4, "model_version": "m1"})
     item = task_payload(next(pd.DataFrame([row]).itertuples()), {"path": "raw/s1.png"}, "image", "classification")
     assert item["predictions"][0]["score"] == pytest.approx(0.83)
+
+
+def test_a_new_server_folder_starts_from_the_template_database(tmp_path, monkeypatch):
+    import stat
+
+    from dataprep.core.errors import UserError
+    from labeling.studio_server import DATABASE, TEMPLATE_ENV, from_template
+
+    template = tmp_path / "template"
+    (template / "data").mkdir(parents=True)
+    (template / "data" / DATABASE).write_bytes(b"migrated")
+    (template / "credentials.json").write_text('{"token": "t"}')
+    monkeypatch.setenv(TEMPLATE_ENV, str(template))
+    assert from_template(tmp_path / "new")
+    assert (tmp_path / "new" / "data" / DATABASE).read_bytes() == b"migrated"
+    assert credentials(tmp_path / "new") == {"token": "t"}
+    assert stat.S_IMODE((tmp_path / "new" / "credentials.json").stat().st_mode) == 0o600
+    (tmp_path / "new" / "data" / DATABASE).write_bytes(b"in use")
+    assert not from_template(tmp_path / "new")                        # a folder with a database keeps it
+    assert (tmp_path / "new" / "data" / DATABASE).read_bytes() == b"in use"
+    monkeypatch.setenv(TEMPLATE_ENV, str(tmp_path / "nothing"))
+    with pytest.raises(UserError, match="DATAPREP_STUDIO_TEMPLATE"):
+        from_template(tmp_path / "other")
 
 
 def test_studio_start_port_in_use_is_one_line(tmp_path):

@@ -40,7 +40,7 @@ def _cli(path, env, *args):
 
 
 @pytest.fixture(scope="module")
-def boxes_server(tmp_path_factory):
+def boxes_server(tmp_path_factory, studio_template):
     root = tmp_path_factory.mktemp("studio_boxes")
     src = detection_folder(root / "src", n_images=16, shapes=CLASSES, seed=5, max_objects=3)
     truth = {im["file_name"]: im["boxes"] for im in detection_truth(src)}
