@@ -184,7 +184,18 @@ def augment(project: Project) -> dict[str, Any]:
 def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parents: int = 6, per: int = 3,
             empty_note: str = "no augmented copies") -> Path:
     """Originals beside their augmentations (boxes drawn for detection); a note when there are none,
-    so the stage's declared output always exists."""
+    so the stage's declared output always exists. Not drawn again when what it would show (and
+    how) is what the file already shows: a fingerprint rides in the PNG."""
+    chosen = list(dict.fromkeys(df["parent_id"]))[:parents] if not df.empty else []
+    labels = (store.read_table(data_dir, "labels").set_index("sample_id")["label"]
+              if chosen and store.exists(data_dir, "labels") else pd.Series(dtype=str))
+    shown = df[df["parent_id"].isin(chosen)].groupby("parent_id", sort=False).head(per) if chosen else df
+    fp = hashlib.sha256(json.dumps([empty_note if df.empty else "", detection, per,
+                                    [[pid, str(labels.get(pid))] for pid in chosen],
+                                    shown[["parent_id", "path", "label"]].astype(str).values.tolist() if chosen else []]
+                                   ).encode()).hexdigest()[:16]
+    if _drawn(out) == fp:
+        return out
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -194,13 +205,11 @@ def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parent
         fig = plt.figure(figsize=(4, 0.6))
         fig.text(0.5, 0.5, empty_note, ha="center", va="center", fontsize=8)
         with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=80, format="png")
+            fig.savefig(tmp, dpi=80, format="png", metadata={PREVIEW_KEY: fp})
         plt.close(fig)
         return out
 
     man = store.read_table(data_dir, "manifest").set_index("sample_id")
-    labels = store.read_table(data_dir, "labels").set_index("sample_id")["label"] if store.exists(data_dir, "labels") else pd.Series(dtype=str)
-    chosen = list(dict.fromkeys(df["parent_id"]))[:parents]
     fig, axes = plt.subplots(len(chosen), per + 1, figsize=(1.8 * (per + 1), 1.8 * len(chosen)), squeeze=False)
 
     def show(ax, path, label, title):
@@ -223,6 +232,18 @@ def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parent
             ax.axis("off")
     fig.tight_layout()
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
+        fig.savefig(tmp, dpi=80, format="png", metadata={PREVIEW_KEY: fp})
     plt.close(fig)
     return out
+
+
+PREVIEW_KEY = "dataprep-preview"
+
+
+def _drawn(path: Path) -> str | None:
+    """The fingerprint of what the preview at `path` shows, if it carries one."""
+    try:
+        with Image.open(path) as im:
+            return im.text.get(PREVIEW_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None

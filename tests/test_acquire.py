@@ -297,3 +297,15 @@ def test_a_label_column_named_otherwise_is_found_not_made_a_feature(project, tmp
     assert list(pd.read_parquet(root / "data" / "raw" / "tabular.parquet").columns) == ["sample_id", "a", "b", "c"]
     assert set(store.read_table(root / "data", "manifest")["source_label"]) == {"0", "1", "2"}
 
+
+
+def test_the_digits_source_is_written_once_and_mended_when_a_file_goes(tmp_path):
+    from dataprep.core.sources import DIGITS_COUNT, WRITTEN, write_digits
+
+    folder = write_digits(tmp_path / "digits")
+    assert (folder / WRITTEN).read_text().strip() == str(DIGITS_COUNT)
+    gone = folder / "3" / "0003.png"
+    data = gone.read_bytes()
+    gone.unlink()
+    write_digits(folder)                          # the count no longer matches: written again
+    assert gone.read_bytes() == data

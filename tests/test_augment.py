@@ -93,6 +93,22 @@ def test_reruns_are_byte_identical_and_test_split_untouched(digits_project):
     assert isinstance(replay, list) and all(len(step) == 2 for step in replay)
 
 
+def test_the_preview_is_drawn_again_only_when_what_it_shows_changes(digits_project):
+    p, _ = digits_project
+    augment(p)
+    out = p.reports / "augment_preview.png"
+    out.touch()                                   # a redraw would replace the file, later
+    touched = out.stat().st_mtime_ns
+    augment(p)
+    assert out.stat().st_mtime_ns == touched      # nothing it shows changed: not drawn again
+    labels = store.read_table(p.data, "labels")
+    shown = store.read_table(p.data, "augmented")["parent_id"].iloc[0]
+    labels.loc[labels["sample_id"] == shown, "label"] = "relabelled"
+    store.write_table(p.data, "labels", labels)
+    augment(p)
+    assert out.stat().st_mtime_ns != touched      # a parent on show has another label now: drawn again
+
+
 def test_changing_the_pipeline_changes_outputs(digits_project):
     p, _ = digits_project
     augment(p)

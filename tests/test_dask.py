@@ -69,6 +69,24 @@ def test_heavy_stages_give_the_same_outputs_on_a_dask_cluster(cluster, tmp_path)
     assert tri["is_near_duplicate"].sum() >= 1                  # the resized copy (the exact one merged at acquire)
 
 
+def _pid_after(batch, seconds):
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_batches_stay_in_this_process_unless_workers_pay_for_their_start(monkeypatch):
+    from dataprep.core import parallel
+
+    monkeypatch.delenv(parallel.ENV, raising=False)
+    quick = list(parallel.map_batches(_pid_after, list(range(4)), 1, 2, "quick", 0.0))
+    assert quick == [os.getpid()] * 4                # starting workers would cost more than the work
+    monkeypatch.setattr(parallel, "SPAWN_S", 0.0)    # workers that cost nothing to start
+    slow = list(parallel.map_batches(_pid_after, list(range(5)), 1, 2, "slow", 0.2))
+    assert slow[0] == os.getpid() and os.getpid() not in slow[1:]
+
+
 def test_a_scheduler_nobody_runs_is_one_line(tmp_path):
     src = image_folder(tmp_path / "src", n_per_class=2)
     path = write_params(tmp_path / "p", str(src), init=True)

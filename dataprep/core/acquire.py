@@ -423,15 +423,20 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
         both = old.set_index("sample_id")
         extra = found.set_index("sample_id")
         common = both.index.intersection(extra.index)
-        for sid in common:
+        # only rows whose source list or label differs are touched (row by row, they took 1.4 s
+        # for digits' 1,797 unchanged rows on every acquire)
+        grown = common[(both.loc[common, "sources"] != extra.loc[common, "sources"]).to_numpy()]
+        for sid in grown:
             merged = sorted(set(json.loads(both.at[sid, "sources"])) | set(json.loads(extra.at[sid, "sources"])))
             both.at[sid, "sources"] = json.dumps(merged)
+        was_all, now_all = both.loc[common, "source_label"], extra.loc[common, "source_label"]
+        changed = common[(now_all.notna() & (now_all.astype(object) != was_all.astype(object))).to_numpy()]
+        for sid in changed:
             was, now = both.at[sid, "source_label"], extra.at[sid, "source_label"]
-            if now is not None and not pd.isna(now) and now != was:
-                both.at[sid, "source_label"] = now
-                if relabeled is not None:
-                    relabeled.append({"sample_id": sid, "source": extra.at[sid, "source"],
-                                      "was": None if was is None or pd.isna(was) else was, "now": now})
+            both.at[sid, "source_label"] = now
+            if relabeled is not None:
+                relabeled.append({"sample_id": sid, "source": extra.at[sid, "source"],
+                                  "was": None if was is None or pd.isna(was) else was, "now": now})
         old = both.reset_index()
         found = found[~found["sample_id"].isin(old["sample_id"])]
     if found.empty:

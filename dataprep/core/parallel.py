@@ -4,7 +4,10 @@ Every stage that decodes files (acquire, features, triage, augment) calls
 `map_batches`: results come back in batch order, one progress bar counts
 batches, and a single batch runs in this process. The scheduler is chosen here
 and nowhere else:
-- by default, joblib's worker processes on this machine (`n_jobs`);
+- by default, joblib's worker processes on this machine (`n_jobs`), once they
+  pay: the first batch runs in this process, timed, and the rest stay here
+  when they would take less than starting the workers costs (`SPAWN_S`; a
+  digits-sized project's stages spent more time starting workers than working);
 - with a Dask scheduler address (`compute.scheduler` in params.yaml, set by the
   face through `use`, or `DATAPREP_SCHEDULER`, which wins), each batch is a task
   on that `dask.distributed` cluster. The batch and the function are the same,
@@ -15,6 +18,7 @@ and nowhere else:
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable, Iterator, Sequence
 
 from joblib import Parallel, delayed
@@ -51,6 +55,9 @@ def client(address: str):
     return _clients[address]
 
 
+SPAWN_S = 2.5      # seconds joblib's worker processes take to start here (loky, measured 2.5-3 s)
+
+
 def batches_of(items: Sequence, size: int) -> list[Sequence]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -84,6 +91,18 @@ def map_batches(fn: Callable[..., Any], items: Sequence, batch_size: int, n_jobs
         shared = c.scatter(list(args), broadcast=True, hash=False) if args else []   # fresh keys: never one being released
         return progress.track(_in_order(c, fn, batches, shared), total=len(batches),
                               description=f"{description} (cluster {address})")
-    runner = Parallel(n_jobs=max(1, min(n_jobs, len(batches))), return_as="generator")
-    return progress.track(runner(delayed(fn)(b, *args) for b in batches), total=len(batches),
-                          description=description)
+    return progress.track(_here_or_workers(fn, batches, args, n_jobs), total=len(batches), description=description)
+
+
+def _here_or_workers(fn: Callable[..., Any], batches: list, args: tuple, n_jobs: int) -> Iterator[Any]:
+    """The first batch here, timed; the rest here too unless, by that time, they would take longer
+    than starting `n_jobs` workers and sharing the rest among them."""
+    start = time.perf_counter()
+    yield fn(batches[0], *args)
+    rest, jobs = batches[1:], max(1, min(n_jobs, len(batches) - 1))
+    serial = (time.perf_counter() - start) * len(rest)
+    if jobs == 1 or serial < SPAWN_S + serial / jobs:
+        for b in rest:
+            yield fn(b, *args)
+        return
+    yield from Parallel(n_jobs=jobs, return_as="generator")(delayed(fn)(b, *args) for b in rest)
