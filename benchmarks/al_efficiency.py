@@ -155,10 +155,14 @@ def run_curve(X, G, y, Xt, yt, strat, batch, seed, budget):
             return curve
         pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
         n = min(batch, len(pool))
-        fn = STRATS[strat] if strat in STRATS else S.STRATEGIES[strat.split("+", 1)[1]]
+        name, _, share = strat.partition("~r")       # ours~r20: a fifth of each batch drawn at random
+        fn = STRATS[name] if name in STRATS else S.STRATEGIES[name.split("+", 1)[1]]
         if len(set(y[labeled])) < 2:
             fn = S.random_sampling
-        labeled += list(pool[np.asarray(_pick(fn, model, X, G, y, labeled, pool, n, seed))])
+        k = int(round(n * int(share) / 100)) if share else 0
+        drawn = rng.choice(pool, size=k, replace=False) if k else np.array([], int)
+        rest = np.setdiff1d(pool, drawn)
+        labeled += list(drawn) + list(rest[np.asarray(_pick(fn, model, X, G, y, labeled, rest, n - k, seed))])
 
 
 def standard_text_baseline(train_text, ytr, test_text, yte, all_text=None) -> float:

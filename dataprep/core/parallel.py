@@ -98,9 +98,11 @@ def _here_or_workers(fn: Callable[..., Any], batches: list, args: tuple, n_jobs:
     """The first batch here, timed; the rest here too unless, by that time, they would take longer
     than starting `n_jobs` workers and sharing the rest among them."""
     start = time.perf_counter()
-    yield fn(batches[0], *args)
+    first = fn(batches[0], *args)
+    serial = (time.perf_counter() - start) * (len(batches) - 1)     # the batch alone, not what the caller does with it
+    yield first
+    del first
     rest, jobs = batches[1:], max(1, min(n_jobs, len(batches) - 1))
-    serial = (time.perf_counter() - start) * len(rest)
     if jobs == 1 or serial < SPAWN_S + serial / jobs:
         for b in rest:
             yield fn(b, *args)
