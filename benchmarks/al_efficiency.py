@@ -28,6 +28,10 @@ document like our features stage (unsupervised, no test label is read).
         --batches 50 --budget 2000 --strategies random,modal_margin,cold+margin,ours --out al_efficiency_text
     (`--skip-text-baseline` leaves out the tfidf_lr rows: their grid search takes minutes a seed)
 
+`<strategy>~r<N>` (e.g. `ours~r20`) draws N% of each batch at random and the rest by the
+strategy, from the same start: a row that asks whether exploration pays where uncertainty
+sampling falls below random.
+
 `modal_uncertainty` is modAL's least-confidence sampling. `albl` (`benchmarks/albl.py`) is
 the online choice among strategies the issue suggested (Active Learning by Learning, Hsu &
 Lin 2015), from our cold-start picks: an EXP3 bandit over margin_kmeans, margin,
