@@ -263,10 +263,12 @@ def margin_kcenter(model, X, n: int, shortlist_factor: int = 10, chunk_size: int
 COLD_PICKS = ("stratified", "typical")
 
 
-@reads("random_state", "X_labeled")
+@reads("random_state", "X_labeled", "X_embed")
 def cold_start(model, X, n: int, random_state: int | None = 0, X_labeled=None, pick: str = "stratified",
-               max_rows: int = 10_000) -> np.ndarray:
-    """Diverse picks without a model (see module docstring). The pool (a bounded random
+               max_rows: int = 10_000, X_embed=None) -> np.ndarray:
+    """Diverse picks without a model (see module docstring), in the space distances are measured
+    in: `X_embed` if given (the rows of `X`, as `X_labeled` is), else `X` (as select called it
+    with the model's features: sparse TF-IDF for text, which crashed). The pool (a bounded random
     subsample) and the labeled rows are clustered together into `n + len(X_labeled)` groups;
     the largest groups without a labeled member come first, so a second cold-start round
     fills what the first left uncovered. From each group: a random member (`stratified`,
@@ -274,6 +276,7 @@ def cold_start(model, X, n: int, random_state: int | None = 0, X_labeled=None, p
     typical member (`typical`, highest k-NN density)."""
     if pick not in COLD_PICKS:
         raise ValueError(f"cold-start pick must be one of {', '.join(COLD_PICKS)}, got {pick!r}")
+    X = X if X_embed is None else X_embed
     N = X.shape[0]
     n = min(n, N)
     rng = np.random.default_rng(random_state)

@@ -50,6 +50,28 @@ def test_each_strategy_picks_distinct_selectable_ids(blobs, strategy):
     assert m["strategy"] == strategy and sel["rank"].tolist() == list(range(1, 12))
 
 
+@pytest.mark.parametrize("strategy", list(S.STRATEGIES))
+def test_each_strategy_picks_on_text_too(project, tmp_path, strategy):
+    """Text: the model reads sparse TF-IDF and distances are taken on the dense geometry; the
+    cold_start strategy read the sparse matrix and crashed."""
+    from dataprep.core.features import build_features
+    from dataprep.demo.examples import text_csv
+
+    text_csv(tmp_path / "corpus.csv", n_per_class=30)
+    root = project(acquire={"source": "corpus.csv", "test_fraction": 0.25},
+                   select={"batch_size": 10, "cold_start_min_labels": 8, "strategy": strategy})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    build_features(p)
+    _label(p, 20)
+    allowed = set(selectable(p, store.read_table(p.data, "manifest")))
+    m = run_round(p)
+    sel = store.read_table(p.data, "selection")
+    picks = sel[sel["strategy"] != "gold"]
+    assert m["strategy"] == strategy and len(picks) == 10
+    assert sel["sample_id"].is_unique and set(sel["sample_id"]) <= allowed
+
+
 def test_excluded_samples_are_never_picked(blobs):
     labeled = _label(blobs, 30)
     man = store.read_table(blobs.data, "manifest")
