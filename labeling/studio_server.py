@@ -88,7 +88,9 @@ def from_template(data_dir: Path) -> bool:
         return False
     src = Path(template)
     if not (src / "data" / DATABASE).is_file() or not (src / "credentials.json").is_file():
-        raise UserError(f"${TEMPLATE_ENV}={template}: no stopped server's data/{DATABASE} and credentials.json there")
+        raise UserError(f"${TEMPLATE_ENV}={template}: no data/{DATABASE} and credentials.json there; point it at the "
+                        "folder of a Label Studio started once (`dataprep studio start`'s .dataprep/studio) and "
+                        "stopped, or unset it")
     (data_dir / "data").mkdir(parents=True, exist_ok=True)
     for f in sorted((src / "data").glob(DATABASE + "*")):       # the database and any write-ahead log
         shutil.copyfile(f, data_dir / "data" / f.name)
