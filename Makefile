@@ -42,7 +42,7 @@ postgres:
 
 test: $(VENV)/.installed $(STUDIO_VENV)/.installed postgres
 	PATH="$(abspath $(VENV))/bin:$$PATH" DATAPREP_LABEL_STUDIO_BIN="$(abspath $(STUDIO_VENV))/bin/label-studio" \
-		$(VENV)/bin/python -m pytest -v --durations=15 -n 2 --dist loadfile   # one file per worker: its server and fixtures stay together
+		$(VENV)/bin/python -m pytest -v --durations=15 -n 2 --dist loadfile --no-loadscope-reorder   # one file per worker (its server and fixtures stay together), slowest first (tests/conftest.py)
 
 # What annotators see: a two-round demo through a local Label Studio, then headless
 # Chromium logs in and screenshots a task's labeling page with its pre-annotation.
