@@ -42,7 +42,8 @@ def fit_proba(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, random_state: int
 def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_state: int = 0,
                         exclude: np.ndarray | None = None, model=None, clean: bool = False) -> np.ndarray | None:
     """Cross-validated class probabilities (columns in sorted label order), or None if too few labels.
-    `exclude` (a boolean per row): rows no fold's model trains on, though every row is predicted.
+    `exclude` (a boolean per row): rows no fold's model trains on, though every row is predicted;
+    a fold whose training rows of a class are all excluded keeps them (`_emptied`).
     `clean`: two passes; the second's folds train without the labels the first pass's
     probabilities flag (`flagged`), so a wrong label does not teach the model that judges it.
     `model`: an unfitted classifier in place of ours (`_proba_model`);
@@ -72,7 +73,7 @@ def out_of_sample_proba(X: np.ndarray, y: np.ndarray, folds: int = 5, random_sta
     classes = np.unique(y)
     proba = np.zeros((len(y), len(classes)))
     for train, test in cv.split(np.zeros(len(y)), y):
-        keep = train[~exclude[train]]
+        keep = train[~exclude[train] | _emptied(y[train], exclude[train])]
         # ours is chosen by the rows it trains on: k-NN needs 15 of them
         fit = (_proba_model(random_state, len(keep), sp.issparse(X)) if ours else clone(model)).fit(X[keep], y[keep])
         proba[np.ix_(test, np.searchsorted(classes, fit.classes_))] = fit.predict_proba(X[test])
@@ -88,6 +89,14 @@ def _issues(codes: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
         # n_jobs=1: cleanlab's pool shares its inputs through globals a forked child inherits;
         # under `spawn` (the ML backend's trainer) they are missing, and the work is small
         return find_label_issues(codes, pred_probs, filter_by="prune_by_class", n_jobs=1)
+
+
+def _emptied(y: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """The rows of the classes `exclude` would take every row of (as `flagged` keeps a class whose
+    rows are mostly flagged: the model cannot judge a class it never sees). Per fold, with few
+    labels, the class's other rows may all be in the held-out part."""
+    lost = np.setdiff1d(y, y[~exclude])
+    return np.isin(y, lost)
 
 
 def flagged(y: np.ndarray, pred_probs: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:

@@ -643,6 +643,24 @@ def test_out_of_sample_proba_without_excluded_rows_trains_each_fold_without_them
         np.testing.assert_allclose(a[test], _proba_model(0, 300).fit(X[keep], y[keep]).predict_proba(X[test]))
 
 
+def test_a_fold_keeps_a_class_its_exclusions_would_empty():
+    """Four labels, two a class, two folds: each fold trains on one row of each class, and leaving
+    out a flagged row there left one class, which logistic regression cannot fit (found on a
+    four-task image project: validate stopped with "needs samples of at least 2 classes").
+    That fold keeps the row; the other fold leaves it out."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from labeling.label_errors import _proba_model, out_of_sample_proba
+
+    X = np.array([[0.0, 0.1], [0.2, 0.0], [3.0, 3.1], [3.2, 2.9]])
+    y = np.array(["a", "a", "b", "b"])
+    exclude = np.array([True, False, False, False])
+    p = out_of_sample_proba(X, y, 5, 0, exclude=exclude)
+    assert p.shape == (4, 2) and np.allclose(p.sum(1), 1)
+    for train, test in StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(4), y):
+        np.testing.assert_allclose(p[test], _proba_model(0, 2).fit(X[train], y[train]).predict_proba(X[test]))
+
+
 def test_clean_folds_train_without_the_first_pass_flags_and_never_empty_a_class():
     """`clean=True` is the second pass of `out_of_sample_proba` whose folds leave out the rows the
     first pass flags; a class whose rows are mostly flagged (one the model has not learned) keeps
