@@ -95,6 +95,18 @@ def test_missing_text_column_exits_2_and_names_it(project, tmp_path):
     assert not (root / "data" / "manifest.parquet").exists()
 
 
+@pytest.mark.parametrize("content, says", [("x1,x2,label\n", "only the header: x1, x2, label"),
+                                           ("", "the file is empty")])
+def test_a_table_without_rows_exits_2_and_says_so(project, tmp_path, content, says):
+    """A header alone was "no numeric feature columns (columns: x1, x2, label)", which it has."""
+    (tmp_path / "r.csv").write_text(content)
+    root = project(acquire={"source": "r.csv"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "r.csv: no rows" in res.output and says in res.output
+    assert not (root / "data" / "manifest.parquet").exists()
+
+
 def test_bad_param_exits_2(project):
     root = project(acquire={"test_fraction": 2})
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])

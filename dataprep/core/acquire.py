@@ -177,12 +177,19 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
                             "set acquire.encoding, for example latin-1") from None
     try:
         if suffix in {".csv", ".tsv"}:
-            return pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else separator(text))
-        if suffix in {".jsonl", ".json"}:
-            return pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
-        return pd.read_parquet(path)
+            df = pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else separator(text))
+        elif suffix in {".jsonl", ".json"}:
+            df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
+        else:
+            df = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame()
     except Exception as exc:
         raise UserError(f"{path}: cannot read as {suffix.lstrip('.')} ({exc})") from exc
+    if df.empty:        # a header alone read as "no numeric feature columns (columns: x1, x2, label)"
+        raise UserError(f"{path}: no rows" + (f" (only the header: {', '.join(map(str, df.columns))})"
+                                              if len(df.columns) else " (the file is empty)"))
+    return df
 
 
 def separator(text: str) -> str:
