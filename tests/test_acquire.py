@@ -124,6 +124,18 @@ def test_digits_source_json_output(project):
     assert info["states"]["unlabeled"] == 1797 - info["test"]
 
 
+def test_a_column_name_twice_in_the_header_is_named(project, tmp_path):
+    """pandas reads a header `x,x,label` as columns 'x' and 'x.1' without a word."""
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{'p' if a > 0 else 'q'}" for a, b in rng.normal(size=(30, 2))]
+    (tmp_path / "t.csv").write_text("x,x,label\n" + "\n".join(rows) + "\n")
+    root = project(acquire={"source": "t.csv"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 0, res.output
+    assert "column 'x' is in the header more than once" in res.output and "'x.1'" in res.output
+    assert "column 'x' is in the header" in json.loads((root / "reports" / "acquire.json").read_text())["warnings"][0]
+
+
 def test_tabular_leaves_out_a_row_index_names_skipped_columns_and_reads_inf_as_missing(project, tmp_path):
     """Real tables carry pandas' saved index (`Unnamed: 0`), ids, categories, free text and an odd
     inf: an index or free text may not become a feature silently, a category is one (one-hot:

@@ -10,6 +10,7 @@ and acquisition time.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -177,7 +178,10 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
                             "set acquire.encoding, for example latin-1") from None
     try:
         if suffix in {".csv", ".tsv"}:
-            df = pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else separator(text))
+            sep = "\t" if suffix == ".tsv" else separator(text)
+            df = pd.read_csv(io.StringIO(text), sep=sep)
+            header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+            df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
         else:
@@ -506,6 +510,9 @@ def acquire(project: Project) -> dict[str, Any]:
     else:
         df = read_source_table(src, a.encoding)
         label_col, warnings = find_label_column(df, a.label_column)
+        # pandas reads a repeated header name as 'x', 'x.1': say so rather than leave it to be found
+        warnings += [f"{src}: column {c!r} is in the header more than once; pandas read the others as "
+                     f"'{c}.1' and so on (rename them to say which is which)" for c in df.attrs.get("repeated_columns", [])]
         warnings += check_label_column(src, df, label_col, list(project.cfg.project.labels))
         if kind == "text":
             if a.text_column not in df.columns:
