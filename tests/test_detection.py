@@ -238,3 +238,37 @@ def test_onnx_detector_round(det_run):
     sel = store.read_table(path / "data", "selection")
     new = sel[(sel["round"] == 4) & (sel["strategy"] != "reannotate")]
     assert len(new) and new["prediction"].notna().all()
+
+
+def test_coco_boxes_past_the_image_are_cut_and_boxes_without_area_left_out(tmp_path):
+    """Real COCO files have boxes a pixel past the image and boxes of width 0; they entered the
+    manifest as the truth as they were (a box from x 10 to x 5, one past the image's edge), and
+    a NaN coordinate did too. Now: cut to the image, left out with a warning, exit 2 naming the key."""
+    src = detection_folder(tmp_path / "src", n_images=6, shapes=CLASSES, seed=2)
+    coco = json.loads((src / "annotations.json").read_text())
+    first = coco["images"][0]
+    others = [a for a in coco["annotations"] if a["image_id"] == first["id"]]
+    extra = [{"id": 900, "image_id": first["id"], "category_id": coco["categories"][0]["id"], "bbox": [10, 10, -5, -5]},
+             {"id": 901, "image_id": first["id"], "category_id": coco["categories"][0]["id"], "bbox": [12, 12, 0, 9]},
+             {"id": 902, "image_id": first["id"], "category_id": coco["categories"][1]["id"],
+              "bbox": [-4, first["height"] - 10, 30, 50]}]
+    coco["annotations"] += extra
+    (tmp_path / "a.json").write_text(json.dumps(coco))
+    path = write_params(tmp_path / "p", str(src / "images"), init=True, project__task="detection",
+                        project__labels=CLASSES, acquire__boxes=str(tmp_path / "a.json"))
+    res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout + res.stderr
+    n = len(coco["annotations"])
+    assert f"2 boxes have no area and were left out (e.g. annotations[{n - 3}]" in out, out
+    assert f"1 boxes reach past their image and were cut to it (e.g. annotations[{n - 1}])" in out, out
+    man = store.read_table(path / "data", "manifest")
+    boxes = bx.parse(man.loc[man["source"].str.endswith(first["file_name"]), "source_label"].iloc[0])
+    assert len(boxes) == len(others) + 1
+    cut = boxes[-1]
+    assert (cut["x_min"], cut["y_min"], cut["x_max"], cut["y_max"]) == (0, first["height"] - 10, 26, first["height"])
+    coco["annotations"][-1]["bbox"] = [float("nan"), 1, 2, 3]
+    (tmp_path / "a.json").write_text(json.dumps(coco))
+    res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1 and f"annotations[{n - 1}]" in err[0] and "a.json" in err[0], res.stderr

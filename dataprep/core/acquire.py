@@ -498,8 +498,8 @@ def acquire(project: Project) -> dict[str, Any]:
         boxes = None
         if detection and a.boxes:
             coco = Path(a.boxes) if Path(a.boxes).is_absolute() else project.root / a.boxes
-            boxes = read_boxes(coco, [rel for rel, _ in list_images(src, a.follow_links)[0]],
-                               list(project.cfg.project.labels))
+            boxes, warnings = read_boxes(coco, [rel for rel, _ in list_images(src, a.follow_links)[0]],
+                                         list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
         good, bad, skipped = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,

@@ -5,16 +5,20 @@ list of pixel boxes, `labeling.boxes`)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path, PurePosixPath
 
 from dataprep.core.errors import UserError
 
 
-def read_boxes(path: Path, files: list[str], labels: list[str]) -> dict[str, str]:
+def read_boxes(path: Path, files: list[str], labels: list[str]) -> tuple[dict[str, str], list[str]]:
     """{relative image path: JSON boxes} for the images of `files` the COCO file `path` lists
     (matched on the path under the source folder, or on the bare file name when that is
-    unique). An image listed without annotations has no objects: '[]'. Bad input is a
-    `UserError` naming the file and the key."""
+    unique), and warnings. An image listed without annotations has no objects: '[]'. Bad input
+    is a `UserError` naming the file and the key: a bbox that is not four finite numbers. A box
+    reaching past its image (the COCO entry's `width` and `height`) is cut to it; one with no
+    area left (a width or height of 0 or less, as real files have) is left out, as detection
+    libraries do; both are counted in a warning naming the first."""
     try:
         coco = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -32,15 +36,37 @@ def read_boxes(path: Path, files: list[str], labels: list[str]) -> dict[str, str
     unknown = sorted(set(names.values()) - set(labels)) if labels else []
     if unknown:
         raise UserError(f"{path}: categories {', '.join(unknown)} are not in project.labels")
+    sizes = {im["id"]: (im.get("width"), im.get("height")) for im in coco["images"]}
     boxes: dict[int, list[dict]] = {i: [] for i in images}
+    cut, empty = [], []
     for k, a in enumerate(coco["annotations"]):
         try:
             x, y, w, h = (float(v) for v in a["bbox"])
-            boxes[a["image_id"]].append({"label": names[a["category_id"]], "x_min": x, "y_min": y,
-                                         "x_max": x + w, "y_max": y + h})
+            if not all(map(math.isfinite, (x, y, w, h))):
+                raise ValueError(f"bbox {a['bbox']} is not four finite numbers")
+            box = {"label": names[a["category_id"]], "x_min": x, "y_min": y, "x_max": x + w, "y_max": y + h}
+            target = boxes[a["image_id"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"{path}: annotations[{k}] needs image_id, category_id and a 4-number bbox "
                             f"of a listed image and category ({exc})") from None
+        width, height = sizes[a["image_id"]]
+        if isinstance(width, (int, float)) and isinstance(height, (int, float)):
+            inside = {"x_min": min(max(box["x_min"], 0.0), width), "y_min": min(max(box["y_min"], 0.0), height),
+                      "x_max": min(max(box["x_max"], 0.0), width), "y_max": min(max(box["y_max"], 0.0), height)}
+            if inside != {c: box[c] for c in inside}:
+                cut.append(k)
+                box.update(inside)
+        if box["x_max"] <= box["x_min"] or box["y_max"] <= box["y_min"]:
+            empty.append(k)
+            continue
+        target.append(box)
+    warnings = []
+    if cut:
+        warnings.append(f"{path}: {len(cut)} boxes reach past their image and were cut to it "
+                        f"(e.g. annotations[{cut[0]}])")
+    if empty:
+        warnings.append(f"{path}: {len(empty)} boxes have no area and were left out (e.g. annotations[{empty[0]}]: "
+                        f"bbox {coco['annotations'][empty[0]]['bbox']})")
     by_name: dict[str, list[int]] = {}
     for i, name in images.items():
         by_name.setdefault(PurePosixPath(name).name, []).append(i)
@@ -52,4 +78,4 @@ def read_boxes(path: Path, files: list[str], labels: list[str]) -> dict[str, str
             i = by_name[PurePosixPath(rel).name][0]
         if i is not None:
             out[rel] = json.dumps(boxes[i])
-    return out
+    return out, warnings
