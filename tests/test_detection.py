@@ -272,3 +272,10 @@ def test_coco_boxes_past_the_image_are_cut_and_boxes_without_area_left_out(tmp_p
     res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(err) == 1 and f"annotations[{n - 1}]" in err[0] and "a.json" in err[0], res.stderr
+    # two images with one id: the later took it, and the earlier image came in without its boxes
+    coco["annotations"].pop()
+    coco["images"].append({**first, "file_name": "another.png"})
+    (tmp_path / "a.json").write_text(json.dumps(coco))
+    res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1 and f"images[{len(coco['images']) - 1}] has id" in err[0], res.stderr

@@ -33,6 +33,12 @@ def read_boxes(path: Path, files: list[str], labels: list[str]) -> tuple[dict[st
         images = {im["id"]: str(im["file_name"]) for im in coco["images"]}
     except (KeyError, TypeError) as exc:
         raise UserError(f"{path}: every category needs id and name, every image id and file_name (missing {exc})") from None
+    for key, ids in (("categories", [c["id"] for c in coco["categories"]]), ("images", [im["id"] for im in coco["images"]])):
+        seen: dict = {}
+        for k, i in enumerate(ids):
+            if i in seen:       # the later entry would take the id, and the earlier one's boxes would go to it
+                raise UserError(f"{path}: {key}[{k}] has id {i!r}, as {key}[{seen[i]}] has; ids must be unique")
+            seen.setdefault(i, k)
     unknown = sorted(set(names.values()) - set(labels)) if labels else []
     if unknown:
         raise UserError(f"{path}: categories {', '.join(unknown)} are not in project.labels")
