@@ -32,6 +32,11 @@ document like our features stage (unsupervised, no test label is read).
 strategy, from the same start: a row that asks whether exploration pays where uncertainty
 sampling falls below random.
 
+`selectal` (`benchmarks/selectal.py`) chooses each round between margin_kmeans and
+cold_start by trying both inside the labeled set (after SelectAL, Hacohen & Weinshall 2023),
+from our cold-start picks; it prints the share of rounds that went to uncertainty. A row, not
+the default.
+
 `modal_uncertainty` is modAL's least-confidence sampling. `albl` (`benchmarks/albl.py`) is
 the online choice among strategies the issue suggested (Active Learning by Learning, Hsu &
 Lin 2015), from our cold-start picks: an EXP3 bandit over margin_kmeans, margin,
@@ -69,6 +74,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from active_learning import strategies as S  # noqa: E402
 from albl import DEFAULT_ARMS, StrategyBandit, probe_reward  # noqa: E402
+from selectal import UNCERTAINTY, arm_picks, choose_arm  # noqa: E402
 from dataprep.core.models import make_model  # noqa: E402
 from bench_data import load, paired_interval  # noqa: E402
 from dataprep.core.config import Select  # noqa: E402
@@ -136,11 +142,32 @@ def run_bandit(X, G, y, Xt, yt, batch, seed, budget, arms):
         labeled += list(probe) + list(picks)
 
 
+def run_selectal(X, G, y, Xt, yt, batch, seed, budget):
+    """From our cold-start picks, each round's arm chosen by `selectal.choose_arm`; the curve and
+    the share of rounds that went to uncertainty."""
+    labeled = list(S.cold_start(None, G, 20, random_state=seed))
+    curve, arms = [], []
+    while True:
+        model = make_model("logistic", random_state=seed).fit(X[labeled], y[labeled])
+        curve.append((len(labeled), float(model.score(Xt, yt))))
+        if len(labeled) >= budget or len(labeled) >= X.shape[0]:
+            return curve, float(np.mean(arms)) if arms else float("nan")
+        pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
+        n = min(batch, len(pool))
+        arm, _ = choose_arm(lambda: make_model("logistic", random_state=seed), X, G, y, labeled, n, seed)
+        arms.append(arm == UNCERTAINTY)
+        labeled += list(arm_picks(arm, model, X, G, np.asarray(labeled), pool, n, seed + len(labeled)))
+
+
 def run_curve(X, G, y, Xt, yt, strat, batch, seed, budget):
     """X: what the model reads; G: the same rows in the space distances are measured in."""
     if strat.startswith("albl"):
         arms = strat.split(":", 1)[1].split("|") if ":" in strat else DEFAULT_ARMS
         return run_bandit(X, G, y, Xt, yt, batch, seed, budget, arms)[0]
+    if strat == "selectal":
+        curve, share = run_selectal(X, G, y, Xt, yt, batch, seed, budget)
+        print(f"selectal: {share:.2f} of the rounds went to uncertainty", file=sys.stderr, flush=True)
+        return curve
     rng = np.random.default_rng(seed)
     if strat.startswith("ours") or strat.startswith("cold+"):
         labeled = list(S.cold_start(None, G, 20, random_state=seed))
