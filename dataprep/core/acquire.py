@@ -192,7 +192,8 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise UserError(f"{path}: cannot read as {suffix.lstrip('.')} ({exc})") from exc
     if df.empty:        # a header alone read as "no numeric feature columns (columns: x1, x2, label)"
         raise UserError(f"{path}: no rows" + (f" (only the header: {', '.join(map(str, df.columns))})"
-                                              if len(df.columns) else " (the file is empty)"))
+                                              if len(df.columns) else " (the file is empty)")
+                        + "; point acquire.source at the table with the data")
     return df
 
 

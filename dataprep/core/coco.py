@@ -38,7 +38,7 @@ def read_boxes(path: Path, files: list[str], labels: list[str]) -> tuple[dict[st
         for k, i in enumerate(ids):
             if i in seen:       # the later entry would take the id, and the earlier one's boxes would go to it
                 raise UserError(f"{path}: {key}[{k}] has id {i!r}, as {key}[{seen[i]}] has; ids must be unique")
-            seen.setdefault(i, k)
+            seen[i] = k
     unknown = sorted(set(names.values()) - set(labels)) if labels else []
     if unknown:
         raise UserError(f"{path}: categories {', '.join(unknown)} are not in project.labels")
