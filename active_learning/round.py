@@ -306,7 +306,10 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    labels = model_store.training_labels(store.read_table(data, "labels", ["sample_id", "label", "method"]), manifest)
+    accepted = store.read_table(data, "labels", ["sample_id", "label", "method"])
+    labels = model_store.training_labels(accepted, manifest,
+                                         store.read_table(data, "requests") if cfg.train_on_waiting else None)
+    n_waiting = len(labels) - len(model_store.training_labels(accepted, manifest)) if cfg.train_on_waiting else 0
     if len(candidates) == 0:
         if not _sent_any(data, manifest):
             raise UserError(_why_not_selectable(project, manifest))
@@ -398,6 +401,8 @@ def run_round(project: Project) -> dict[str, Any]:
     metrics = {"round": rnd, "n_labels": int(len(labels)), "strategy": strategy_name, "model_version": version,
                "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold),
                "reannotate": int(n_re), "open_requests": int(len(requests))}
+    if cfg.train_on_waiting:         # of n_labels: samples awaiting another annotation, under their label now
+        metrics["n_waiting"] = int(n_waiting)
     if batch + n_re < cfg.batch_size:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})

@@ -193,7 +193,8 @@ def build(project: Project) -> dict[str, Any]:
         if len(base):
             b = base.set_index("n_labels")["accuracy"]
             info["random_accuracy"] = float(b.get(int(last["n_labels"]), np.nan))
-        train = model_store.training_labels(labels[["sample_id", "label", "method"]], man) if len(labels) else []
+        waiting = store.read_table(data, "requests") if project.cfg.select.train_on_waiting else None
+        train = model_store.training_labels(labels[["sample_id", "label", "method"]], man, waiting) if len(labels) else []
         if len(train) == int(last["n_labels"]):         # the last model's training set, as it stands
             clean = true_label_accuracy(project, train.index)
             if clean is not None:
@@ -202,7 +203,7 @@ def build(project: Project) -> dict[str, Any]:
         ax.plot(curve["n_labels"], curve["accuracy"], "o-", label="dataprep (annotated labels)")
         if len(base):
             ax.plot(base["n_labels"], base["accuracy"], "s--", label="random samples (clean labels)")
-        ax.set_xlabel("accepted labels")
+        ax.set_xlabel("labels the model learned from")
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=.3)
         ax.legend()

@@ -284,6 +284,7 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
     if flagged.empty:
         return store.empty("requests")
     ids = flagged["sample_id"].to_numpy()
+    label = [None] * len(ids)
     if "p_wrong" in res:            # boxes: 1 - the image's confidence (`labeling.box_validate`)
         wrong = res["p_wrong"].reindex(ids).fillna(1.0).to_numpy()
     else:
@@ -296,8 +297,11 @@ def reannotation_requests(res: dict[str, Any], ann: pd.DataFrame, tasks: pd.Data
         used = res["inferred"].reindex(ids)
         wrong = annotation_value.p_wrong(annotation_value.blend(post, votes),
                                          [classes.index(u) if u in classes else -1 for u in used])
+        # the label a waiting sample may teach the loop's model (`select.train_on_waiting`): one a
+        # kept annotator gave, never the model's own pull
+        label = [u if u in classes and votes[i, classes.index(u)] > 0 else None for i, u in enumerate(used)]
     task_of = tasks.drop_duplicates("sample_id", keep="last").set_index("sample_id")["task_id"]
-    return pd.DataFrame({"sample_id": ids, "task_id": task_of.reindex(ids).to_numpy(),
+    return pd.DataFrame({"sample_id": ids, "task_id": task_of.reindex(ids).to_numpy(), "label": label,
                          "p_wrong": wrong,
                          "check": flagged["check"].to_numpy(), "n_annotations": who.map(len).reindex(ids).to_numpy(),
                          "annotators": [json.dumps(who.get(s, [])) for s in ids]})
@@ -420,6 +424,17 @@ def infer(project: Project) -> dict[str, Any] | None:
             "index": index}
 
 
+def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:
+    """The samples worth another annotation (`reannotation_requests`) of an `infer` result, as
+    validate writes them and as the ML backend's trainer reads them (`select.train_on_waiting`)."""
+    res = inferred["res"]
+    if not project.cfg.label.reannotate or not ("posterior" in res or "p_wrong" in res):
+        return store.empty("requests")
+    return reannotation_requests(res, inferred["ann"], inferred["tasks"], inferred["classes"],
+                                 project.cfg.label.max_annotations,
+                                 res["blocked"] if project.cfg.label.remove_blocked else set())
+
+
 def share_low(share: float, n: int) -> float:
     """The bottom of the 90% Wilson interval of a batch's share: what the gate holds to its bar."""
     return annotators.wilson_interval(share, n)[0]
@@ -501,10 +516,9 @@ def validate(project: Project) -> dict[str, Any]:
             summary["box_f1_vs_source_labels"] = box_validate.f1_of(accepted["label"][known], t[known])
         else:
             summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
-    requests = (reannotation_requests(res, ann, tasks, classes, project.cfg.label.max_annotations,
-                                      blocked if project.cfg.label.remove_blocked else set())
-                if project.cfg.label.reannotate and ("posterior" in res or "p_wrong" in res)
-                else store.empty("requests"))
+    requests = requests_of(project, inferred)
+    if not gate["passed"]:         # a failed batch's answers teach no model (`select.train_on_waiting`) either
+        requests.loc[requests["sample_id"].isin(batch), "label"] = None
     summary["reannotation_requests"] = int(len(requests))
     summary["requests_by_check"] = requests.groupby("check").size().to_dict()
     store.write_table(data, "requests", requests)

@@ -323,3 +323,53 @@ def test_a_model_no_better_than_guessing_says_what_to_try(tmp_path):
             assert last["accuracy"] < 0.65 and "set select.model: random_forest" in last["model_warning"], last
         else:
             assert last["accuracy"] > 0.8 and "model_warning" not in last, last
+
+
+@pytest.mark.parametrize("kind", ["images", "text", "table"])
+def test_waiting_samples_teach_the_loops_model_under_an_answer_given_and_never_reach_the_export(tmp_path, kind):
+    """`select.train_on_waiting`: a sample awaiting another annotation (a lone answer too unsure
+    to accept, a tie) joins the loop's model under the label validate would give it now, only
+    where a kept annotator gave that label; the accepted labels, the lineage and the export hold
+    none of them. Annotators of accuracy .7 answering alone leave many such samples."""
+    import yaml
+
+    from dataprep.core import model_store
+    from dataprep.core.errors import GateFailed
+    from dataprep.core.export import lineage
+    from dataprep.core.features import build_features
+    from dataprep.demo.examples import image_folder, tabular_csv, text_csv
+    from labeling.backend import pull, push
+    from labeling.validate import validate
+
+    src = {"images": lambda: image_folder(tmp_path / "img", n_per_class=40),
+           "text": lambda: text_csv(tmp_path / "t.csv", n_per_class=60),
+           "table": lambda: tabular_csv(tmp_path / "t.csv", n_per_class=60)}[kind]()
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": str(src)},
+        "select": {"batch_size": 30, "cold_start_min_labels": 10, "train_on_waiting": True},
+        "label": {"overlap": 1, "calibration_overlap": 3, "gold_share": 0.0},
+        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.7} for i in range(4)]}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    for _ in range(4):
+        pull(p)
+        try:
+            validate(p)
+        except GateFailed:         # a failed gate keeps the last labels; the loop goes on
+            pass
+        run_round(p)
+        push(p)
+    man = store.read_table(p.data, "manifest")
+    labels, req = store.read_table(p.data, "labels"), store.read_table(p.data, "requests")
+    ann = store.current_annotations(store.read_table(p.data, "annotations"))
+    answers = ann.groupby("sample_id")["label"].agg(set)
+    taught = req[req["label"].notna()]
+    assert len(taught), req
+    assert all(lab in answers[s] for s, lab in zip(taught["sample_id"], taught["label"]))   # never the model's own
+    m = json.loads((p.reports / "al_metrics.json").read_text())
+    waiting = set(model_store.training_labels(labels, man, req).index) - set(labels["sample_id"])
+    assert m["n_waiting"] == len(waiting) > 0, m
+    assert m["n_labels"] == len(model_store.training_labels(labels, man)) + len(waiting)
+    assert model_store.load(p).n_labels == m["n_labels"]
+    assert not waiting & set(lineage(p)["sample_id"])          # the training set holds accepted labels only

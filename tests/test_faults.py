@@ -265,6 +265,12 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
         if not passed:
             break
     assert not passed
+    # the failed batch's samples are asked again, under no label a model may learn from meanwhile
+    ann = store.current_annotations(store.read_table(path / "data", "annotations"))
+    failed = set(ann.loc[ann["round"] == ann["round"].max(), "sample_id"])
+    req = store.read_table(path / "data", "requests")
+    assert req["sample_id"].isin(failed).any() and req.loc[req["sample_id"].isin(failed), "label"].isna().all()
+    assert req["label"].notna().any()                   # earlier batches' requests keep theirs
     n_labels = len(store.read_table(path / "data", "labels"))
     sel = store.read_table(path / "data", "selection")
     sent = sel[sel["round"] == m["round"]]

@@ -49,10 +49,17 @@ def folder(project: Project) -> Path:
     return project.work / FOLDER
 
 
-def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame) -> pd.Series:
+def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.DataFrame | None = None) -> pd.Series:
     """What a model learns from (sample id -> label): the accepted human and gold labels of
-    pool samples, never auto-labels. `select` and the ML backend both train on exactly this."""
+    pool samples, never auto-labels. `select` and the ML backend both train on exactly this.
+    `waiting` (validate's `requests`, with `select.train_on_waiting`): samples awaiting another
+    annotation join under the label they would get now, where a kept annotator gave it and it is
+    more likely right than wrong (`p_wrong` < .5). They teach the loop's model only: the export
+    and every label table hold accepted labels alone."""
     labels = labels[labels["method"] != "auto"].set_index("sample_id")["label"]
+    if waiting is not None and len(waiting):
+        more = waiting[waiting["label"].notna() & (waiting["p_wrong"] < 0.5) & ~waiting["sample_id"].isin(labels.index)]
+        labels = pd.concat([labels, more.drop_duplicates("sample_id").set_index("sample_id")["label"]])
     return labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
 
 

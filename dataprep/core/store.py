@@ -85,7 +85,8 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
     "requests": {                       # validate: samples worth another annotation
         "sample_id": pa.string(),
         "task_id": pa.int64(),
-        "p_wrong": pa.float64(),        # probability that the label we would use is wrong
+        "label": pa.string(),           # the label we would use now (none for boxes, or where nobody's answer counts)
+        "p_wrong": pa.float64(),        # probability that that label is wrong
         "check": pa.string(),           # why: tie | model_disagrees | unconfirmed | low_agreement | ...
         "n_annotations": pa.int64(),    # distinct annotators who answered (blocked ones too)
         "annotators": pa.string(),      # JSON list of them: the next annotation comes from someone else
@@ -153,7 +154,7 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 # Columns added after a table was first written: files without them read them as null.
 ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("tasks", "overlap"), ("labels", "bound"),
-         ("labels", "model_version"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
+         ("labels", "model_version"), ("requests", "label"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
 def check_schema(path: Path, name: str) -> None:

@@ -79,8 +79,9 @@ def retrain(project: Project) -> dict[str, Any]:
     inferred = validate.infer(project)
     if inferred is None:
         return {"status": "no annotations yet", "new_annotations": pulled.get("new_annotations", 0)}
-    labels = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"])
     cfg = project.cfg.select
+    labels = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"],
+                                         validate.requests_of(project, inferred) if cfg.train_on_waiting else None)
     if len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2:
         return {"status": f"{len(labels)} validated labels: fewer than select.cold_start_min_labels or one class",
                 "labels": int(len(labels))}
