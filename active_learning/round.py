@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataprep.core.models import make_model, model_version
+from dataprep.core.models import accepted_part, make_model, model_version
 from active_learning.strategies import DEFAULT_CHUNK, STRATEGIES, _top, cold_start, query, scoring_ranges
 from dataprep.core import model_store, progress, stage_metrics, store
 from dataprep.core.annotation_value import p_wrong
@@ -152,13 +152,14 @@ def _guess(model, X) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 
 def _waiting_batch(data, version: str) -> int | None:
-    """The round of the last batch if it came from the same model and was already sent."""
+    """The round of the last batch if it came from a model of the same accepted labels and was
+    already sent (samples still waiting may have changed: they do not count as new labels)."""
     sel = store.read_table(data, "selection", ["sample_id", "round", "model_version"])
     if sel.empty:
         return None
     last = sel[sel["round"] == sel["round"].max()]
     sent = set(store.read_table(data, "tasks", ["sample_id"])["sample_id"])
-    if (last["model_version"] == version).all() and last["sample_id"].isin(sent).all():
+    if (last["model_version"].map(accepted_part) == accepted_part(version)).all() and last["sample_id"].isin(sent).all():
         return int(last["round"].iloc[0])
     return None
 
@@ -306,10 +307,10 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    accepted = store.read_table(data, "labels", ["sample_id", "label", "method"])
-    labels = model_store.training_labels(accepted, manifest,
-                                         store.read_table(data, "requests") if cfg.train_on_waiting else None)
-    n_waiting = len(labels) - len(model_store.training_labels(accepted, manifest)) if cfg.train_on_waiting else 0
+    table = store.read_table(data, "labels", ["sample_id", "label", "method"])
+    accepted = model_store.training_labels(table, manifest)
+    labels = (model_store.training_labels(table, manifest, store.read_table(data, "requests"))
+              if cfg.train_on_waiting else accepted)
     if len(candidates) == 0:
         if not _sent_any(data, manifest):
             raise UserError(_why_not_selectable(project, manifest))
@@ -317,10 +318,12 @@ def run_round(project: Project) -> dict[str, Any]:
     batch = min(cfg.batch_size, len(candidates))       # the last batch takes what is left
     rnd = current_round(data)
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)   # validate the name before any work
-    cold = len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2
+    # the cold start lasts until enough labels are accepted (its answers by several calibrate the
+    # annotators); samples still waiting do not end it
+    cold = len(accepted) < cfg.cold_start_min_labels or accepted.nunique() < 2
     cand_rows = rows_of(index, candidates)
     Xc, Gc = Rows(X, cand_rows), Rows(G, cand_rows)
-    version = model_version(cfg.model, cfg.model_params, labels)
+    version = model_version(cfg.model, cfg.model_params, labels, accepted)
     version = f"cold-{version}" if cold else version
     requests = (open_requests(data, store.read_table(data, "requests")) if project.cfg.label.reannotate
                 else store.empty("requests"))
@@ -337,7 +340,7 @@ def run_round(project: Project) -> dict[str, Any]:
     lab_rows = rows_of(index, labels.index)
     if not cold:
         with progress.activity(f"select: training {cfg.model} on {len(labels)} labels"):
-            model = model_store.train(project, labels, X, index, trained_by=f"select round {rnd}").model
+            model = model_store.train(project, labels, X, index, trained_by=f"select round {rnd}", accepted=accepted).model
     if waiting is not None:
         # the model the last batch came from, and validate has asked for annotations since (a
         # batch whose labels all await one, or a failed gate: no label changed): no new picks
@@ -402,7 +405,7 @@ def run_round(project: Project) -> dict[str, Any]:
                "selected": int(len(sel)), "selectable": int(len(candidates)), "cold_start": bool(cold),
                "reannotate": int(n_re), "open_requests": int(len(requests))}
     if cfg.train_on_waiting:         # of n_labels: samples awaiting another annotation, under their label now
-        metrics["n_waiting"] = int(n_waiting)
+        metrics["n_waiting"] = int(len(labels) - len(accepted))
     if batch + n_re < cfg.batch_size:
         metrics["note"] = f"took the last {batch} selectable samples (select.batch_size is {cfg.batch_size})"
     metrics.update(_evaluate(model, X, index, manifest, reports) or {})

@@ -24,11 +24,13 @@ per round for every policy:
   every unasked pool sample above the confidence threshold at which its
   cross-validated accuracy on the human labels is >= 95%; no bound, no audit;
 - `ours_no_auto`: the default loop: one annotation per task, the cold-start batch by
-  3 (`label.calibration_overlap`), re-annotation requests spent by the one score;
-- `ours_waiting`: `ours_no_auto` whose model also learns from the samples awaiting another
-  annotation, under the label they would get now (`select.train_on_waiting`); the training set
-  (`train_correct`, the export) holds accepted labels only, as in every row;
-- `ours`: the same plus auto-labels with a bound (`label.auto_accept`: `--max-error`,
+  3 (`label.calibration_overlap`), re-annotation requests spent by the one score, and a model
+  that also learns from the samples awaiting another annotation, under the label they would
+  get now (`select.train_on_waiting`); the training set (`train_correct`, the export) holds
+  accepted labels only, as in every row (ActiveLab's model, like this one, learns from every
+  answered item: CROWDLAB's consensus of singles too);
+- `ours_no_waiting`: the same with `select.train_on_waiting: false` (the loop before it);
+- `ours`: `ours_no_auto` plus auto-labels with a bound (`label.auto_accept`: `--max-error`,
   95% confidence, half of each batch's new picks audited).
 
 Equal terms: every policy gets `--batch` tasks a round; a task costs its annotations
@@ -81,7 +83,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 warnings.filterwarnings("ignore")
 OUT = Path(__file__).parent / "out"
-POLICIES = ("random_x3", "al_x3", "al_x1", "activelab", "activelab_removal", "gt_style", "ours_no_auto", "ours_waiting",
+POLICIES = ("random_x3", "al_x3", "al_x1", "activelab", "activelab_removal", "gt_style", "ours_no_auto", "ours_no_waiting",
             "ours")
 SETTINGS: dict = {}
 TRIPLE = ("random_x3", "al_x3", "al_x3_reannotate", "gt_style")
@@ -96,11 +98,11 @@ def _params(root: Path, source: str, policy: str, seed: int, max_error: float, b
     raw["simulate"]["seed"] = seed
     raw["select"].update({"batch_size": batch, "random_state": seed,
                           "strategy": "random" if policy == "random_x3" else "margin_kmeans"})
-    raw["label"]["reannotate"] = policy in ("al_x3_reannotate", "ours", "ours_no_auto", "ours_waiting")
-    raw["select"]["train_on_waiting"] = policy == "ours_waiting"
+    raw["label"]["reannotate"] = policy in ("al_x3_reannotate", "ours", "ours_no_auto", "ours_no_waiting")
+    raw["select"]["train_on_waiting"] = policy in ("ours", "ours_no_auto")
     overlap = 3 if policy in TRIPLE else 1
     raw["label"]["overlap"] = overlap
-    raw["label"]["calibration_overlap"] = 3 if policy in ("ours", "ours_no_auto", "ours_waiting", "activelab", "activelab_removal") else overlap
+    raw["label"]["calibration_overlap"] = 3 if policy in ("ours", "ours_no_auto", "ours_no_waiting", "activelab", "activelab_removal") else overlap
     for key, value in SETTINGS.items():        # --set section.key=value, for every policy
         section, name = key.split(".", 1)
         raw[section][name] = value

@@ -335,6 +335,7 @@ def test_waiting_samples_teach_the_loops_model_under_an_answer_given_and_never_r
 
     from dataprep.core import model_store
     from dataprep.core.errors import GateFailed
+    from dataprep.core.models import model_version
     from dataprep.core.export import lineage
     from dataprep.core.features import build_features
     from dataprep.demo.examples import image_folder, tabular_csv, text_csv
@@ -370,6 +371,9 @@ def test_waiting_samples_teach_the_loops_model_under_an_answer_given_and_never_r
     m = json.loads((p.reports / "al_metrics.json").read_text())
     waiting = set(model_store.training_labels(labels, man, req).index) - set(labels["sample_id"])
     assert m["n_waiting"] == len(waiting) > 0, m
+    # the version names the accepted labels first: waiting samples alone are not new labels
+    accepted_only = model_store.training_labels(labels, man)
+    assert m["model_version"].split("+")[0] == model_version("logistic", {}, accepted_only)
     assert m["n_labels"] == len(model_store.training_labels(labels, man)) + len(waiting)
     assert model_store.load(p).n_labels == m["n_labels"]
     assert not waiting & set(lineage(p)["sample_id"])          # the training set holds accepted labels only

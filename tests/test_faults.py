@@ -224,7 +224,7 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
     from. Select then sent nothing ("no new labels since"), the next validate failed again on the
     same batch, and the loop was stuck for good (a seed of benchmarks/labeling_cost.py stopped at
     89 labels). Now it sends the open requests alone, no new picks from the same model; once
-    others answer them the gate passes and labels grow. (With one annotation a task the
+    others answer them the gate passes and new picks resume. (With one annotation a task the
     spammers are blocked only once re-asked tasks show them: 4 to 7 rounds here.)"""
     from active_learning.round import run_round
     from dataprep.core.acquire import acquire
@@ -271,7 +271,6 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
     req = store.read_table(path / "data", "requests")
     assert req["sample_id"].isin(failed).any() and req.loc[req["sample_id"].isin(failed), "label"].isna().all()
     assert req["label"].notna().any()                   # earlier batches' requests keep theirs
-    n_labels = len(store.read_table(path / "data", "labels"))
     sel = store.read_table(path / "data", "selection")
     sent = sel[sel["round"] == m["round"]]
     assert m["selected"] > 0 and m["reannotate"] == m["selected"], m
@@ -285,7 +284,9 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
         shares.append(json.loads((path / "reports" / "label_quality.json").read_text())["gate"]["blocked_share"])
         assert m["selected"] > 0 and m["reannotate"] == m["selected"], m
     assert passed, shares       # (a share can rise for a round: the honest answers unmask another spammer)
-    assert len(store.read_table(path / "data", "labels")) > n_labels
+    assert m["selected"] > m["reannotate"], m           # new picks again, beside the requests
+    # (accepted labels may not have grown yet: the samples the honest answers reached are checked
+    # again, and a spammer's lone label accepted before the gate failed may be withdrawn)
 
 
 def test_killed_writes_leave_no_temp_file(tmp_path):

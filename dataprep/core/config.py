@@ -90,7 +90,7 @@ class Select(_Section):
     model_params: dict[str, Any] = Field(default_factory=dict)
     cold_start_min_labels: int = Field(20, ge=2)
     cold_start: Literal["stratified", "typical"] = "stratified"
-    train_on_waiting: bool = Field(False, description="the loop's model also learns from samples awaiting another "
+    train_on_waiting: bool = Field(True, description="the loop's model also learns from samples awaiting another "
                                    "annotation, under the label they would get now, where that label is more likely "
                                    "right than wrong; never exported")
     shortlist_factor: int = Field(10, ge=1)
@@ -389,7 +389,7 @@ select:
   model_params: {}
   cold_start_min_labels: 20 # fewer accepted labels than this: pick diverse samples without a model
   cold_start: stratified    # stratified (a random member of each uncovered cluster) | typical (its densest)
-  train_on_waiting: false   # the model also learns from samples awaiting another annotation (their label now, if
+  train_on_waiting: true    # the model also learns from samples awaiting another annotation (their label now, if
                             # more likely right than wrong); the export never holds them
   shortlist_factor: 10      # diversity runs over batch_size * this most uncertain samples
   rare_class_share: 0.0     # share of the batch reserved for classes the model rarely predicts

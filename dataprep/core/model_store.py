@@ -63,12 +63,13 @@ def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.Da
     return labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
 
 
-def fit(project: Project, labels: pd.Series, X, index: pd.Index) -> tuple[Any, str]:
-    """`select.model` fitted on `labels` (sample id -> label) and its version."""
+def fit(project: Project, labels: pd.Series, X, index: pd.Index, accepted: pd.Series | None = None) -> tuple[Any, str]:
+    """`select.model` fitted on `labels` (sample id -> label) and its version (`accepted`: the
+    accepted labels among them, where waiting samples join; see `model_version`)."""
     cfg = project.cfg.select
     model = make_model(cfg.model, cfg.model_params, cfg.random_state)
     model.fit(take(X, rows_of(index, labels.index)), labels.to_numpy().astype(str))
-    return model, model_version(cfg.model, cfg.model_params, labels)
+    return model, model_version(cfg.model, cfg.model_params, labels, accepted)
 
 
 def save(project: Project, model, version: str, n_labels: int, trained_by: str) -> Stored:
@@ -86,9 +87,10 @@ def save(project: Project, model, version: str, n_labels: int, trained_by: str) 
     return stored
 
 
-def train(project: Project, labels: pd.Series, X, index: pd.Index, trained_by: str) -> Stored:
+def train(project: Project, labels: pd.Series, X, index: pd.Index, trained_by: str,
+          accepted: pd.Series | None = None) -> Stored:
     """Fit, version and store: what both `select` and the ML backend call."""
-    model, version = fit(project, labels, X, index)
+    model, version = fit(project, labels, X, index, accepted)
     return save(project, model, version, len(labels), trained_by)
 
 

@@ -57,9 +57,19 @@ def make_model(name: str, params: dict[str, Any] | None = None, random_state: in
     return model
 
 
-def model_version(name: str, params: dict[str, Any], labels: pd.Series) -> str:
-    """Hash of the model settings and the training label set (sample id -> label)."""
+def model_version(name: str, params: dict[str, Any], labels: pd.Series, accepted: pd.Series | None = None) -> str:
+    """Hash of the model settings and the training label set (sample id -> label). Where the
+    set holds more than the `accepted` labels (samples still waiting, `select.train_on_waiting`):
+    the accepted labels' hash, '+' and six characters of the whole set's, so "no accepted label
+    changed since" reads off the part before the '+' (`accepted_part`)."""
+    if accepted is not None and len(labels) > len(accepted):
+        return f"{model_version(name, params, accepted)}+{model_version(name, params, labels)[:6]}"
     h = hashlib.sha1(json.dumps([name, params], sort_keys=True, default=str).encode())
     for sid, lab in sorted(labels.items()):
         h.update(f"{sid}={lab};".encode())
     return h.hexdigest()[:12]
+
+
+def accepted_part(version: str) -> str:
+    """The part of a `model_version` that names the accepted labels it was trained on."""
+    return version.split("+")[0]

@@ -80,17 +80,18 @@ def retrain(project: Project) -> dict[str, Any]:
     if inferred is None:
         return {"status": "no annotations yet", "new_annotations": pulled.get("new_annotations", 0)}
     cfg = project.cfg.select
+    accepted = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"])
+    if len(accepted) < cfg.cold_start_min_labels or accepted.nunique() < 2:
+        return {"status": f"{len(accepted)} validated labels: fewer than select.cold_start_min_labels or one class",
+                "labels": int(len(accepted))}
     labels = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"],
-                                         validate.requests_of(project, inferred) if cfg.train_on_waiting else None)
-    if len(labels) < cfg.cold_start_min_labels or labels.nunique() < 2:
-        return {"status": f"{len(labels)} validated labels: fewer than select.cold_start_min_labels or one class",
-                "labels": int(len(labels))}
-    version = model_version(cfg.model, cfg.model_params, labels)
+                                         validate.requests_of(project, inferred)) if cfg.train_on_waiting else accepted
+    version = model_version(cfg.model, cfg.model_params, labels, accepted)
     if version == model_store.current_version(project):
         return {"status": "unchanged", "version": version, "labels": int(len(labels)),
                 "new_annotations": pulled.get("new_annotations", 0)}
     t0 = time.monotonic()
-    stored = model_store.train(project, labels, inferred["X"], inferred["index"], trained_by="serve")
+    stored = model_store.train(project, labels, inferred["X"], inferred["index"], trained_by="serve", accepted=accepted)
     return {"status": "trained", "version": stored.version, "labels": stored.n_labels,
             "fit_s": round(time.monotonic() - t0, 3), "new_annotations": pulled.get("new_annotations", 0)}
 
