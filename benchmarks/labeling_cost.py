@@ -58,7 +58,7 @@ the run (quarantined or asked again) and `flag_precision` the share of them that
         [--policies ...] [--max-error 0.05] [--set section.key=value] [--out labeling_cost]
 
 Prints the summary and writes `benchmarks/out/<out>.csv` (per round), `<out>_summary.csv`,
-`<out>_paired.csv` (every policy against `al_x3`, and against `activelab_removal`, on the
+`<out>_paired.csv` (every policy against `al_x3`, `activelab_removal` and `ours_no_waiting`, on the
 same seeds, with 95% bootstrap intervals: annotations to target move by about ±90 from seed to
 seed on digits, so compare policies with `--seeds 15` or more) and `<out>.png` (test accuracy
 against human annotations).
@@ -514,9 +514,11 @@ def main() -> None:
     table.to_csv(OUT / f"{a.out}_summary.csv")
     pd.set_option("display.width", 250)
     print(table.round(4).to_string())
-    # against today's loop (the 50% goal) and against ActiveLab with removal ("at every budget")
+    # against today's loop (the 50% goal), against ActiveLab with removal ("at every budget") and
+    # against our loop before select.train_on_waiting
     paired = pd.concat([paired_against(per_seed, base).assign(baseline=base)
-                        for base in ("al_x3", "activelab_removal") if base in set(per_seed["policy"])] or [pd.DataFrame()],
+                        for base in ("al_x3", "activelab_removal", "ours_no_waiting")
+                        if base in set(per_seed["policy"])] or [pd.DataFrame()],
                        ignore_index=True)
     if len(paired):
         paired.to_csv(OUT / f"{a.out}_paired.csv", index=False)
