@@ -55,6 +55,9 @@ def notes(project: Project) -> list[str]:
                        f"blocked annotators: {', '.join(q.get('blocked_annotators', [])) or 'none'}; "
                        f"gate {'passed' if q['gate']['passed'] else 'FAILED'}")
     m = select_summary(project)             # select's own verdict: status never recomputes it
+    if m.get("n_waiting") is not None:
+        out.append(f"model: learned from {m['n_labels']} labels, {m['n_waiting']} of them from samples still awaiting "
+                   "another annotation (select.train_on_waiting; never exported)")
     if m.get("model_warning"):
         out.append(f"warning: {m['model_warning']}")
     if m.get("stop_agreement") is not None:

@@ -117,3 +117,6 @@ def test_status_reports_states_validation_and_stopping(looped):
     assert info["states"]["accepted"] > 0 and "triage" in info
     assert any(n.startswith("validation:") and "blocked annotators:" in n for n in info["notes"])
     assert any(n.startswith("stopping:") for n in info["notes"])
+    # what the model learned from, the samples still waiting apart (they never reach the export)
+    m = json.loads((path / "reports" / "al_metrics.json").read_text())
+    assert f"model: learned from {m['n_labels']} labels, {m['n_waiting']} of them" in " ".join(info["notes"])
