@@ -307,10 +307,8 @@ def run_round(project: Project) -> dict[str, Any]:
     G, index = load_features(project, manifest)        # geometry: diversity, cold start
     X, _ = model_features(project, manifest)             # what the model reads (sparse TF-IDF for text)
     candidates = selectable(project, manifest)
-    table = store.read_table(data, "labels", ["sample_id", "label", "method"])
-    accepted = model_store.training_labels(table, manifest)
-    labels = (model_store.training_labels(table, manifest, store.read_table(data, "requests"))
-              if cfg.train_on_waiting else accepted)
+    accepted, labels = model_store.learning_sets(store.read_table(data, "labels", ["sample_id", "label", "method"]),
+                                                 manifest, store.read_table(data, "requests") if cfg.train_on_waiting else None)
     if len(candidates) == 0:
         if not _sent_any(data, manifest):
             raise UserError(_why_not_selectable(project, manifest))

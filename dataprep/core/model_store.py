@@ -49,6 +49,9 @@ def folder(project: Project) -> Path:
     return project.work / FOLDER
 
 
+WAITING_MAX_P_WRONG = 0.5     # a waiting sample teaches the model where its label is more likely right than wrong
+
+
 def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.DataFrame | None = None) -> pd.Series:
     """What a model learns from (sample id -> label): the accepted human and gold labels of
     pool samples, never auto-labels. `select` and the ML backend both train on exactly this.
@@ -58,9 +61,18 @@ def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.Da
     and every label table hold accepted labels alone."""
     labels = labels[labels["method"] != "auto"].set_index("sample_id")["label"]
     if waiting is not None and len(waiting):
-        more = waiting[waiting["label"].notna() & (waiting["p_wrong"] < 0.5) & ~waiting["sample_id"].isin(labels.index)]
+        more = waiting[waiting["label"].notna() & (waiting["p_wrong"] < WAITING_MAX_P_WRONG)
+                       & ~waiting["sample_id"].isin(labels.index)]
         labels = pd.concat([labels, more.drop_duplicates("sample_id").set_index("sample_id")["label"]])
     return labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
+
+
+def learning_sets(labels: pd.DataFrame, manifest: pd.DataFrame,
+                  waiting: pd.DataFrame | None = None) -> tuple[pd.Series, pd.Series]:
+    """(the accepted training labels, what the model learns from): the second adds the `waiting`
+    samples (`training_labels`); without them both are the accepted labels."""
+    accepted = training_labels(labels, manifest)
+    return accepted, (training_labels(labels, manifest, waiting) if waiting is not None else accepted)
 
 
 def fit(project: Project, labels: pd.Series, X, index: pd.Index, accepted: pd.Series | None = None) -> tuple[Any, str]:

@@ -80,12 +80,11 @@ def retrain(project: Project) -> dict[str, Any]:
     if inferred is None:
         return {"status": "no annotations yet", "new_annotations": pulled.get("new_annotations", 0)}
     cfg = project.cfg.select
-    accepted = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"])
+    accepted, labels = model_store.learning_sets(inferred["res"]["labels"], inferred["manifest"],
+                                                 validate.requests_of(project, inferred) if cfg.train_on_waiting else None)
     if len(accepted) < cfg.cold_start_min_labels or accepted.nunique() < 2:
         return {"status": f"{len(accepted)} validated labels: fewer than select.cold_start_min_labels or one class",
                 "labels": int(len(accepted))}
-    labels = model_store.training_labels(inferred["res"]["labels"], inferred["manifest"],
-                                         validate.requests_of(project, inferred)) if cfg.train_on_waiting else accepted
     version = model_version(cfg.model, cfg.model_params, labels, accepted)
     if version == model_store.current_version(project):
         return {"status": "unchanged", "version": version, "labels": int(len(labels)),
