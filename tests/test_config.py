@@ -30,3 +30,26 @@ def test_override_wins(tmp_path):
     p.write_text("select:\n  batch_size: 5\n")
     assert load_config(p, {"select.batch_size": 7}).select.batch_size == 7
     assert load_config(p, {"select.batch_size": None}).select.batch_size == 5
+
+
+@pytest.mark.parametrize("key", ["project.seed", "select.random_state", "simulate.seed", "augment.seed"])
+@pytest.mark.parametrize("value", [-5, 2**32])
+def test_a_seed_numpy_cannot_take_is_named(tmp_path, key, value):
+    """numpy takes seeds 0 .. 2**32 - 1; -5 used to pass here and crash triage ("unexpected ValueError")."""
+    p = tmp_path / "params.yaml"
+    section, name = key.split(".")
+    p.write_text(f"{section}:\n  {name}: {value}\n")
+    with pytest.raises(UserError, match=rf"{key}: Input should be"):
+        load_config(p)
+
+
+@pytest.mark.parametrize("model,params,key", [("logistic", {"C": -1}, "'C'"),
+                                              ("random_forest", {"n_estimators": 0}, "'n_estimators'"),
+                                              ("sklearn.ensemble.ExtraTreesClassifier", {"max_depth": -2}, "'max_depth'")])
+def test_a_model_parameter_scikit_learn_refuses_is_named_before_any_fit(model, params, key):
+    """`select.model_params: {C: -1}` used to reach select's first fit: "unexpected InvalidParameterError"."""
+    from dataprep.core.models import make_model
+
+    with pytest.raises(UserError, match=rf"select\.model_params: The {key} parameter"):
+        make_model(model, params)
+    assert hasattr(make_model(model, {}), "predict_proba")

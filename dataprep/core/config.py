@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dataprep.core.errors import UserError
 from dataprep.core.images import DEFAULT_MAX_PIXELS
 
-
+SEED_MAX = 2**32 - 1   # numpy's and scikit-learn's seeds: 0 .. 2**32 - 1
 _reads: set[str] | None = None
 
 
@@ -49,7 +49,7 @@ class ProjectSettings(_Section):
     reports_dir: str = "reports"
     task: Literal["classification", "detection"] = "classification"
     labels: list[str] = Field(default_factory=list, description="class names; empty = the source labels")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
 class Acquire(_Section):
@@ -98,7 +98,7 @@ class Select(_Section):
     stop_agreement: float = Field(0.99, gt=0.0, le=1.0)
     stop_set_size: int = Field(1000, ge=10)
     chunk_size: int = Field(50000, ge=100)
-    random_state: int = 0
+    random_state: int = Field(0, ge=0, le=SEED_MAX)
     detector: str | None = Field(None, description="detection: the team's detector, a predictions file "
                                                    "(.parquet/.csv/.jsonl) or an .onnx model; `dvc repro` "
                                                    "reruns select when this setting changes, so give each "
@@ -147,7 +147,7 @@ def _default_annotators() -> list[Annotator]:
 
 class Simulate(_Section):
     annotators: list[Annotator] = Field(default_factory=_default_annotators)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     active: bool = Field(True, description="false: annotators on a break (pull finds nothing new)")
 
 
@@ -169,7 +169,7 @@ class Augment(_Section):
     copies: int = Field(2, ge=0)
     copies_per_class: dict[str, int] = Field(default_factory=dict)
     min_visibility: float = Field(0.3, ge=0.0, le=1.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     n_jobs: int = Field(2, ge=1)
 
 

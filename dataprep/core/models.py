@@ -26,10 +26,24 @@ MODELS = ("logistic", "random_forest")
 
 
 def make_model(name: str, params: dict[str, Any] | None = None, random_state: int | None = 0) -> BaseEstimator:
-    """A fresh, unfitted classifier named by `select.model`."""
+    """A fresh, unfitted classifier named by `select.model`, its parameters checked now (a value
+    scikit-learn would refuse at the first fit is one line naming `select.model_params` here)."""
+    model = _build(name, dict(params or {}), random_state)
+    if not hasattr(model, "predict_proba"):
+        raise UserError(f"select.model: {name} has no predict_proba; pick a probabilistic classifier")
+    for part in [model, *(step for _, step in getattr(model, "steps", []))]:
+        if not hasattr(part, "_parameter_constraints"):        # estimators that declare none (ours)
+            continue
+        try:
+            part._validate_params()                             # scikit-learn's own check, as fit runs it
+        except (TypeError, ValueError) as exc:                  # InvalidParameterError is both
+            raise UserError(f"select.model_params: {exc}") from None
+    return model
+
+
+def _build(name: str, params: dict[str, Any], random_state: int | None) -> BaseEstimator:
     from sklearn.ensemble import RandomForestClassifier
 
-    params = dict(params or {})
     try:
         if name == "logistic":
             return logistic(random_state, **params)
@@ -49,12 +63,9 @@ def make_model(name: str, params: dict[str, Any] | None = None, random_state: in
     if "random_state" in inspect.signature(cls).parameters:
         params.setdefault("random_state", random_state)
     try:
-        model = cls(**params)
+        return cls(**params)
     except TypeError as exc:
         raise UserError(f"select.model_params: {exc}") from exc
-    if not hasattr(model, "predict_proba"):
-        raise UserError(f"select.model: {name} has no predict_proba; pick a probabilistic classifier")
-    return model
 
 
 def model_version(name: str, params: dict[str, Any], labels: pd.Series, accepted: pd.Series | None = None) -> str:
