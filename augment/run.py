@@ -28,6 +28,7 @@ from PIL import Image
 from augment.pipelines import A, fingerprint, load
 from dataprep.core import store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_text
+from dataprep.core.errors import UserError
 from dataprep.core.ids import content_id
 from dataprep.core.images import DEFAULT_MAX_PIXELS, image_size, load_rgb
 from dataprep.core.parallel import map_batches
@@ -169,6 +170,12 @@ def augment(project: Project) -> dict[str, Any]:
     labels = store.read_table(data, "labels")
     items = labels.merge(man[["sample_id", "path", "split", "modality"]], on="sample_id")
     items = items[(items["split"] == "pool") & (items["modality"] == "image")].sort_values("sample_id")
+    classes = set(project.cfg.project.labels) | set(man["source_label"].dropna().astype(str))
+    if project.cfg.project.task == "classification" and classes:     # known before anyone labels
+        unknown = sorted(set(cfg.copies_per_class) - classes - set(labels["label"].astype(str)))
+        if unknown:
+            raise UserError(f"augment.copies_per_class: {', '.join(map(repr, unknown))} is no class of this project "
+                            f"(classes: {', '.join(sorted(classes)[:12])})")
     df, summary = augment_items(items[["sample_id", "path", "label"]], data, cfg.pipeline, cfg.copies,
                                 cfg.copies_per_class, cfg.seed, cfg.n_jobs,
                                 project.cfg.project.task == "detection", cfg.min_visibility,

@@ -79,6 +79,9 @@ def push(project: Project) -> dict[str, Any]:
     removed = remove_blocked(project)
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"])   # now, not a round later
+    if len(batch) and not project.cfg.simulate.annotators:
+        raise UserError(f"simulate.annotators is empty: nobody would answer the {len(batch)} tasks to push; list "
+                        "simulated annotators there, or use label.backend: studio")
     old = _sim_tasks(project)
     start = int(old["task_id"].max()) + 1 if len(old) else 1
     now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)

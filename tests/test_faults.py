@@ -365,6 +365,34 @@ def test_bad_input_is_caught_where_it_enters(tmp_path):
     assert res.returncode == 2 and "need a source label" in res.stderr and "t.csv:" in res.stderr, res.stderr
 
 
+def test_settings_that_would_do_nothing_are_named(tmp_path):
+    """Settings that used to pass without a word and change nothing (found by running every
+    stage with edge values of params.yaml): an empty simulated crowd (the loop waited forever,
+    status saying "the simulated annotators answer them"), a triage.keep id that names no
+    sample, and augment.copies_per_class for a class the project does not have."""
+    from dataprep.demo.examples import image_folder, tabular_csv
+
+    tabular_csv(tmp_path / "tab.csv", n_per_class=20)
+    nobody = _params(tmp_path / "nobody", str(tmp_path / "tab.csv"), simulate__annotators=[],
+                     triage__keep=["tab.csv:3"])
+    for cmd in ("acquire", "features"):
+        _dp(nobody, cmd, check=True)
+    res = _dp(nobody, "triage", check=True)
+    assert "triage.keep: 1 of its 1 ids name no sample (tab.csv:3)" in res.stdout, res.stdout
+    _dp(nobody, "select", check=True)
+    res = _dp(nobody, "label", "push")
+    assert res.returncode == 2 and "simulate.annotators is empty: nobody would answer the 21 tasks" in res.stderr   # 20 and a gold task
+    assert len(res.stderr.strip().splitlines()) == 1 and not (nobody / "data" / "simulated").exists(), res.stderr
+
+    image_folder(tmp_path / "img", n_per_class=4, shapes=("ring", "square"))
+    typo = _params(tmp_path / "typo", str(tmp_path / "img"), augment__copies_per_class={"rings": 3})
+    _dp(typo, "acquire", check=True)
+    res = _dp(typo, "augment")
+    assert res.returncode == 2 and "augment.copies_per_class: 'rings' is no class of this project (classes: ring, " \
+        "square)" in res.stderr, res.stderr
+    _no_traceback(res)
+
+
 def test_symlinks_follow_the_policy_and_odd_names_pass(tmp_path):
     from conftest import write_png
 

@@ -416,6 +416,11 @@ def triage(project: Project) -> dict[str, Any]:
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),
                "class_balance": man["source_label"].value_counts().to_dict(),
                "warnings": sanity_warnings(out, distinct, project.cfg.triage, man["modality"].iloc[0])}
+    unknown = sorted(set(project.cfg.triage.keep) - set(man["sample_id"]))
+    if unknown:                         # a path or a typo keeps nothing: say so
+        summary["warnings"].append(f"triage.keep: {len(unknown)} of its {len(project.cfg.triage.keep)} ids name no "
+                                   f"sample ({', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''}); it takes "
+                                   "the sample_id column of data/triage.parquet")
     write_json(project.reports / "triage.json", summary)
     stage_metrics.write(project.reports, "triage", summary)
     return summary
