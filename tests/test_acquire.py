@@ -107,6 +107,22 @@ def test_a_table_without_rows_exits_2_and_says_so(project, tmp_path, content, sa
     assert not (root / "data" / "manifest.parquet").exists()
 
 
+@pytest.mark.parametrize("kind, source, says", [
+    ("images", "r.csv", "acquire.kind: images reads a folder of images; "),
+    ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv file; "),
+    ("tabular", "notes.txt", "acquire.kind: tabular reads a .csv, .json, .jsonl, .parquet, .tsv file; ")])
+def test_a_kind_the_source_is_not_is_one_line(project, tmp_path, kind, source, says):
+    """`acquire.kind: images` on a CSV was "unexpected NotADirectoryError"; `text` on an image
+    folder said "cannot read as  (... Parquet magic bytes not found ...)"."""
+    _images(tmp_path)
+    pd.DataFrame({"text": ["a b", "c d"], "label": ["x", "y"]}).to_csv(tmp_path / "r.csv", index=False)
+    (tmp_path / "notes.txt").write_text("a,b\n1,2\n")
+    root = project(acquire={"source": source, "kind": kind})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and says in res.output and source in res.output, res.output
+    assert "unexpected" not in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
 def test_bad_param_exits_2(project):
     root = project(acquire={"test_fraction": 2})
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])

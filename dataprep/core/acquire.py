@@ -469,6 +469,12 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     src = src if src.is_absolute() else project.root / src
     if not src.exists():
         raise UserError(f"acquire.source: {src} does not exist")
+    if a.kind == "images" and not src.is_dir():
+        raise UserError(f"acquire.kind: images reads a folder of images; {src} is a file (acquire.kind: auto "
+                        "tells text from tabular)")
+    if a.kind in ("text", "tabular") and (src.is_dir() or src.suffix.lower() not in TABLE_EXTS):
+        raise UserError(f"acquire.kind: {a.kind} reads a {', '.join(sorted(TABLE_EXTS))} file; {src} is "
+                        + ("a folder (acquire.kind: images or auto for images)" if src.is_dir() else "not one"))
     if a.kind != "auto":
         return src, a.kind
     if src.is_dir():
