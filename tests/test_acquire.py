@@ -123,6 +123,15 @@ def test_a_kind_the_source_is_not_is_one_line(project, tmp_path, kind, source, s
     assert "unexpected" not in res.output and len(res.output.strip().splitlines()) == 1, res.output
 
 
+def test_the_label_column_listed_as_a_feature_is_one_line(project, tmp_path):
+    """`acquire.feature_columns: [label]` used to pass: every model then read the answer."""
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": ["a", "b", "a"]}).to_csv(tmp_path / "r.csv", index=False)
+    root = project(acquire={"source": "r.csv", "feature_columns": ["x", "label"]})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "r.csv: acquire.feature_columns lists 'label', the label column" in res.output
+    assert not (root / "data" / "manifest.parquet").exists()
+
+
 def test_bad_param_exits_2(project):
     root = project(acquire={"test_fraction": 2})
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])

@@ -340,6 +340,8 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
         if missing:
             raise UserError(f"{path}: feature column {missing[0]!r} not found "
                             f"(columns: {', '.join(map(str, df.columns))})")
+        if label_col is not None and label_col in feats:     # the answer as a feature: a model that cannot fail
+            raise UserError(f"{path}: acquire.feature_columns lists {label_col!r}, the label column; leave it out")
         text_cols = [c for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
         if known is not None:        # the project's table says which columns are categories
             schema = pq.read_schema(target)
