@@ -31,8 +31,15 @@ ANNOTATORS = ["ann.a@example.org", "ann.b@example.org", "ann.c@example.org"]
 
 
 def studio_server(tmp_path_factory, db: str = "sqlite"):
-    """A real Label Studio on loopback (SQLite, or PostgreSQL: `tests/test_studio_postgres.py`)
-    with a project acquired from digits; LABEL_STUDIO_URL / _API_KEY point at it meanwhile."""
+    """A real Label Studio on loopback with a project acquired from digits; LABEL_STUDIO_URL /
+    _API_KEY point at it meanwhile. SQLite: started here from the session's migrated template.
+    PostgreSQL (`tests/test_studio_postgres.py`): started and stopped by the commands a user
+    runs, `dataprep studio start --db postgresql` (which must say so and leave its cluster
+    running) and `dataprep studio stop` (which must stop both servers): one migration pays for
+    every PostgreSQL test."""
+    import subprocess
+    import sys
+
     root = tmp_path_factory.mktemp(f"studio_{db}")
     proj = root / "proj"
     proj.mkdir()
@@ -42,18 +49,31 @@ def studio_server(tmp_path_factory, db: str = "sqlite"):
     (proj / "params.yaml").write_text(yaml.safe_dump(raw))
     p = open_project(proj / "params.yaml")
     acquire(p)
-    info = start_server(root / "server", p.data, db=db)
-    token = credentials(root / "server")["token"]
+    dp = [sys.executable, "-m", "dataprep"]
+    if db == "postgresql":
+        folder = proj / ".dataprep" / "studio"
+        res = subprocess.run(dp + ["studio", "start", "--db", "postgresql"], cwd=proj, capture_output=True, text=True)
+        assert res.returncode == 0 and "(postgresql)" in res.stdout, res.stdout + res.stderr
+        assert studio_postgres.running(studio_postgres.cluster_dir(folder))
+        info = json.loads((folder / "server.json").read_text())
+    else:
+        folder = root / "server"
+        info = start_server(folder, p.data, db=db)
+    token = credentials(folder)["token"]
     old = {k: os.environ.get(k) for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
     os.environ.update({"LABEL_STUDIO_URL": info["url"], "LABEL_STUDIO_API_KEY": token})
     try:
-        yield {"url": info["url"], "token": token, "project": p, "root": root / "server", "db": db}
+        yield {"url": info["url"], "token": token, "project": p, "root": folder, "db": db}
     finally:
-        stop_pid(info["pid"])
-        if db == "postgresql":
-            studio_postgres.remove_local(root / "server")
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        if db == "postgresql":
+            stop = subprocess.run(dp + ["studio", "stop"], cwd=proj, capture_output=True, text=True)
+            down = not studio_postgres.running(studio_postgres.cluster_dir(folder))
+            studio_postgres.remove_local(folder)        # as root the cluster lives outside tmp
+            assert stop.returncode == 0 and "stopped" in stop.stdout and down, stop.stdout + stop.stderr
+        else:
+            stop_pid(info["pid"])
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +286,7 @@ def test_personal_access_token_is_accepted_and_never_written(server, monkeypatch
     res = runner.invoke(app, ["--params", str(p.root / "params.yaml"), "--json", "label", "push"])
     assert res.exit_code == 0, res.output                  # the selection is already there: nothing new, no error
     for f in p.root.rglob("*"):
-        if f.is_file():
+        if f.is_file() and server["root"] not in f.parents:  # the local server's own credentials (0600) live there
             body = f.read_bytes()
             assert pat.encode() not in body and server["token"].encode() not in body, f
 
