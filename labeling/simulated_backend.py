@@ -65,10 +65,14 @@ def remove_blocked(project: Project) -> list[str]:
     return now
 
 
-def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
+def require_truth(manifest: pd.DataFrame, sample_ids, detection: bool = False) -> None:
     """Simulated annotators answer from the source label: every sample they get needs one."""
     rows = manifest.set_index("sample_id").reindex(list(sample_ids))
     unlabeled = rows[rows["source_label"].isna()]
+    if len(unlabeled) and detection:
+        raise UserError(f"label.backend: simulated annotators draw the true boxes of acquire.boxes (a COCO file); "
+                        f"{len(unlabeled)} of these {len(rows)} images have none (e.g. {unlabeled['source'].iloc[0]}): "
+                        "set acquire.boxes, or use label.backend: studio")
     if len(unlabeled):
         raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
                         f"these {len(rows)} samples have none (e.g. {unlabeled['source'].iloc[0]}): check "
@@ -78,7 +82,8 @@ def require_truth(manifest: pd.DataFrame, sample_ids) -> None:
 def push(project: Project) -> dict[str, Any]:
     removed = remove_blocked(project)
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
-    require_truth(store.read_table(project.data, "manifest"), batch["sample_id"])   # now, not a round later
+    require_truth(store.read_table(project.data, "manifest"), batch["sample_id"],    # now, not a round later
+                  project.cfg.project.task == "detection")
     if len(batch) and not project.cfg.simulate.annotators:
         raise UserError(f"simulate.annotators is empty: nobody would answer the {len(batch)} tasks to push; list "
                         "simulated annotators there, or use label.backend: studio")
@@ -113,9 +118,9 @@ def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int, n_per
     Studio as each annotator."""
 
     man = store.read_table(project.data, "manifest")
-    require_truth(man, todo["sample_id"])
-    truth = man.set_index("sample_id")["source_label"]
     detection = project.cfg.project.task == "detection"
+    require_truth(man, todo["sample_id"], detection)
+    truth = man.set_index("sample_id")["source_label"]
     if detection and not project.cfg.project.labels:
         raise UserError("project.task: detection needs its classes listed in project.labels")
     classes = list(project.cfg.project.labels) or sorted(truth.dropna().astype(str).unique())

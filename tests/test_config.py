@@ -53,3 +53,11 @@ def test_a_model_parameter_scikit_learn_refuses_is_named_before_any_fit(model, p
     with pytest.raises(UserError, match=rf"select\.model_params: The {key} parameter"):
         make_model(model, params)
     assert hasattr(make_model(model, {}), "predict_proba")
+
+
+def test_two_simulated_annotators_of_one_name_are_named(tmp_path):
+    """They used to pass and answer as one account (one identity, two behaviours)."""
+    p = tmp_path / "params.yaml"
+    p.write_text("simulate:\n  annotators:\n  - {name: a, profile: good}\n  - {name: a, profile: spammer}\n")
+    with pytest.raises(UserError, match=r"simulate\.annotators: 2 annotators are named 'a'; give each its own name$"):
+        load_config(p)

@@ -279,3 +279,17 @@ def test_coco_boxes_past_the_image_are_cut_and_boxes_without_area_left_out(tmp_p
     res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(err) == 1 and f"images[{len(coco['images']) - 1}] has id" in err[0], res.stderr
+
+
+def test_simulated_annotators_without_true_boxes_name_acquire_boxes():
+    """A detection project on an image folder with no COCO file said "need a source label ...
+    check acquire.label_column", which a detection project does not have."""
+    from dataprep.core.errors import UserError
+    from labeling.simulated_backend import require_truth
+
+    man = pd.DataFrame({"sample_id": ["a", "b"], "source_label": [None, "[]"], "source": ["img/a.png", "img/b.png"]})
+    with pytest.raises(UserError, match=r"draw the true boxes of acquire.boxes \(a COCO file\); 1 of these 2 images "
+                                        r"have none \(e.g. img/a.png\): set acquire.boxes"):
+        require_truth(man, ["a", "b"], detection=True)
+    with pytest.raises(UserError, match=r"need a source label .*acquire.label_column"):
+        require_truth(man, ["a", "b"])

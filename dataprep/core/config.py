@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dataprep.core.errors import UserError
 from dataprep.core.images import DEFAULT_MAX_PIXELS
@@ -149,6 +149,15 @@ class Simulate(_Section):
     annotators: list[Annotator] = Field(default_factory=_default_annotators)
     seed: int = Field(0, ge=0, le=SEED_MAX)
     active: bool = Field(True, description="false: annotators on a break (pull finds nothing new)")
+
+    @field_validator("annotators")
+    @classmethod
+    def _one_name_each(cls, v: list[Annotator]) -> list[Annotator]:
+        names = [a.name for a in v]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:       # two crowd members would answer as one account
+            raise ValueError(f"{names.count(twice)} annotators are named {twice!r}; give each its own name")
+        return v
 
 
 class Validate(_Section):
@@ -320,8 +329,11 @@ def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        got = f", got {err['input']!r}" if err["type"] != "missing" and not isinstance(err["input"], dict) else ""
-        raise UserError(f"{path}: {key}: {err['msg']}{got}{extra}") from None
+        own = err["type"] == "value_error"      # our validators' messages say what they saw
+        got = f", got {err['input']!r}" if err["type"] != "missing" and not own and not isinstance(err["input"], dict) \
+            else ""
+        msg = err["msg"].removeprefix("Value error, ") if own else err["msg"]
+        raise UserError(f"{path}: {key}: {msg}{got}{extra}") from None
 
 
 def default_params_yaml() -> str:
