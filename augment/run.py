@@ -152,12 +152,8 @@ def augment_items(items: pd.DataFrame, data_dir: Path, pipeline: str | dict, cop
         record_write(data_dir / path)
     n_all = len(df)
     df = df.drop_duplicates("sample_id").reset_index(drop=True)   # two copies that came out identical
-    keep = set(df["path"].map(lambda p: Path(p).name)) | {README}
     if not (out_dir / README).exists():       # never an empty folder (DVC warns on every repro)
         write_text(out_dir / README, "Augmented copies of accepted training images; lineage in ../augmented.parquet.\n")
-    for f in out_dir.iterdir():               # files of an older pipeline: not ours any more
-        if f.name not in keep:
-            f.unlink()
     return df, {"parents": len(work), "augmented": int(len(df)), "identical_copies_dropped": int(n_all - len(df)),
                 "boxes_dropped": int(dropped), "pipeline": fp}
 
@@ -181,11 +177,21 @@ def augment(project: Project) -> dict[str, Any]:
                                 project.cfg.project.task == "detection", cfg.min_visibility,
                                 project.cfg.acquire.max_pixels)
     store.write_table(data, "augmented", df)
+    remove_stale(data / "augmented", df)      # only now: until the new table is in, the old one's files stay
     if items.empty and len(man) and man["modality"].iloc[0] != "image":
         summary["note"] = "augmentation applies to images; nothing to do for this dataset"
     preview(data, df, project.reports / "augment_preview.png", project.cfg.project.task == "detection",
             empty_note=summary.get("note", "no augmented copies yet (no accepted image labels)"))
     return summary
+
+
+def remove_stale(out_dir: Path, df: pd.DataFrame) -> None:
+    """Delete the copies `df` (the augmented table just written) no longer lists: an older
+    pipeline's, or of labels since withdrawn."""
+    keep = set(df["path"].map(lambda p: Path(p).name)) | {README}
+    for f in out_dir.iterdir():
+        if f.name not in keep:
+            f.unlink()
 
 
 def preview(data_dir: Path, df: pd.DataFrame, out: Path, detection: bool, parents: int = 6, per: int = 3,

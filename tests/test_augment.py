@@ -120,6 +120,31 @@ def test_changing_the_pipeline_changes_outputs(digits_project):
     assert {f.name for f in (p.data / "augmented").iterdir()} == {f"{s}.png" for s in b} | {"README.txt"}
 
 
+def test_augment_failing_before_its_table_is_written_leaves_the_old_copies_readable(digits_project, monkeypatch):
+    """The older pipeline's files used to be deleted before the new table was written: a stage
+    killed between the two left augmented.parquet naming files that were gone."""
+    p, _ = digits_project
+    augment(p)
+    old = store.read_table(p.data, "augmented")
+    q = open_project(p.root / "params.yaml", {"augment.pipeline": "medium"})
+    real = store.write_table
+
+    def dies(data, name, df):
+        if name == "augmented":
+            raise KeyboardInterrupt("killed while writing the table")
+        return real(data, name, df)
+
+    monkeypatch.setattr(store, "write_table", dies)
+    with pytest.raises(KeyboardInterrupt):
+        augment(q)
+    assert store.read_table(p.data, "augmented").equals(old)
+    assert all((p.data / path).exists() for path in old["path"])     # every row still has its file
+    monkeypatch.setattr(store, "write_table", real)
+    augment(q)
+    new = store.read_table(p.data, "augmented")
+    assert {f.name for f in (p.data / "augmented").iterdir()} == {f"{s}.png" for s in new["sample_id"]} | {"README.txt"}
+
+
 def test_bad_transform_exits_2(project):
     import yaml
     root = project(augment={"pipeline": {"__class_fullname__": "Compose",
