@@ -112,51 +112,62 @@ def _pick(fn, model, X, G, y, labeled, pool, n, seed):
         "X_labeled": G[labeled], "X_embed": G[pool]})
 
 
+def learning_curve(X, y, Xt, yt, labeled, batch, seed, budget, pick):
+    """The round loop every row shares: fit on `labeled`, score on the test split, stop at
+    `budget` (or when the pool is spent), else add `pick(model, labeled, pool, n)`'s picks (rows
+    of X). On labels of one class there is no model (None): it predicts that class."""
+    curve = []
+    while True:
+        if len(set(y[labeled])) < 2:
+            model, acc = None, float(np.mean(yt == np.bincount(y[labeled]).argmax()))
+        else:
+            model = make_model("logistic", random_state=seed).fit(X[labeled], y[labeled])
+            acc = float(model.score(Xt, yt))
+        curve.append((len(labeled), acc))
+        if len(labeled) >= budget or len(labeled) >= X.shape[0]:
+            return curve
+        pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
+        labeled = labeled + list(pick(model, labeled, pool, min(batch, len(pool))))
+
+
 def run_bandit(X, G, y, Xt, yt, batch, seed, budget, arms):
     """The bandit over `arms` from our cold-start picks: each round `n_probes` random probes plus
     the chosen arm's picks; the previous round's arm is rewarded once its labels are in."""
     rng = np.random.default_rng(seed)
     bandit = StrategyBandit(arms=arms, random_state=seed)
-    labeled = list(S.cold_start(None, G, 20, random_state=seed))
-    probes, history, curve = [], [], []
-    while True:
-        model = make_model("logistic", random_state=seed)
-        model.fit(X[labeled], y[labeled])
-        curve.append((len(labeled), float(model.score(Xt, yt))))
+    probes, history = [], []
+
+    def pick(model, labeled, pool, n):
         if history and history[-1]["reward"] is None:
             h = history[-1]
             base = np.setdiff1d(np.array(labeled), np.r_[h["picks"], probes])
             h["reward"] = probe_reward(lambda: make_model("logistic", random_state=seed), X, y, base, h["picks"],
                                        np.array(probes))
-        if len(labeled) >= budget or len(labeled) >= X.shape[0]:
-            return curve, history
-        pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
-        n = min(batch, len(pool))
         k = bandit.n_probes(n)
         probe = rng.choice(pool, size=k, replace=False)
-        pool = np.setdiff1d(pool, probe)
+        rest = np.setdiff1d(pool, probe)
         arm, prob = bandit.choose(history, len(history))
-        picks = pool[np.asarray(_pick(S.STRATEGIES[arm], model, X, G, y, labeled, pool, n - k, seed))]
+        picks = rest[np.asarray(_pick(S.STRATEGIES[arm], model, X, G, y, labeled, rest, n - k, seed))]
         history.append({"arm": arm, "prob": prob, "reward": None, "picks": picks})
-        probes += list(probe)
-        labeled += list(probe) + list(picks)
+        probes.extend(probe)
+        return list(probe) + list(picks)
+
+    return learning_curve(X, y, Xt, yt, list(S.cold_start(None, G, 20, random_state=seed)), batch, seed, budget,
+                          pick), history
 
 
 def run_selectal(X, G, y, Xt, yt, batch, seed, budget):
     """From our cold-start picks, each round's arm chosen by `selectal.choose_arm`; the curve and
     the share of rounds that went to uncertainty."""
-    labeled = list(S.cold_start(None, G, 20, random_state=seed))
-    curve, arms = [], []
-    while True:
-        model = make_model("logistic", random_state=seed).fit(X[labeled], y[labeled])
-        curve.append((len(labeled), float(model.score(Xt, yt))))
-        if len(labeled) >= budget or len(labeled) >= X.shape[0]:
-            return curve, float(np.mean(arms)) if arms else float("nan")
-        pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
-        n = min(batch, len(pool))
+    arms = []
+
+    def pick(model, labeled, pool, n):
         arm, _ = choose_arm(lambda: make_model("logistic", random_state=seed), X, G, y, labeled, n, seed)
         arms.append(arm == UNCERTAINTY)
-        labeled += list(arm_picks(arm, model, X, G, np.asarray(labeled), pool, n, seed + len(labeled)))
+        return arm_picks(arm, model, X, G, np.asarray(labeled), pool, n, seed + len(labeled))
+
+    curve = learning_curve(X, y, Xt, yt, list(S.cold_start(None, G, 20, random_state=seed)), batch, seed, budget, pick)
+    return curve, float(np.mean(arms)) if arms else float("nan")
 
 
 def run_curve(X, G, y, Xt, yt, strat, batch, seed, budget):
@@ -173,27 +184,18 @@ def run_curve(X, G, y, Xt, yt, strat, batch, seed, budget):
         labeled = list(S.cold_start(None, G, 20, random_state=seed))
     else:
         labeled = list(rng.choice(X.shape[0], 20, replace=False))
-    curve = []
-    while True:
-        model = make_model("logistic", random_state=seed)
-        if len(set(y[labeled])) < 2:
-            acc = float(np.mean(yt == np.bincount(y[labeled]).argmax()))
-        else:
-            model.fit(X[labeled], y[labeled])
-            acc = float(model.score(Xt, yt))
-        curve.append((len(labeled), acc))
-        if len(labeled) >= budget or len(labeled) >= X.shape[0]:
-            return curve
-        pool = np.setdiff1d(np.arange(X.shape[0]), labeled)
-        n = min(batch, len(pool))
-        name, _, share = strat.partition("~r")       # ours~r20: a fifth of each batch drawn at random
+    name, _, share = strat.partition("~r")       # ours~r20: a fifth of each batch drawn at random
+
+    def pick(model, labeled, pool, n):
         fn = STRATS[name] if name in STRATS else S.STRATEGIES[name.split("+", 1)[1]]
-        if len(set(y[labeled])) < 2:
+        if model is None:
             fn = S.random_sampling
         k = int(round(n * int(share) / 100)) if share else 0
         drawn = rng.choice(pool, size=k, replace=False) if k else np.array([], int)
         rest = np.setdiff1d(pool, drawn)
-        labeled += list(drawn) + list(rest[np.asarray(_pick(fn, model, X, G, y, labeled, rest, n - k, seed))])
+        return list(drawn) + list(rest[np.asarray(_pick(fn, model, X, G, y, labeled, rest, n - k, seed))])
+
+    return learning_curve(X, y, Xt, yt, labeled, batch, seed, budget, pick)
 
 
 def standard_text_baseline(train_text, ytr, test_text, yte, all_text=None) -> float:
