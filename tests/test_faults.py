@@ -441,6 +441,29 @@ def test_export_is_swapped_in_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
 
 
+@pytest.mark.parametrize("kind, fmt, says", [
+    ("text", "folders", "export.format: folders does not apply to text classification; use auto or csv or parquet"),
+    ("images", "csv", "export.format: csv does not apply to image classification; use auto or folders"),
+    ("images", "coco", "export.format: coco does not apply to image classification; use auto or folders")])
+def test_an_export_format_that_does_not_apply_is_one_line(tmp_path, kind, fmt, says):
+    """Text with `folders` used to write train.parquet, images with `csv` class folders: another
+    format than the one asked for, without a word. The last export stays as it was."""
+    from dataprep.demo.examples import image_folder
+
+    src = image_folder(tmp_path / "img", n_per_class=3, shapes=("ring", "square")) if kind == "images" \
+        else text_csv(tmp_path / "t.csv", n_per_class=10)
+    path = _params(tmp_path / "p", str(src))
+    _dp(path, "acquire", check=True)
+    _dp(path, "export", check=True)
+    before = sorted(p.name for p in (path / "export").iterdir())
+    raw = yaml.safe_load((path / "params.yaml").read_text())
+    raw["export"]["format"] = fmt
+    (path / "params.yaml").write_text(yaml.safe_dump(raw))
+    res = _dp(path, "export")
+    assert res.returncode == 2 and res.stderr.strip() == f"error: {says}", res.stderr
+    assert sorted(p.name for p in (path / "export").iterdir()) == before
+
+
 def test_status_counts_pushed_tasks_as_queued(pushed, tmp_path):
     import shutil
 

@@ -463,7 +463,7 @@ augment:
   n_jobs: 2
 
 export:
-  format: auto              # auto | folders | csv | parquet | coco
+  format: auto              # auto | folders (images) | csv | parquet (text, tables) | coco (detection)
   include_augmented: true
   include_auto: true        # machine labels (label.auto_accept, method auto) go into the training set
 

@@ -62,14 +62,24 @@ def lineage(project: Project) -> pd.DataFrame:
     return out.reset_index()
 
 
+FORMATS = {"detection": ("auto", "coco"), "images": ("auto", "folders"),    # auto: the first after it
+           "text": ("auto", "csv", "parquet"), "tabular": ("auto", "csv", "parquet")}
+
+
 def export(project: Project) -> dict[str, Any]:
     """Write the training set to `export/` (replaced as a whole, atomically by rename)."""
     data = project.data
     man = store.read_table(data, "manifest", ["modality"])
     if man.empty:
         raise UserError(f"{data / 'manifest.parquet'}: no samples; run `dataprep acquire` first")
-    lin = lineage(project)
     modality = man["modality"].iloc[0]
+    detection = project.cfg.project.task == "detection"
+    kind = "detection" if detection else {"image": "images"}.get(modality, modality)
+    if project.cfg.export.format not in FORMATS[kind]:       # never another format than the one asked for
+        what = kind if detection else f"{kind.removesuffix('s')} classification"
+        raise UserError(f"export.format: {project.cfg.export.format} does not apply to {what}; "
+                        f"use {' or '.join(FORMATS[kind])}")
+    lin = lineage(project)
     aug = store.read_table(data, "augmented")
     if project.cfg.export.include_augmented and len(aug):
         parent = lin.set_index("sample_id")
@@ -83,9 +93,6 @@ def export(project: Project) -> dict[str, Any]:
     tmp = project.root / ".export.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    detection = project.cfg.project.task == "detection"
-    if project.cfg.export.format == "coco" and not detection:
-        raise UserError("export.format: coco is for project.task: detection; use auto or folders for classification")
     if lin.empty and not detection:
         pass        # first round of a loop: an empty training set, written like any other
     elif detection:
