@@ -61,3 +61,11 @@ def test_two_simulated_annotators_of_one_name_are_named(tmp_path):
     p.write_text("simulate:\n  annotators:\n  - {name: a, profile: good}\n  - {name: a, profile: spammer}\n")
     with pytest.raises(UserError, match=r"simulate\.annotators: 2 annotators are named 'a'; give each its own name$"):
         load_config(p)
+
+
+def test_auto_labels_asked_of_a_detection_project_are_named(tmp_path):
+    """Validate makes machine labels for classification only: on detection the setting did nothing."""
+    p = tmp_path / "params.yaml"
+    p.write_text("project:\n  task: detection\nlabel:\n  auto_accept: {max_error: 0.05}\n")
+    with pytest.raises(UserError, match=r"label\.auto_accept: machine labels .* for classification"):
+        load_config(p)

@@ -324,7 +324,7 @@ def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
         if value is not None:
             _set_dotted(raw, key, value)
     try:
-        return Config.model_validate(raw)
+        cfg = Config.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -334,6 +334,10 @@ def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
             else ""
         msg = err["msg"].removeprefix("Value error, ") if own else err["msg"]
         raise UserError(f"{path}: {key}: {msg}{got}{extra}") from None
+    if cfg.project.task == "detection" and cfg.label.auto_accept is not None:    # it would do nothing
+        raise UserError(f"{path}: label.auto_accept: machine labels with an error bound are made for classification; "
+                        "a detection project gets none (set it to null)")
+    return cfg
 
 
 def default_params_yaml() -> str:
