@@ -84,9 +84,6 @@ def push(project: Project) -> dict[str, Any]:
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"],    # now, not a round later
                   project.cfg.project.task == "detection")
-    if len(batch) and not project.cfg.simulate.annotators:
-        raise UserError(f"simulate.annotators is empty: nobody would answer the {len(batch)} tasks to push; list "
-                        "simulated annotators there, or use label.backend: studio")
     old = _sim_tasks(project)
     start = int(old["task_id"].max()) + 1 if len(old) else 1
     now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
@@ -166,6 +163,10 @@ def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) ->
 
 
 def pull(project: Project) -> dict[str, Any]:
+    tasks = _sim_tasks(project)
+    if len(tasks) and not project.cfg.simulate.annotators:     # push does not read `simulate` (dvc.yaml)
+        raise UserError(f"simulate.annotators is empty: nobody answers the {len(tasks)} tasks pushed; list "
+                        "simulated annotators there, or use label.backend: studio")
     answered = _sim_answer(project)
     remote_tasks, remote_ann = _sim_tasks(project), store.read_table(_sim_dir(project), "annotations")
     return mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}

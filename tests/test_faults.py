@@ -368,7 +368,7 @@ def test_bad_input_is_caught_where_it_enters(tmp_path):
 def test_settings_that_would_do_nothing_are_named(tmp_path):
     """Settings that used to pass without a word and change nothing (found by running every
     stage with edge values of params.yaml): an empty simulated crowd (the loop waited forever,
-    status saying "the simulated annotators answer them"), a triage.keep id that names no
+    status saying "the simulated annotators answer them"; pull now says so), a triage.keep id that names no
     sample, and augment.copies_per_class for a class the project does not have."""
     from dataprep.demo.examples import image_folder, tabular_csv
 
@@ -380,9 +380,11 @@ def test_settings_that_would_do_nothing_are_named(tmp_path):
     res = _dp(nobody, "triage", check=True)
     assert "triage.keep: 1 of its 1 ids name no sample (tab.csv:3)" in res.stdout, res.stdout
     _dp(nobody, "select", check=True)
-    res = _dp(nobody, "label", "push")
-    assert res.returncode == 2 and "simulate.annotators is empty: nobody would answer the 21 tasks" in res.stderr   # 20 and a gold task
-    assert len(res.stderr.strip().splitlines()) == 1 and not (nobody / "data" / "simulated").exists(), res.stderr
+    _dp(nobody, "label", "pull", check=True)               # round 1: nothing pushed yet, nothing to answer
+    _dp(nobody, "label", "push", check=True)
+    res = _dp(nobody, "label", "pull")
+    assert res.returncode == 2 and "simulate.annotators is empty: nobody answers the 21 tasks pushed" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr      # 20 and a gold task
 
     image_folder(tmp_path / "img", n_per_class=4, shapes=("ring", "square"))
     typo = _params(tmp_path / "typo", str(tmp_path / "img"), augment__copies_per_class={"rings": 3})

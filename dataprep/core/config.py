@@ -334,7 +334,8 @@ def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | No
             else ""
         msg = err["msg"].removeprefix("Value error, ") if own else err["msg"]
         raise UserError(f"{path}: {key}: {msg}{got}{extra}") from None
-    if cfg.project.task == "detection" and cfg.label.auto_accept is not None:    # it would do nothing
+    # read off the raw values: a check at load is no stage's read (`dataprep.core.trace`)
+    if (raw.get("project") or {}).get("task") == "detection" and (raw.get("label") or {}).get("auto_accept"):
         raise UserError(f"{path}: label.auto_accept: machine labels with an error bound are made for classification; "
                         "a detection project gets none (set it to null)")
     return cfg
