@@ -4,6 +4,14 @@ from dataprep.core.config import default_params_yaml, load_config
 from dataprep.core.errors import UserError
 
 
+def _refused(tmp_path, text: str, match: str) -> None:
+    """params.yaml holding `text` is one UserError matching `match` (the key it names)."""
+    p = tmp_path / "params.yaml"
+    p.write_text(text)
+    with pytest.raises(UserError, match=match):
+        load_config(p)
+
+
 def test_defaults_template_is_valid(tmp_path):
     p = tmp_path / "params.yaml"
     p.write_text(default_params_yaml())
@@ -12,17 +20,11 @@ def test_defaults_template_is_valid(tmp_path):
 
 
 def test_unknown_key_is_named(tmp_path):
-    p = tmp_path / "params.yaml"
-    p.write_text("select:\n  batch_sise: 10\n")
-    with pytest.raises(UserError, match=r"select\.batch_sise: Extra inputs are not permitted"):
-        load_config(p)
+    _refused(tmp_path, "select:\n  batch_sise: 10\n", r"select\.batch_sise: Extra inputs are not permitted")
 
 
 def test_bad_value_is_named(tmp_path):
-    p = tmp_path / "params.yaml"
-    p.write_text("select:\n  batch_size: many\n")
-    with pytest.raises(UserError, match=r"select\.batch_size: .*'many'"):
-        load_config(p)
+    _refused(tmp_path, "select:\n  batch_size: many\n", r"select\.batch_size: .*'many'")
 
 
 def test_override_wins(tmp_path):
@@ -57,15 +59,9 @@ def test_a_model_parameter_scikit_learn_refuses_is_named_before_any_fit(model, p
 
 def test_two_simulated_annotators_of_one_name_are_named(tmp_path):
     """They used to pass and answer as one account (one identity, two behaviours)."""
-    p = tmp_path / "params.yaml"
-    p.write_text("simulate:\n  annotators:\n  - {name: a, profile: good}\n  - {name: a, profile: spammer}\n")
-    with pytest.raises(UserError, match=r"simulate\.annotators: 2 annotators are named 'a'; give each its own name$"):
-        load_config(p)
+    _refused(tmp_path, "simulate:\n  annotators:\n  - {name: a, profile: good}\n  - {name: a, profile: spammer}\n", r"simulate\.annotators: 2 annotators are named 'a'; give each its own name$")
 
 
 def test_auto_labels_asked_of_a_detection_project_are_named(tmp_path):
     """Validate makes machine labels for classification only: on detection the setting did nothing."""
-    p = tmp_path / "params.yaml"
-    p.write_text("project:\n  task: detection\nlabel:\n  auto_accept: {max_error: 0.05}\n")
-    with pytest.raises(UserError, match=r"label\.auto_accept: machine labels .* for classification"):
-        load_config(p)
+    _refused(tmp_path, "project:\n  task: detection\nlabel:\n  auto_accept: {max_error: 0.05}\n", r"label\.auto_accept: machine labels .* for classification")
