@@ -435,24 +435,12 @@ def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:
                                  res["blocked"] if project.cfg.label.remove_blocked else set())
 
 
-def share_low(share: float, n: int) -> float:
-    """The bottom of the 90% Wilson interval of a batch's share: what the gate holds to its bar."""
-    return annotators.wilson_interval(share, n)[0]
-
-
-def validate(project: Project) -> dict[str, Any]:
+def batch_gate(project: Project, res: dict[str, Any], ann: pd.DataFrame) -> tuple[dict[str, Any], set[str], dict[str, Any]]:
+    """The gate on the latest batch of an `infer` result: (the gate, the batch's sample ids, the
+    agreement it read). `validate` writes labels only through a passed gate; the ML backend's
+    trainer asks the same gate before it learns from the batch (`what_models_learn`)."""
     cfg = project.cfg.validation
-    data, reports = project.data, project.reports
-    inferred = infer(project)
-    if inferred is None:
-        return _nothing_yet(project)
-    res, manifest, tasks, ann, classes, X, index = (inferred[k] for k in (
-        "res", "manifest", "tasks", "ann", "classes", "X", "index"))
-    accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
-    doubtful = res.get("doubtful", checks.no_flags())         # none when every annotation was quarantined
-    quality, kept, blocked = res["quality"], res["kept"], res["blocked"]
-
-    # gate on the latest batch
+    sample_q, kept, blocked = res["sample_quarantine"], res["kept"], res["blocked"]
     latest = int(ann["round"].max())
     batch = set(ann.loc[ann["round"] == latest, "sample_id"])
     # a tie or a label the model contradicts awaits another annotation: it keeps the sample out
@@ -493,6 +481,47 @@ def validate(project: Project) -> dict[str, Any]:
             "blocked_share": round(b_share, 4),
             "thresholds": {"max_quarantined_share": cfg.max_quarantined_share, "max_blocked_share": cfg.max_blocked_share,
                            "min_agreement": cfg.min_agreement}}
+    return gate, batch, agree
+
+
+def withheld(requests: pd.DataFrame, gate: dict[str, Any], batch: set[str]) -> pd.DataFrame:
+    """`requests` with no label on the samples of a batch that failed its gate: a failed batch's
+    answers teach no model (`select.train_on_waiting`)."""
+    if not gate["passed"]:
+        requests = requests.copy()
+        requests.loc[requests["sample_id"].isin(batch), "label"] = None
+    return requests
+
+
+def what_models_learn(project: Project, inferred: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the accepted labels, the re-annotation requests) a model may learn from now, the ML
+    backend's trainer between two `validate` runs: the labels of an `infer` result when its latest
+    batch passes the gate, else what `validate` leaves (`labels.parquet` as it was, the failed
+    batch's waiting samples under no label)."""
+    gate, batch, _ = batch_gate(project, inferred["res"], inferred["ann"])
+    requests = withheld(requests_of(project, inferred), gate, batch)
+    labels = inferred["res"]["labels"] if gate["passed"] else store.read_table(project.data, "labels")
+    return labels, requests
+
+
+def share_low(share: float, n: int) -> float:
+    """The bottom of the 90% Wilson interval of a batch's share: what the gate holds to its bar."""
+    return annotators.wilson_interval(share, n)[0]
+
+
+def validate(project: Project) -> dict[str, Any]:
+    data, reports = project.data, project.reports
+    inferred = infer(project)
+    if inferred is None:
+        return _nothing_yet(project)
+    res, manifest, tasks, ann, classes, X, index = (inferred[k] for k in (
+        "res", "manifest", "tasks", "ann", "classes", "X", "index"))
+    accepted, quarantine, sample_q = res["labels"], res["quarantine"], res["sample_quarantine"]
+    doubtful = res.get("doubtful", checks.no_flags())         # none when every annotation was quarantined
+    quality, blocked = res["quality"], res["blocked"]
+
+    gate, batch, agree = batch_gate(project, res, ann)
+    reasons = gate["reasons"]
     summary = {
         "annotations": int(len(ann)), "samples_annotated": int(ann["sample_id"].nunique()),
         "accepted": int(len(accepted)), "quarantined_samples": int(sample_q["sample_id"].nunique()),
@@ -516,9 +545,7 @@ def validate(project: Project) -> dict[str, Any]:
             summary["box_f1_vs_source_labels"] = box_validate.f1_of(accepted["label"][known], t[known])
         else:
             summary["accuracy_vs_source_labels"] = float((accepted["label"] == t).mean())
-    requests = requests_of(project, inferred)
-    if not gate["passed"]:         # a failed batch's answers teach no model (`select.train_on_waiting`) either
-        requests.loc[requests["sample_id"].isin(batch), "label"] = None
+    requests = withheld(requests_of(project, inferred), gate, batch)
     summary["reannotation_requests"] = int(len(requests))
     summary["requests_by_check"] = requests.groupby("check").size().to_dict()
     store.write_table(data, "requests", requests)

@@ -271,6 +271,11 @@ def test_after_a_failed_gate_select_sends_the_open_requests_and_the_loop_goes_on
     req = store.read_table(path / "data", "requests")
     assert req["sample_id"].isin(failed).any() and req.loc[req["sample_id"].isin(failed), "label"].isna().all()
     assert req["label"].notna().any()                   # earlier batches' requests keep theirs
+    # the ML backend's trainer learns what select learned, nothing of the failed batch (it read the
+    # live inference, so the batch's accepted and waiting labels taught the served model)
+    from labeling.ml_backend.trainer import retrain
+    served = retrain(open_project(path / "params.yaml"))
+    assert served.get("version") == m["model_version"] and served["status"] == "unchanged", (served, m)
     sel = store.read_table(path / "data", "selection")
     sent = sel[sel["round"] == m["round"]]
     assert m["selected"] > 0 and m["reannotate"] == m["selected"], m

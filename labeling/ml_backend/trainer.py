@@ -80,8 +80,8 @@ def retrain(project: Project) -> dict[str, Any]:
     if inferred is None:
         return {"status": "no annotations yet", "new_annotations": pulled.get("new_annotations", 0)}
     cfg = project.cfg.select
-    accepted, labels = model_store.learning_sets(inferred["res"]["labels"], inferred["manifest"],
-                                                 validate.requests_of(project, inferred) if cfg.train_on_waiting else None)
+    validated, requests = validate.what_models_learn(project, inferred)       # a failed batch teaches nothing
+    accepted, labels = model_store.learning_sets(validated, inferred["manifest"], requests if cfg.train_on_waiting else None)
     if len(accepted) < cfg.cold_start_min_labels or accepted.nunique() < 2:
         return {"status": f"{len(accepted)} validated labels: fewer than select.cold_start_min_labels or one class",
                 "labels": int(len(accepted))}
