@@ -107,6 +107,53 @@ def test_a_table_without_rows_exits_2_and_says_so(project, tmp_path, content, sa
     assert not (root / "data" / "manifest.parquet").exists()
 
 
+def test_a_text_column_is_read_as_written(project, tmp_path):
+    """pandas read a text column of numbers as numbers: every row of a column of codes or years
+    was "no text", acquire ended with 0 samples and exit 0, and each later stage said "run
+    `dataprep acquire` first". '007', '1e3' and 'NA' are texts; an empty cell is none."""
+    texts = ["007", "1e3", "NA", "2024", "", "null"]
+    (tmp_path / "codes.csv").write_text("text,label\n" + "".join(f"{t},{'ab'[i % 2]}\n" for i, t in enumerate(texts)))
+    root = project(acquire={"source": "codes.csv", "kind": "text"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["samples"] == 5 and s["unreadable"] == 1 and "row 5: no text" in s["unreadable_files"][0]["error"]
+    corpus = pd.read_parquet(root / "data" / "raw" / "text.parquet")
+    assert sorted(corpus["text"]) == sorted(["007", "1e3", "NA", "2024", "null"])
+    (tmp_path / "codes.jsonl").write_text("".join(json.dumps({"text": t, "label": "a"}) + "\n" for t in (5, 2024, "x y")))
+    (tmp_path / "params.yaml").write_text("acquire:\n  source: codes.jsonl\n  kind: text\nproject:\n  data_dir: js\n")
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    assert s["samples"] == 3
+    assert sorted(pd.read_parquet(tmp_path / "js" / "raw" / "text.parquet")["text"]) == ["2024", "5", "x y"]
+
+
+@pytest.mark.parametrize("kind", ["text", "images"])
+def test_a_source_none_of_which_can_be_read_is_one_line(project, tmp_path, kind):
+    """0 samples read, exit 0, and every later stage said "no samples; run `dataprep acquire`
+    first": the command the user had just run."""
+    if kind == "text":
+        (tmp_path / "src.csv").write_text("text,label\n,a\n,b\n,a\n")
+        source, says = "src.csv", "all 3 rows were skipped (first: src.csv:1: row 1: no text in column 'text')"
+    else:
+        for c in ("cat", "dog"):
+            (tmp_path / "imgs" / c).mkdir(parents=True)
+            (tmp_path / "imgs" / c / "0.png").write_bytes(b"not a png")
+        source, says = "imgs", "all 2 files were skipped (first: imgs/"
+    root = project(acquire={"source": source})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "no sample could be read" in res.output and says in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (root / "data" / "manifest.parquet").exists()
+
+
+def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
+    lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
+    lines[3] = '{"text": "t 3", "label": a}'
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n")
+    root = project(acquire={"source": "t.jsonl"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "t.jsonl: line 4 is not JSON" in res.output and '"label": a}' in res.output
+
+
 @pytest.mark.parametrize("kind, source, says", [
     ("images", "r.csv", "acquire.kind: images reads a folder of images; "),
     ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv file; "),

@@ -160,11 +160,12 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
 
 
 # ---------------------------------------------------------------- tables
-def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
+def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | None = None) -> pd.DataFrame:
     """A CSV/TSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
     the line and byte, not a rejection of the whole file without a word. The suffix is read in
     any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
-    that separator (spreadsheets in many locales write `;`)."""
+    that separator (spreadsheets in many locales write `;`). A CSV's `text_column` is read as
+    written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value."""
     suffix = path.suffix.lower()
     if suffix in {".csv", ".tsv", ".jsonl", ".json"}:
         raw = path.read_bytes()
@@ -182,6 +183,9 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
             df = pd.read_csv(io.StringIO(text), sep=sep)
             header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
             df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
+            if text_column in df.columns and header.count(text_column) == 1:
+                df[text_column] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[text_column], dtype=str,
+                                              keep_default_na=False)[text_column].to_numpy()
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
         else:
@@ -189,12 +193,26 @@ def read_source_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
     except Exception as exc:
+        if suffix == ".jsonl" and (bad := first_bad_json_line(text)):
+            raise UserError(f"{path}: {bad}") from None
         raise UserError(f"{path}: cannot read as {suffix.lstrip('.')} ({exc})") from exc
     if df.empty:        # a header alone read as "no numeric feature columns (columns: x1, x2, label)"
         raise UserError(f"{path}: no rows" + (f" (only the header: {', '.join(map(str, df.columns))})"
                                               if len(df.columns) else " (the file is empty)")
                         + "; point acquire.source at the table with the data")
     return df
+
+
+def first_bad_json_line(text: str) -> str | None:
+    """Where a JSONL text stops being JSON ("line 12 is not JSON (…): '{not json'"); pandas says only
+    "at position 589". None if every non-blank line parses."""
+    for i, line in enumerate(text.splitlines(), 1):
+        try:
+            if line.strip():
+                json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"line {i} is not JSON ({exc.msg}, column {exc.colno}): {line[:60]!r}"
+    return None
 
 
 def separator(text: str) -> str:
@@ -269,7 +287,9 @@ def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | N
     good, bad = [], []
     labels = _labels_of(df, label_col)
     for i, (text, label) in enumerate(zip(df[text_col], labels)):
-        if not isinstance(text, str):
+        if isinstance(text, (int, float, np.number)) and not isinstance(text, bool) and not pd.isna(text):
+            text = str(text)            # a JSON or parquet number is text too ('2024', a product code)
+        if not isinstance(text, str) or not text:
             bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no text in column {text_col!r}"})
             continue
         good.append({"sample_id": content_id(text.encode("utf-8")), "modality": "text", "path": None,
@@ -517,7 +537,7 @@ def acquire(project: Project) -> dict[str, Any]:
             check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
                                "class folders", "move the folders")
     else:
-        df = read_source_table(src, a.encoding)
+        df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None)
         label_col, warnings = find_label_column(df, a.label_column)
         # pandas reads a repeated header name as 'x', 'x.1': say so rather than leave it to be found
         warnings += [f"{src}: column {c!r} is in the header more than once; pandas read the others as "
@@ -548,6 +568,9 @@ def acquire(project: Project) -> dict[str, Any]:
     old = store.read_table(data, "manifest")
     relabeled: list[dict] = []
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled)
+    if manifest.empty and bad:      # every stage after would say "run acquire first", which just ran
+        raise UserError(f"{src}: no sample could be read: all {len(bad)} {'files' if kind == 'images' else 'rows'} "
+                        f"were skipped (first: {bad[0]['source']}: {bad[0]['error']})")
     if changed_labels := [r for r in relabeled if r["was"] is not None]:
         first = changed_labels[0]
         warnings.append(f"{len(changed_labels)} samples' labels changed in the source (e.g. {first['source']}: "
