@@ -58,7 +58,7 @@ def init(
 @app.command()
 def acquire(
     ctx: typer.Context,
-    source: Annotated[str | None, typer.Option(help="'digits', an image folder, or a CSV/TSV/JSONL/parquet file")] = None,
+    source: Annotated[str | None, typer.Option(help="'digits', an image folder, or a CSV/TSV/JSONL/parquet file (.gz, .bz2, .xz too)")] = None,
     kind: Annotated[str | None, typer.Option(help="auto | images | text | tabular")] = None,
     test_fraction: Annotated[float | None, typer.Option(help="held-out stratified test share")] = None,
 ) -> None:

@@ -144,6 +144,35 @@ def test_a_source_none_of_which_can_be_read_is_one_line(project, tmp_path, kind)
     assert not (root / "data" / "manifest.parquet").exists()
 
 
+def test_compressed_tables_are_read_and_a_broken_one_is_one_line(project, tmp_path):
+    """Tables often come compressed (t.csv.gz): it was "expected an image folder or .csv, ..."."""
+    import bz2
+    import io
+    import gzip
+    import lzma
+
+    text = pd.DataFrame({"text": ["good film", "bad film", "fine film", "007"], "label": ["p", "n", "p", "n"]})
+    (tmp_path / "r.CSV.gz").write_bytes(gzip.compress(text.to_csv(index=False).encode()))
+    root = project(acquire={"source": "r.CSV.gz"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == "text" and s["samples"] == 4
+    assert "007" in set(pd.read_parquet(root / "data" / "raw" / "text.parquet")["text"])
+    table = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 0.4, 0.1], "label": ["x", "y", "x"]})
+    buf = io.BytesIO()
+    table.to_parquet(buf)
+    for name, packed in (("t.parquet.xz", lzma.compress(buf.getvalue())),
+                         ("t.tsv.bz2", bz2.compress(table.to_csv(index=False, sep="\t").encode()))):
+        (tmp_path / name).write_bytes(packed)
+        (tmp_path / "params.yaml").write_text(f"acquire:\n  source: {name}\nproject:\n  data_dir: {name}.d\n")
+        s = acquire(open_project(tmp_path / "params.yaml"))
+        assert s["kind"] == "tabular" and s["samples"] == 3, name
+    (tmp_path / "broken.csv.gz").write_bytes(b"not gzip at all")
+    (tmp_path / "params.yaml").write_text("acquire:\n  source: broken.csv.gz\nproject:\n  data_dir: broken\n")
+    res = runner.invoke(app, ["--params", str(tmp_path / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "broken.csv.gz: not a readable gzip file" in res.output and len(res.output.strip().splitlines()) == 1
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'
@@ -156,8 +185,8 @@ def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
 
 @pytest.mark.parametrize("kind, source, says", [
     ("images", "r.csv", "acquire.kind: images reads a folder of images; "),
-    ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv file; "),
-    ("tabular", "notes.txt", "acquire.kind: tabular reads a .csv, .json, .jsonl, .parquet, .tsv file; ")])
+    ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv file (or one compressed: .csv.gz"),
+    ("tabular", "notes.txt", "acquire.kind: tabular reads a .csv, .json, .jsonl, .parquet, .tsv file (or one compressed: ")])
 def test_a_kind_the_source_is_not_is_one_line(project, tmp_path, kind, source, says):
     """`acquire.kind: images` on a CSV was "unexpected NotADirectoryError"; `text` on an image
     folder said "cannot read as  (... Parquet magic bytes not found ...)"."""

@@ -34,6 +34,8 @@ from dataprep.core.sources import write_digits
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}     # a table may come compressed: t.csv.gz
+TABLES = f"{', '.join(sorted(TABLE_EXTS))} file (or one compressed: {', '.join(f'.csv{c}' for c in COMPRESSIONS)}, ...)"
 TABULAR_FILE = "raw/tabular.parquet"
 TEXT_FILE = "raw/text.parquet"
 
@@ -166,9 +168,9 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
     any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
     that separator (spreadsheets in many locales write `;`). A CSV's `text_column` is read as
     written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value."""
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
+    raw = read_bytes(path)
     if suffix in {".csv", ".tsv", ".jsonl", ".json"}:
-        raw = path.read_bytes()
         try:
             text = raw.decode(encoding)
         except LookupError:
@@ -189,7 +191,7 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
         else:
-            df = pd.read_parquet(path)
+            df = pd.read_parquet(io.BytesIO(raw))
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
     except Exception as exc:
@@ -201,6 +203,28 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
                                               if len(df.columns) else " (the file is empty)")
                         + "; point acquire.source at the table with the data")
     return df
+
+
+def table_suffix(path: Path) -> str:
+    """The format a table file is in, whatever its case or compression: '.csv' for t.CSV and t.csv.gz."""
+    parts = [x.lower() for x in path.suffixes]
+    if parts and parts[-1] in COMPRESSIONS:
+        parts.pop()
+    return parts[-1] if parts else ""
+
+
+def read_bytes(path: Path) -> bytes:
+    """A table file's bytes, decompressed where its name says it is compressed (`COMPRESSIONS`)."""
+    raw = path.read_bytes()
+    codec = COMPRESSIONS.get(path.suffix.lower())
+    if codec is None:
+        return raw
+    import importlib
+
+    try:
+        return importlib.import_module(codec).decompress(raw)
+    except Exception as exc:        # gzip.BadGzipFile, OSError, lzma.LZMAError, EOFError: all one answer
+        raise UserError(f"{path}: not a readable {codec} file ({exc})") from None
 
 
 def first_bad_json_line(text: str) -> str | None:
@@ -494,15 +518,15 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     if a.kind == "images" and not src.is_dir():
         raise UserError(f"acquire.kind: images reads a folder of images; {src} is a file (acquire.kind: auto "
                         "tells text from tabular)")
-    if a.kind in ("text", "tabular") and (src.is_dir() or src.suffix.lower() not in TABLE_EXTS):
-        raise UserError(f"acquire.kind: {a.kind} reads a {', '.join(sorted(TABLE_EXTS))} file; {src} is "
+    if a.kind in ("text", "tabular") and (src.is_dir() or table_suffix(src) not in TABLE_EXTS):
+        raise UserError(f"acquire.kind: {a.kind} reads a {TABLES}; {src} is "
                         + ("a folder (acquire.kind: images or auto for images)" if src.is_dir() else "not one"))
     if a.kind != "auto":
         return src, a.kind
     if src.is_dir():
         return src, "images"
-    if src.suffix.lower() not in TABLE_EXTS:
-        raise UserError(f"acquire.source: {src}: expected an image folder or {', '.join(sorted(TABLE_EXTS))}")
+    if table_suffix(src) not in TABLE_EXTS:
+        raise UserError(f"acquire.source: {src}: expected an image folder or a {TABLES}")
     df = read_source_table(src, a.encoding)
     if a.text_column in df.columns:
         return src, "text"

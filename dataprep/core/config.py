@@ -357,7 +357,7 @@ project:
   seed: 0
 
 acquire:
-  source: digits            # 'digits' (bundled demo), an image folder, or a CSV/TSV/JSONL/parquet file
+  source: digits            # 'digits' (bundled demo), an image folder, or a CSV/TSV/JSONL/parquet file (.gz/.bz2/.xz too)
   kind: auto                # auto | images | text | tabular
   text_column: text         # text sources: the column holding the text
   label_column: label       # optional column with a label that came with the data
