@@ -74,9 +74,11 @@ def require_truth(manifest: pd.DataFrame, sample_ids, detection: bool = False) -
                         f"{len(unlabeled)} of these {len(rows)} images have none (e.g. {unlabeled['source'].iloc[0]}): "
                         "set acquire.boxes, or use label.backend: studio")
     if len(unlabeled):
+        fix = ("put them in class folders (an image directly in acquire.source comes unlabeled)"
+               if (unlabeled["modality"] == "image").all() else "check acquire.label_column (an empty label is none)")
         raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
-                        f"these {len(rows)} samples have none (e.g. {unlabeled['source'].iloc[0]}): check "
-                        "acquire.label_column, or use label.backend: studio")
+                        f"these {len(rows)} samples have none (e.g. {unlabeled['source'].iloc[0]}): {fix}, "
+                        "or use label.backend: studio")
 
 
 def push(project: Project) -> dict[str, Any]:

@@ -400,6 +400,26 @@ def test_a_source_of_one_class_is_called_out_and_the_simulated_crowd_answers_it(
     assert len(ann) == 40 and (ann["label"] == "only").all()
 
 
+def test_images_beside_class_folders_are_called_out_and_the_simulated_crowd_says_why(project, tmp_path):
+    """Loose images beside class folders came unlabeled without a word, and the simulated push then
+    said "check acquire.label_column", a setting images do not have."""
+    from labeling.simulated_backend import require_truth
+    from dataprep.core.errors import UserError
+
+    src = _images(tmp_path)
+    write_png(src / "loose.png", seed=7)
+    root = project(acquire={"source": "imgs"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert any(w.startswith("1 images lie directly in imgs, beside its class folders") for w in s["warnings"]), s["warnings"]
+    man = store.read_table(root / "data", "manifest")
+    with pytest.raises(UserError, match="put them in class folders") as err:
+        require_truth(man, man["sample_id"])
+    assert "acquire.label_column" not in str(err.value)
+    shutil.rmtree(src)
+    _images(tmp_path)
+    assert not any("lie directly" in w for w in acquire(open_project(root / "params.yaml"))["warnings"])
+
+
 def test_labels_are_trimmed_and_labels_differing_in_case_are_called_out(project, tmp_path):
     pd.DataFrame({"text": [f"text {i}" for i in range(6)], "label": ["cat", "cat ", " dog", "Dog", "  ", "dog"]}) \
         .to_csv(tmp_path / "t.csv", index=False)

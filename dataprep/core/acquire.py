@@ -560,6 +560,10 @@ def acquire(project: Project) -> dict[str, Any]:
         if not detection:
             check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
                                "class folders", "move the folders")
+            loose = [r["source"] for r in good if r["source_label"] is None]
+            if loose and len(loose) < len(good):        # beside class folders: most likely not meant so
+                warnings.append(f"{len(loose)} images lie directly in {shown}, beside its class folders "
+                                f"(e.g. {loose[0]}): they come unlabeled")
     else:
         df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None)
         label_col, warnings = find_label_column(df, a.label_column)
