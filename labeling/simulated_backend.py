@@ -75,7 +75,7 @@ def require_truth(manifest: pd.DataFrame, sample_ids, detection: bool = False) -
                         "set acquire.boxes, or use label.backend: studio")
     if len(unlabeled):
         fix = ("put them in class folders (an image directly in acquire.source comes unlabeled)"
-               if (unlabeled["modality"] == "image").all() else "check acquire.label_column (an empty label is none)")
+               if "modality" in unlabeled and (unlabeled["modality"] == "image").all() else "check acquire.label_column (an empty label is none)")
         raise UserError(f"label.backend: simulated annotators need a source label (the truth); {len(unlabeled)} of "
                         f"these {len(rows)} samples have none (e.g. {unlabeled['source'].iloc[0]}): {fix}, "
                         "or use label.backend: studio")
