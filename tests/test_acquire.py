@@ -173,6 +173,22 @@ def test_compressed_tables_are_read_and_a_broken_one_is_one_line(project, tmp_pa
     assert "broken.csv.gz: not a readable gzip file" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("decimal", [",", "."])
+def test_a_spreadsheet_with_semicolons_and_decimal_commas_is_a_table(project, tmp_path, decimal):
+    """Spreadsheets in many locales write `;` and 3,14: every number was read as text, and acquire
+    said "no numeric feature columns (columns: a, b, c, label)"."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc")).assign(label=["x", "y", "z"] * 10)
+    table.to_csv(tmp_path / "eu.csv", sep=";", decimal=decimal, index=False)
+    root = project(acquire={"source": "eu.csv"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == "tabular" and s["samples"] == 30 and not s["warnings"], s
+    feats = pd.read_parquet(root / "data" / "raw" / "tabular.parquet")
+    man = store.read_table(root / "data", "manifest")
+    got = feats.set_index("sample_id").loc[man["sample_id"], ["a", "b", "c"]].to_numpy()
+    assert np.allclose(np.sort(got, axis=0), np.sort(table[["a", "b", "c"]].to_numpy(), axis=0))
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

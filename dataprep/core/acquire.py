@@ -166,7 +166,8 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
     """A CSV/TSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
     the line and byte, not a rejection of the whole file without a word. The suffix is read in
     any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
-    that separator (spreadsheets in many locales write `;`). A CSV's `text_column` is read as
+    that separator (spreadsheets in many locales write `;`), and with decimal commas where they
+    make more columns numbers (the same spreadsheets write 3,14). A CSV's `text_column` is read as
     written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value."""
     suffix = table_suffix(path)
     raw = read_bytes(path)
@@ -183,6 +184,10 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
         if suffix in {".csv", ".tsv"}:
             sep = "\t" if suffix == ".tsv" else separator(text)
             df = pd.read_csv(io.StringIO(text), sep=sep)
+            if sep != ",":          # a spreadsheet that separates with ';' may write decimal commas too: 3,14
+                commas = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
+                if n_numeric(commas) > n_numeric(df):
+                    df = commas
             header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
             df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
             if text_column in df.columns and header.count(text_column) == 1:
@@ -237,6 +242,10 @@ def first_bad_json_line(text: str) -> str | None:
         except json.JSONDecodeError as exc:
             return f"line {i} is not JSON ({exc.msg}, column {exc.colno}): {line[:60]!r}"
     return None
+
+
+def n_numeric(df: pd.DataFrame) -> int:
+    return sum(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns)
 
 
 def separator(text: str) -> str:
