@@ -33,6 +33,7 @@ from dataprep.core import progress, store
 from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.atomic import write_json
 from dataprep.core.errors import UserError
+from dataprep.core.images import view_path
 from dataprep.core.project import Project
 from labeling import label_config
 from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push
@@ -106,7 +107,7 @@ def task_payload(row, man_row, modality: str, task: str, values: dict[str, Any] 
     wanted = int(getattr(row, "overlap", 1))
     data: dict[str, Any] = {"sample_id": row.sample_id, "round": int(row.round)}
     if modality == "image":
-        data["image"] = f"/data/local-files/?d={man_row['path']}"
+        data["image"] = f"/data/local-files/?d={view_path(man_row['path'])}"     # a TIFF goes as its PNG view
     elif modality == "tabular":
         data["row"] = values or {}
     else:

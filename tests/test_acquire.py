@@ -470,3 +470,33 @@ def test_the_digits_source_is_written_once_and_mended_when_a_file_goes(tmp_path)
     gone.unlink()
     write_digits(folder)                          # the count no longer matches: written again
     assert gone.read_bytes() == data
+
+
+def test_images_browsers_cannot_show_get_a_png_view_beside_them(project, tmp_path):
+    """TIFF, PPM, JPEG 2000, TGA and AVIF files are read (PPM, JPEG 2000, TGA and AVIF were skipped
+    without a word); those a browser cannot show get `raw/<id>.view.png`, as displayed, which
+    Label Studio serves instead (`tests/test_studio.py`). A view deleted is written again."""
+    from PIL import Image
+
+    from dataprep.core.images import view_path
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        for ext in ("tif", "ppm", "jp2", "tga", "avif", "png", "jfif"):
+            path = tmp_path / "imgs" / c / f"x.{ext}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, (12, 20, 3), dtype=np.uint8)).save(path, "JPEG" if ext == "jfif" else None)
+    root = project(acquire={"source": "imgs"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["samples"] == 14 and s["unreadable"] == 0, s
+    man = store.read_table(root / "data", "manifest")
+    for path in man["path"]:
+        view = root / "data" / view_path(path)
+        ext = path.rsplit(".", 1)[1]
+        assert (view == root / "data" / path) == (ext in ("png", "jpg", "avif")), path
+        with Image.open(view) as im:
+            assert im.size == (20, 12) and im.format in ("PNG", "JPEG", "AVIF")
+    tif = root / "data" / view_path(man.loc[man["path"].str.endswith(".tif"), "path"].iloc[0])
+    tif.unlink()
+    acquire(open_project(root / "params.yaml"))
+    assert tif.exists()

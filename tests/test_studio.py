@@ -587,3 +587,54 @@ def test_table_rows_are_labeled_in_label_studio(server, tmp_path):
     pull(p)
     ann = store.read_table(p.data, "annotations")
     assert set(ann["sample_id"]) == set(rows) and (ann["label"] == "b").all()
+
+
+def test_images_a_browser_cannot_show_reach_annotators_as_png(server, tmp_path):
+    """A TIFF (here 16-bit), a PPM or a JPEG 2000 went to Label Studio as it was, and the
+    annotator's browser showed a broken image. Each now goes as its PNG view, as displayed; a
+    PNG goes as itself."""
+    import io
+
+    from PIL import Image
+
+    from active_learning.round import run_round
+    from dataprep.core.features import build_features
+
+    rng = np.random.default_rng(0)
+    kinds = {"tif": lambda a: Image.fromarray(a[..., 0].astype(np.uint16) * 257), "ppm": Image.fromarray,
+             "jp2": Image.fromarray, "png": Image.fromarray}
+    for c, shift in (("dark", 0), ("light", 120)):
+        for i in range(12):
+            kind = list(kinds)[i % 4]
+            arr = rng.integers(0, 120, (20 + i, 30, 3), dtype=np.uint8) + shift
+            path = tmp_path / "src" / c / f"{i}.{kind}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            kinds[kind](arr).save(path)
+    data = tmp_path / "data"                     # its raw folder is under the server's document root
+    data.mkdir()
+    (data / "raw").symlink_to(server["project"].data / "raw")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": "src"}, "project": {"data_dir": str(data)}, "select": {"batch_size": 40},
+        "label": {"backend": "studio", "project_title": "dataprep-views", "gold_share": 0.0}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    run_round(p)
+    push(p)
+    man = store.read_table(p.data, "manifest").set_index("sample_id")
+    admin = LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-views"][0]
+    seen = set()
+    for t in admin.tasks.list(project=proj.id, fields="all"):
+        row = man.loc[t.data["sample_id"]]
+        req = urllib.request.Request(server["url"] + t.data["image"], headers={"Authorization": f"Token {server['token']}"})
+        with urllib.request.urlopen(req) as r:
+            body = r.read()
+        with Image.open(io.BytesIO(body)) as im:
+            assert im.format in ("PNG", "JPEG", "GIF", "WEBP", "BMP"), (row["path"], im.format)
+            assert im.size == (row["width"], row["height"])
+        kind = row["path"].rsplit(".", 1)[1]
+        seen.add(kind)
+        if kind == "png":
+            assert body == (p.data / row["path"]).read_bytes()        # shown as it is, no copy
+    assert seen == {"tif", "ppm", "jp2", "png"}, seen

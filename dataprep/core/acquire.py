@@ -27,12 +27,13 @@ from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_j
 from dataprep.core.coco import read_boxes
 from dataprep.core.errors import UserError, printable
 from dataprep.core.ids import content_id, seeded_key
-from dataprep.core.images import check_image
+from dataprep.core.images import check_image, view_path, write_view
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
+              ".pbm", ".pnm", ".jp2", ".tga"}     # what Pillow decodes; what browsers do not show gets a PNG view
 TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}     # a table may come compressed: t.csv.gz
 TABLES = f"{', '.join(sorted(TABLE_EXTS))} file (or one compressed: {', '.join(f'.csv{c}' for c in COMPRESSIONS)}, ...)"
@@ -63,13 +64,15 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
             out.append({"error": f"{type(exc).__name__}: {exc}".strip(), "source": shown})
             continue
         sid = content_id(data)
-        ext = {"jpeg": "jpg", "tiff": "tif"}.get(fmt, fmt)
+        ext = {"jpeg": "jpg", "tiff": "tif", "mpo": "jpg", "jpeg2000": "jp2"}.get(fmt, fmt)
         dest = Path(raw_dir) / f"{sid}.{ext}"
         if not dest.exists() or dest.stat().st_size != len(data):
             # no fsync per file: a content-addressed file is re-created from its
             # source on the next run if a crash ever left it short
             write_bytes(dest, data, fsync=False)
         record_write(dest)
+        if view := write_view(dest, max_pixels):       # what an annotator's browser can show
+            record_write(view)
         out.append({"sample_id": sid, "modality": "image", "path": f"raw/{dest.name}", "text": None,
                     "source": shown, "source_label": label, "width": w, "height": h})
     return out
@@ -140,7 +143,8 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
         stats[rel] = _stat_key(folder / rel)
         hit = cache.get(rel)
         if hit and hit["stat"] == stats[rel] and hit["row"]["source_label"] == label \
-                and (raw_dir.parent / hit["row"]["path"]).exists():
+                and (raw_dir.parent / hit["row"]["path"]).exists() \
+                and (raw_dir.parent / view_path(hit["row"]["path"])).exists():
             known.append({**hit["row"], "source": str(Path(shown) / rel)})
         else:
             todo.append((rel, label))

@@ -27,12 +27,15 @@ is the same:
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from dataprep.core.atomic import write_bytes
 
 DEFAULT_MAX_PIXELS = 40_000_000
 
@@ -159,6 +162,30 @@ def load_rgb(path: str | Path, max_side: int | None = None,
     if out.mode == "RGBA":
         out = Image.fromarray(composite(np.asarray(out)), "RGB")
     return out
+
+
+BROWSER_SHOWS = {"png", "jpg", "jpeg", "gif", "webp", "bmp", "avif"}   # what every browser shows an annotator
+
+
+def view_path(path: str) -> str:
+    """Where the image an annotator's browser shows lives: `path` itself when browsers show its
+    format, else its PNG rendition beside it (`raw/<id>.view.png`, written by acquire): a TIFF,
+    PPM or JPEG 2000 reached Label Studio as a broken image."""
+    p = Path(path)
+    return path if p.suffix.lower().lstrip(".") in BROWSER_SHOWS else str(p.with_suffix(".view.png"))
+
+
+def write_view(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path | None:
+    """Write the PNG rendition of `path` (as displayed: oriented, deep and CMYK files converted,
+    transparency composited) where `view_path` says, unless browsers show the file itself or the
+    rendition is there. Returns what it wrote."""
+    view = Path(view_path(str(path)))
+    if view == Path(path) or view.exists():
+        return None
+    buf = io.BytesIO()
+    load_rgb(path, max_pixels=max_pixels).save(buf, "PNG")
+    write_bytes(view, buf.getvalue(), fsync=False)
+    return view
 
 
 def check_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
