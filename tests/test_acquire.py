@@ -141,6 +141,7 @@ def test_a_source_none_of_which_can_be_read_is_one_line(project, tmp_path, kind)
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert "no sample could be read" in res.output and says in res.output and len(res.output.strip().splitlines()) == 1
+    assert res.output.strip().endswith("check acquire.text_column and acquire.source" if kind == "text" else "check acquire.source")
     assert not (root / "data" / "manifest.parquet").exists()
 
 
@@ -171,6 +172,7 @@ def test_compressed_tables_are_read_and_a_broken_one_is_one_line(project, tmp_pa
     res = runner.invoke(app, ["--params", str(tmp_path / "params.yaml"), "acquire"])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "broken.csv.gz: not a readable gzip file" in res.output and len(res.output.strip().splitlines()) == 1
+    assert "point acquire.source at a whole copy" in res.output
 
 
 @pytest.mark.parametrize("decimal", [",", "."])

@@ -10,9 +10,12 @@ and acquisition time.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import json
+import lzma
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +38,7 @@ from dataprep.core.sources import write_digits
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
               ".pbm", ".pnm", ".jp2", ".tga"}     # what Pillow decodes; what browsers do not show gets a PNG view
 TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
-COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}     # a table may come compressed: t.csv.gz
+COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma}     # a table may come compressed: t.csv.gz
 TABLES = f"{', '.join(sorted(TABLE_EXTS))} file (or one compressed: {', '.join(f'.csv{c}' for c in COMPRESSIONS)}, ...)"
 TABULAR_FILE = "raw/tabular.parquet"
 TEXT_FILE = "raw/text.parquet"
@@ -228,12 +231,11 @@ def read_bytes(path: Path) -> bytes:
     codec = COMPRESSIONS.get(path.suffix.lower())
     if codec is None:
         return raw
-    import importlib
-
     try:
-        return importlib.import_module(codec).decompress(raw)
+        return codec.decompress(raw)
     except Exception as exc:        # gzip.BadGzipFile, OSError, lzma.LZMAError, EOFError: all one answer
-        raise UserError(f"{path}: not a readable {codec} file ({exc})") from None
+        raise UserError(f"{path}: not a readable {codec.__name__} file ({exc}); point acquire.source at a whole "
+                        f"copy, or name the file without {path.suffix} if it is not compressed") from None
 
 
 def first_bad_json_line(text: str) -> str | None:
@@ -610,8 +612,9 @@ def acquire(project: Project) -> dict[str, Any]:
     relabeled: list[dict] = []
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled)
     if manifest.empty and bad:      # every stage after would say "run acquire first", which just ran
+        fix = "acquire.source" if kind != "text" else "acquire.text_column and acquire.source"
         raise UserError(f"{src}: no sample could be read: all {len(bad)} {'files' if kind == 'images' else 'rows'} "
-                        f"were skipped (first: {bad[0]['source']}: {bad[0]['error']})")
+                        f"were skipped (first: {bad[0]['source']}: {bad[0]['error']}); check {fix}")
     if changed_labels := [r for r in relabeled if r["was"] is not None]:
         first = changed_labels[0]
         warnings.append(f"{len(changed_labels)} samples' labels changed in the source (e.g. {first['source']}: "
