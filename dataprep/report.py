@@ -313,7 +313,7 @@ def build(project: Project) -> dict[str, Any]:
                          + png(fig, "annotator accuracy") +
                          "<p>'answers vs accepted labels': every class an annotator mostly labels as another "
                          "(count of their answers on that class); class_map is what the blocking rule saw.</p>"
-                         + table(q.fillna("")))
+                         + table(q))
     # ---- issues: one row per flagged sample, sortable
     iss = issues(project)
     if len(iss):

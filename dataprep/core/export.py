@@ -56,7 +56,7 @@ def lineage(project: Project) -> pd.DataFrame:
     out["gold"] = tasks["gold"].reindex(out.index)
     out["strategy"] = sel["strategy"].reindex(out.index)
     out["model_version"] = sel["model_version"].reindex(out.index)
-    out["reannotated_in"] = again.reindex(out.index).fillna("[]")     # rounds that asked for another annotation
+    out["reannotated_in"] = again.reindex(out.index).astype(object).fillna("[]")     # rounds that asked for another annotation
     out["parent_id"] = None
     out["transform"] = None
     return out.reset_index()
