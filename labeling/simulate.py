@@ -39,8 +39,10 @@ SIM_EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
 
 
 def similarity_confusion(classes: list[str], centroids: np.ndarray | None, temperature: float = 0.5) -> np.ndarray:
-    """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier. With
-    one class a mistake has nowhere else to go: the answer stays."""
+    """Row k: where a mistake on class k goes (zero diagonal). Closer centroids = likelier; a class
+    without a centroid (no sample carries it: a name listed in project.labels only) is as near to
+    every other as their median pair. With one class a mistake has nowhere else to go: the answer
+    stays."""
     K = len(classes)
     if K < 2:
         return np.ones((K, K))
@@ -48,7 +50,8 @@ def similarity_confusion(classes: list[str], centroids: np.ndarray | None, tempe
         m = np.ones((K, K))
     else:
         d = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(-1))
-        d = d / (np.median(d[d > 0]) + 1e-9)
+        known = np.isfinite(d) & (d > 0)
+        d = np.where(np.isfinite(d), d / (np.median(d[known]) + 1e-9) if known.any() else 1.0, 1.0)
         m = np.exp(-d / temperature)
     np.fill_diagonal(m, 0)
     return m / m.sum(1, keepdims=True)

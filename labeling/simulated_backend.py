@@ -160,8 +160,9 @@ def _class_centroids(project: Project, man: pd.DataFrame, classes: list[str]) ->
 
     X, index = load_features(project, man)
     lab = man.dropna(subset=["source_label"])
-    return np.stack([np.asarray(X[rows_of(index, lab.loc[lab["source_label"].astype(str) == c, "sample_id"])]).mean(0)
-                     for c in classes])
+    rows = [rows_of(index, lab.loc[lab["source_label"].astype(str) == c, "sample_id"]) for c in classes]
+    # a class no sample carries (listed in project.labels only) has no centroid: NaN, see similarity_confusion
+    return np.stack([np.asarray(X[r]).mean(0) if len(r) else np.full(X.shape[1], np.nan) for r in rows])
 
 
 def pull(project: Project) -> dict[str, Any]:

@@ -418,6 +418,33 @@ def test_a_source_of_one_class_is_called_out_and_the_simulated_crowd_answers_it(
     assert len(ann) == 40 and (ann["label"] == "only").all()
 
 
+def test_a_class_no_sample_carries_is_one_the_simulated_crowd_can_answer(project, tmp_path):
+    """project.labels may list a class the source never gives ('other', or one added mid-loop): the
+    simulated crowd's confusion took the mean of no rows and pull crashed ('Probabilities contain
+    NaN'). Its mistakes may now go to that class too, as a person's could."""
+    from active_learning.round import run_round
+    from dataprep.core.features import build_features
+    from labeling.backend import pull, push
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(90, 3)), columns=list("abc")).assign(label=np.repeat(["x", "y", "z"], 30))
+    df.loc[df["label"] == "y", "a"] += 4
+    df.loc[df["label"] == "z", "b"] += 4
+    df.to_csv(tmp_path / "t.csv", index=False)
+    root = project(acquire={"source": "t.csv"}, project={"labels": ["x", "y", "z", "other"]},
+                   select={"batch_size": 30}, label={"calibration_overlap": 3},
+                   simulate={"annotators": [{"name": f"a{i}", "profile": "good", "accuracy": 0.6} for i in range(3)]})
+    p = open_project(root / "params.yaml")
+    acquire(p)
+    build_features(p)
+    run_round(p)
+    push(p)
+    pull(p)
+    ann = store.read_table(p.data, "annotations")
+    assert len(ann) >= 90 and ann["label"].isin(["x", "y", "z", "other"]).all()
+    assert (ann["label"] == "other").any()          # 36 mistakes expected, a third of them to 'other'
+
+
 def test_images_beside_class_folders_are_called_out_and_the_simulated_crowd_says_why(project, tmp_path):
     """Loose images beside class folders came unlabeled without a word, and the simulated push then
     said "check acquire.label_column", a setting images do not have."""
