@@ -17,8 +17,8 @@ def split_scorer(project: Project):
     `select.model` on the samples `ids` with `labels` (their source labels when None) and scores it
     on the test split's source labels; None where there is nothing to score on."""
     man = store.read_table(project.data, "manifest")
-    pool = man[(man["split"] == "pool") & man["source_label"].notna()]
-    test = man[(man["split"] == "test") & man["source_label"].notna()]
+    pool = man[store.in_split(man, "pool") & man["source_label"].notna()]
+    test = man[store.in_split(man, "test") & man["source_label"].notna()]
     if pool.empty or test.empty:
         return pool, None
     X, index = model_features(project, man)

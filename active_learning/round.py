@@ -168,7 +168,7 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     """Pool sample ids that may be selected: no task yet, not quarantined, not
     judged redundant/harmful by triage (unless listed in `triage.keep`)."""
     data = project.data
-    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    pool = manifest.loc[store.in_split(manifest, "pool"), "sample_id"]
     taken = set(store.read_table(data, "tasks", ["sample_id"])["sample_id"])
     taken |= set(store.read_table(data, "quarantine", ["sample_id", "annotation_id"])
                  .query("annotation_id.isna()")["sample_id"])
@@ -181,7 +181,7 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
 def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
     """The real reason the pool is short: where its samples went."""
     data = project.data
-    pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
+    pool = set(manifest.loc[store.in_split(manifest, "pool"), "sample_id"])
     tasked = len(pool & set(store.read_table(data, "tasks", ["sample_id"])["sample_id"]))
     why = [f"{len(pool)} pool samples", f"{tasked} already tasked"]
     aside = 0
@@ -201,7 +201,7 @@ def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
 
 
 def _sent_any(data, manifest: pd.DataFrame) -> bool:
-    pool = set(manifest.loc[manifest["split"] == "pool", "sample_id"])
+    pool = set(manifest.loc[store.in_split(manifest, "pool"), "sample_id"])
     return bool(pool & set(store.read_table(data, "tasks", ["sample_id"])["sample_id"]))
 
 
@@ -273,7 +273,7 @@ def reserve_rare(model, X, picked: np.ndarray, n_rare: int, chunk_size: int = DE
 
 def stop_set(manifest: pd.DataFrame, size: int, seed: int) -> list[str]:
     """A fixed sample of the pool (by seeded hash of id) used to judge model stability."""
-    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    pool = manifest.loc[store.in_split(manifest, "pool"), "sample_id"]
     key = seeded_key(pool, f"stop{seed}:")
     return pool.loc[key.sort_values().index[:size]].tolist()
 
@@ -283,7 +283,7 @@ def _evaluate(model, X, index, manifest, reports=None) -> dict[str, float] | Non
     (the report's confusion matrix and per-class accuracy read them)."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    test = manifest[(manifest["split"] == "test") & manifest["source_label"].notna()]
+    test = manifest[store.in_split(manifest, "test") & manifest["source_label"].notna()]
     if test.empty or model is None:
         if reports is not None:      # no model (cold start) or no test labels: no predictions
             write_text(reports / "test_predictions.csv", "sample_id,label,prediction\n")

@@ -164,8 +164,8 @@ def augment(project: Project) -> dict[str, Any]:
     data = project.data
     man = store.read_table(data, "manifest")
     labels = store.read_table(data, "labels")
-    items = labels.merge(man[["sample_id", "path", "split", "modality"]], on="sample_id")
-    items = items[(items["split"] == "pool") & (items["modality"] == "image")].sort_values("sample_id")
+    items = labels.merge(man[["sample_id", "path", "split", "gone_at", "modality"]], on="sample_id")
+    items = items[store.in_split(items, "pool") & (items["modality"] == "image")].sort_values("sample_id")
     classes = set(man["source_label"].dropna().astype(str))     # the data's: augment does not declare project.labels
     if project.cfg.project.task == "classification" and classes:     # known before anyone labels
         unknown = sorted(set(cfg.copies_per_class) - classes - set(labels["label"].astype(str)))

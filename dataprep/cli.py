@@ -69,7 +69,8 @@ def acquire(
     s = run(project)
     inputs = {"images": "image files", "text": "text rows", "tabular": "table rows"}.get(s["kind"], "inputs")
     lines = [f"{s['samples']} samples ({s['new_samples']} new) from {s['files_seen']} {inputs}; "
-             f"{s['duplicates_collapsed']} exact duplicates collapsed; {s['unreadable']} unreadable skipped"]
+             f"{s['duplicates_collapsed']} exact duplicates collapsed; {s['unreadable']} unreadable skipped"
+             + (f"; {s['gone']} no longer in the source" if s.get("gone") else "")]
     lines += [f"  same content: {' = '.join(d['sources'][:3])}" + (" ..." if len(d["sources"]) > 3 else "")
               for d in s["duplicate_files"][:3]]
     if len(s["duplicate_files"]) > 3:

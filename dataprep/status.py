@@ -14,18 +14,21 @@ def status(project: Project) -> dict[str, Any]:
     if not store.exists(data, "manifest"):
         return {"samples": 0, "states": {}, "labels": {}, "next": "dataprep acquire"}
     st = store.sample_states(data, pushed_ids(project))
-    pool = st[st["split"] == "pool"]
+    pool = st[store.in_split(st, "pool")]
     states = {s: int((pool["state"] == s).sum()) for s in store.STATES}
     label = pool["label"].where(pool["label"].notna(), pool["source_label"])
     by_label = pool.assign(label=label.fillna("(none)")).groupby(["label", "state"]).size().unstack(fill_value=0)
     info: dict[str, Any] = {
-        "samples": int(len(st)),
-        "test": int((st["split"] == "test").sum()),
+        "samples": int(st["gone_at"].isna().sum()),
+        "test": int(store.in_split(st, "test").sum()),
+        "gone": int(st["gone_at"].notna().sum()),
         "states": states,
         "labels": {str(k): {c: int(v) for c, v in row.items()} for k, row in by_label.iterrows()},
     }
     if store.exists(data, "triage"):
-        info["triage"] = store.read_table(data, "triage")["triage"].value_counts().to_dict()
+        tri = store.read_table(data, "triage", ["sample_id", "triage"])
+        info["triage"] = tri.loc[tri["sample_id"].isin(st.loc[st["gone_at"].isna(), "sample_id"]),
+                                 "triage"].value_counts().to_dict()
     info["notes"] = notes(project)
     info["next"] = next_step(project, states)
     return info
@@ -135,7 +138,9 @@ def show(info: dict[str, Any]) -> None:
         rows = [[label, *[row.get(s, 0) for s in states]] for label, row in sorted(info["labels"].items())]
         rows.append(["total", *[info["states"][s] for s in states]])
         console.table("pool by label and state", ["label", *states], rows)
-    lines = [f"{info['samples']} samples ({info.get('test', 0)} held out for test)"]
+    lines = [f"{info['samples']} samples ({info.get('test', 0)} held out for test)"
+             + (f"; {info['gone']} more no longer in the source (out of the pool, test and export; "
+                "their annotations kept)" if info.get("gone") else "")]
     lines += [f"triage {k}: {v}" for k, v in info.get("triage", {}).items()]
     lines += info.get("notes", [])
     lines.append(f"next: {info['next']}")

@@ -430,9 +430,11 @@ def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:
     res = inferred["res"]
     if not project.cfg.label.reannotate or not ("posterior" in res or "p_wrong" in res):
         return store.empty("requests")
-    return reannotation_requests(res, inferred["ann"], inferred["tasks"], inferred["classes"],
-                                 project.cfg.label.max_annotations,
-                                 res["blocked"] if project.cfg.label.remove_blocked else set())
+    out = reannotation_requests(res, inferred["ann"], inferred["tasks"], inferred["classes"],
+                                project.cfg.label.max_annotations,
+                                res["blocked"] if project.cfg.label.remove_blocked else set())
+    man = inferred["manifest"]
+    return out[out["sample_id"].isin(man.loc[man["gone_at"].isna(), "sample_id"])]    # gone from the source: no more
 
 
 def batch_gate(project: Project, res: dict[str, Any], ann: pd.DataFrame) -> tuple[dict[str, Any], set[str], dict[str, Any]]:
@@ -580,6 +582,6 @@ def validate(project: Project) -> dict[str, Any]:
 
 def _unlabeled_pool(project: Project, manifest: pd.DataFrame, tasks: pd.DataFrame) -> np.ndarray:
     """Pool samples no human was asked about, that triage kept: what auto-labels may cover."""
-    pool = manifest.loc[manifest["split"] == "pool", "sample_id"]
+    pool = manifest.loc[store.in_split(manifest, "pool"), "sample_id"]
     pool = pool[~pool.isin(tasks["sample_id"]) & ~pool.isin(set_aside(project))]
     return np.sort(pool.to_numpy())

@@ -487,11 +487,26 @@ def _assign_split(new: pd.DataFrame, fraction: float, seed: int) -> pd.Series:
 
 
 def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed: int,
-                   relabeled: list[dict] | None = None) -> pd.DataFrame:
+                   relabeled: list[dict] | None = None, scope: str | None = None,
+                   gone: list[dict] | None = None) -> pd.DataFrame:
     """Existing rows keep split and time (their source list may grow); new rows are added. A
     label the source now gives differently (corrected in the file, or the image moved to
     another class folder) replaces the old one: it is the truth the test split is scored on;
-    each change is appended to `relabeled`. A row the source no longer labels keeps its label."""
+    each change is appended to `relabeled`. A row the source no longer labels keeps its label.
+
+    `scope` (the source as recorded, read whole this time): a row every source of which lies
+    in it and that was not found again (the file deleted, the row removed, the content
+    edited) is marked `gone_at` and appended to `gone`; found again, it is back. A row found
+    elsewhere before (another `acquire.source`) is never judged by this one."""
+    if scope is not None and not old.empty:
+        old = old.copy()
+        inside = old["sources"].map(lambda s: all(_within(p, scope) for p in json.loads(s)))
+        present = old["sample_id"].isin(found["sample_id"])
+        now_gone = (inside & ~present & old["gone_at"].isna()).to_numpy()
+        if gone is not None:
+            gone += old.loc[now_gone, ["sample_id", "source"]].to_dict("records")
+        old["gone_at"] = old["gone_at"].where(~present.to_numpy(), pd.NaT)
+        old.loc[now_gone, "gone_at"] = now_utc()
     if not old.empty and not found.empty:
         both = old.set_index("sample_id")
         extra = found.set_index("sample_id")
@@ -517,8 +532,14 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     found = found.copy()
     found["split"] = _assign_split(found, fraction, seed)
     found["acquired_at"] = now_utc()
+    found["gone_at"] = pd.NaT
     merged = found if old.empty else pd.concat([old, found[old.columns]], ignore_index=True)
     return merged.reset_index(drop=True)
+
+
+def _within(source: str, scope: str) -> bool:
+    """`source` (a file, or a table's 'file:row') lies in `scope` (the folder or table read)."""
+    return source == scope or source.startswith((scope + os.sep, scope + "/", scope + ":"))
 
 
 def resolve_source(project: Project) -> tuple[Path, str]:
@@ -610,7 +631,17 @@ def acquire(project: Project) -> dict[str, Any]:
                         "list them all in project.labels so annotators can choose them")
     old = store.read_table(data, "manifest")
     relabeled: list[dict] = []
-    manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled)
+    gone: list[dict] = []
+    back = int(old["gone_at"].notna().sum()) if len(old) else 0
+    manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled,
+                              printable(shown), gone)
+    back -= int(manifest["gone_at"].notna().sum()) - len(gone)
+    if gone:
+        warnings.append(f"{len(gone)} samples are no longer in the source (e.g. {gone[0]['source']}: deleted, "
+                        "removed or edited): they leave the pool, the test split and the export; their "
+                        "annotations stay, and put back they return")
+    if back:
+        warnings.append(f"{back} samples no longer in the source are back in it")
     if manifest.empty and bad:      # every stage after would say "run acquire first", which just ran
         fix = "acquire.source" if kind != "text" else "acquire.text_column and acquire.source"
         raise UserError(f"{src}: no sample could be read: all {len(bad)} {'files' if kind == 'images' else 'rows'} "
@@ -622,17 +653,18 @@ def acquire(project: Project) -> dict[str, Any]:
     if kind == "text":   # the raw corpus, like raw/ images and raw/tabular.parquet: data/raw holds every modality
         _write_if_changed(data / TEXT_FILE, manifest[["sample_id", "text"]].copy())
     changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"]) \
-        or bool(relabeled)
+        or bool(relabeled) or bool(gone) or bool(back)
     if changed:
         store.write_table(data, "manifest", manifest)
     summary = {
         "source": str(a.source), "kind": kind, "files_seen": len(good) + len(bad),
-        "samples": int(len(manifest)), "new_samples": int(len(manifest) - len(old)),
+        "samples": int(manifest["gone_at"].isna().sum()), "new_samples": int(len(manifest) - len(old)),
+        "gone": int(manifest["gone_at"].notna().sum()), "newly_gone": gone[:1000], "back": back,
         "duplicates_collapsed": int(len(good) - len(found)),
         "duplicate_files": [{"sample_id": sid, "sources": json.loads(s)} for sid, s in
                             zip(found["sample_id"], found["sources"]) if len(json.loads(s)) > 1][:1000],
         "unreadable": len(bad), "unreadable_files": bad[:1000],
-        "splits": manifest["split"].value_counts().to_dict(), "changed": bool(changed),
+        "splits": manifest.loc[manifest["gone_at"].isna(), "split"].value_counts().to_dict(), "changed": bool(changed),
         "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "relabeled": relabeled[:1000],
         "warnings": warnings,
     }

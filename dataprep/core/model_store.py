@@ -25,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from dataprep.core import store
 from dataprep.core.atomic import atomic_path, write_json
 from dataprep.core.features import rows_of, take
 from dataprep.core.models import make_model, model_version
@@ -64,7 +65,7 @@ def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.Da
         more = waiting[waiting["label"].notna() & (waiting["p_wrong"] < WAITING_MAX_P_WRONG)
                        & ~waiting["sample_id"].isin(labels.index)]
         labels = pd.concat([labels, more.drop_duplicates("sample_id").set_index("sample_id")["label"]])
-    return labels[labels.index.isin(manifest.loc[manifest["split"] == "pool", "sample_id"])]
+    return labels[labels.index.isin(manifest.loc[store.in_split(manifest, "pool"), "sample_id"])]
 
 
 def learning_sets(labels: pd.DataFrame, manifest: pd.DataFrame,

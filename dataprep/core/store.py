@@ -37,6 +37,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "width": pa.int64(),
         "height": pa.int64(),
         "acquired_at": _TS,
+        "gone_at": _TS,                 # the acquire that no longer found it in the source (null: still there)
     },
     "triage": {
         "sample_id": pa.string(),
@@ -153,7 +154,7 @@ def _compatible(actual: pa.DataType, declared: pa.DataType) -> bool:
 
 
 # Columns added after a table was first written: files without them read them as null.
-ADDED = {("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("tasks", "overlap"), ("labels", "bound"),
+ADDED = {("manifest", "gone_at"), ("selection", "confidence"), ("selection", "n_wanted"), ("tasks", "audit"), ("tasks", "overlap"), ("labels", "bound"),
          ("labels", "model_version"), ("requests", "label"), ("triage", "is_near_duplicate"), ("triage", "is_junk"), ("triage", "is_outlier")}
 
 
@@ -264,6 +265,12 @@ def counted_lead_time(values: pd.Series) -> pd.Series:
     return v.where(v.map(lead_time_problem).isna())
 
 
+def in_split(manifest: pd.DataFrame, split: str) -> pd.Series:
+    """Rows of `split` (pool | test) that are still in the source: a sample its source no longer
+    holds (`gone_at`) is neither selected, trained on, scored nor exported; its annotations stay."""
+    return (manifest["split"] == split) & manifest["gone_at"].isna()
+
+
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")
 
 
@@ -273,7 +280,7 @@ def sample_states(root: str | os.PathLike, sent: Iterable[str] = ()) -> pd.DataF
 
     accepted > quarantined (whole sample) > annotated > queued > unlabeled.
     """
-    man = read_table(root, "manifest", ["sample_id", "source_label", "split"])
+    man = read_table(root, "manifest", ["sample_id", "source_label", "split", "gone_at"])
     tasks = read_table(root, "tasks", ["sample_id"])
     ann = current_annotations(read_table(root, "annotations"))
     labels = read_table(root, "labels", ["sample_id", "label"])

@@ -405,7 +405,9 @@ def set_aside(project) -> set[str]:
 
 
 def triage(project: Project) -> dict[str, Any]:
-    man = store.read_table(project.data, "manifest")
+    full = store.read_table(project.data, "manifest")
+    # what the source holds now: a gone sample is nobody's near-duplicate original
+    man = full[full["gone_at"].isna()].reset_index(drop=True)
     X, index = load_features(project, man)
     rows = Rows(X, rows_of(index, man["sample_id"]))        # read range by range, here or on the workers
     out, distinct = _triage(man, rows, project.cfg.triage, project.data, project.cfg.project.seed,
@@ -416,7 +418,7 @@ def triage(project: Project) -> dict[str, Any]:
                "duplicate_groups": int(out["dup_of"].dropna().nunique()),
                "class_balance": man["source_label"].value_counts().to_dict(),
                "warnings": sanity_warnings(out, distinct, project.cfg.triage, man["modality"].iloc[0])}
-    unknown = sorted(set(project.cfg.triage.keep) - set(man["sample_id"]))
+    unknown = sorted(set(project.cfg.triage.keep) - set(full["sample_id"]))
     if unknown:                         # a path or a typo keeps nothing: say so
         summary["warnings"].append(f"triage.keep: {len(unknown)} of its {len(project.cfg.triage.keep)} ids name no "
                                    f"sample ({', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''}); it takes "
