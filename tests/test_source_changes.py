@@ -134,3 +134,19 @@ def test_another_source_does_not_judge_what_an_earlier_one_brought(tmp_path):
     man = store.read_table(tmp_path / "data", "manifest")
     assert s["gone"] == 0 and man["gone_at"].isna().all() and s["new_samples"] > 0, s
     assert json.loads(man["sources"].iloc[0])
+
+
+def test_a_changed_test_fraction_is_said_to_split_only_new_samples(tmp_path):
+    """acquire.test_fraction raised mid-loop changed nothing without a word: the acquired samples
+    keep their split (moving a test sample into training would inflate the score)."""
+    src = text_csv(tmp_path / "t.csv", n_per_class=20)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": str(src), "test_fraction": 0.3}}))
+    first = acquire(open_project(tmp_path / "params.yaml"))
+    split = store.read_table(tmp_path / "data", "manifest")["split"]
+    assert not any("test_fraction" in w for w in first["warnings"])
+    s = acquire(open_project(tmp_path / "params.yaml", {"acquire.test_fraction": 0.5}))
+    assert any(w.startswith("acquire.test_fraction changed from 0.3 to 0.5: it splits the samples acquired from "
+                            "now on; the 80 acquired before keep their split") for w in s["warnings"]), s["warnings"]
+    assert store.read_table(tmp_path / "data", "manifest")["split"].equals(split)
+    again = acquire(open_project(tmp_path / "params.yaml", {"acquire.test_fraction": 0.5}))
+    assert not any("test_fraction" in w for w in again["warnings"])        # said once, at the change

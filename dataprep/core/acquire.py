@@ -537,6 +537,14 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     return merged.reset_index(drop=True)
 
 
+def _last_summary(project: Project) -> dict[str, Any]:
+    """The last acquire's `reports/acquire.json` (empty if none or unreadable)."""
+    try:
+        return json.loads((project.reports / "acquire.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _within(source: str, scope: str) -> bool:
     """`source` (a file, or a table's 'file:row') lies in `scope` (the folder or table read)."""
     return source == scope or source.startswith((scope + os.sep, scope + "/", scope + ":"))
@@ -636,6 +644,10 @@ def acquire(project: Project) -> dict[str, Any]:
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled,
                               printable(shown), gone)
     back -= int(manifest["gone_at"].notna().sum()) - len(gone)
+    if len(old) and (was := _last_summary(project).get("test_fraction")) not in (None, a.test_fraction):
+        warnings.append(f"acquire.test_fraction changed from {was} to {a.test_fraction}: it splits the samples "
+                        f"acquired from now on; the {len(old)} acquired before keep their split (a test sample "
+                        "moved into training would inflate the score)")
     if gone:
         warnings.append(f"{len(gone)} samples are no longer in the source (e.g. {gone[0]['source']}: deleted, "
                         "removed or edited): they leave the pool, the test split and the export; their "
@@ -659,6 +671,7 @@ def acquire(project: Project) -> dict[str, Any]:
     summary = {
         "source": str(a.source), "kind": kind, "files_seen": len(good) + len(bad),
         "samples": int(manifest["gone_at"].isna().sum()), "new_samples": int(len(manifest) - len(old)),
+        "test_fraction": a.test_fraction,
         "gone": int(manifest["gone_at"].notna().sum()), "newly_gone": gone[:1000], "back": back,
         "duplicates_collapsed": int(len(good) - len(found)),
         "duplicate_files": [{"sample_id": sid, "sources": json.loads(s)} for sid, s in
