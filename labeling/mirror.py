@@ -28,6 +28,8 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
         raise UserError(f"{store.table_path(project.data, 'selection')}: nothing selected; run `dataprep select`")
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
     sent |= set(also_sent)
+    man = store.read_table(project.data, "manifest", ["sample_id", "gone_at"])
+    sent |= set(man.loc[man["gone_at"].notna(), "sample_id"])      # gone from the source since select
     # `overlap`: the annotators the task first asks for (a cold-start or check pick's n_wanted, else
     # label.overlap); both backends record it with the task (validation reads it back)
     out = sel.assign(gold=sel["strategy"] == "gold", audit=sel["strategy"] == "audit",
@@ -35,6 +37,18 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
     order = seeded_key(out["sample_id"])
     out = out.loc[order.sort_values().index].reset_index(drop=True)
     return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
+
+
+def tasks_to_withdraw(project: Project) -> pd.DataFrame:
+    """Tasks (`task_id`, `sample_id`) of samples gone from the source that no annotation in the
+    mirror answers: push takes them off the backend, so nobody spends time on, or is shown, a
+    file its owner deleted. Answered ones stay (their annotations are history); the backend
+    checks its own count too, for an answer given since the last pull."""
+    man = store.read_table(project.data, "manifest", ["sample_id", "gone_at"])
+    tasks = store.read_table(project.data, "tasks", ["sample_id", "task_id"])
+    answered = store.current_annotations(store.read_table(project.data, "annotations"))["task_id"]
+    out = tasks[tasks["sample_id"].isin(man.loc[man["gone_at"].notna(), "sample_id"]) & ~tasks["task_id"].isin(answered)]
+    return out.drop_duplicates("task_id").reset_index(drop=True)
 
 
 def blocked_annotators(project: Project) -> set[str]:

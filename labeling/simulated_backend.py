@@ -21,7 +21,7 @@ from dataprep.core.errors import UserError
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.project import Project
 from dataprep.core.atomic import write_json
-from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push
+from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push, tasks_to_withdraw
 from labeling.simulate import SIM_EPOCH, annotate, similarity_confusion
 
 
@@ -81,13 +81,25 @@ def require_truth(manifest: pd.DataFrame, sample_ids, detection: bool = False) -
                         "or use label.backend: studio")
 
 
+def withdraw(project: Project) -> int:
+    """Take the unanswered tasks of samples gone from the source off the simulated crowd."""
+    d, out = _sim_dir(project), tasks_to_withdraw(project)
+    tasks = _sim_tasks(project)
+    answered = set(store.read_table(d, "annotations", ["task_id"])["task_id"])
+    drop = tasks["task_id"].isin(out["task_id"]) & ~tasks["task_id"].isin(answered)
+    if drop.any():
+        store.write_table(d, "tasks", tasks[~drop])
+    return int(drop.sum())
+
+
 def push(project: Project) -> dict[str, Any]:
     removed = remove_blocked(project)
+    withdrawn = withdraw(project)
     batch = batch_to_push(project, set(_sim_tasks(project)["sample_id"]))
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"],    # now, not a round later
                   project.cfg.project.task == "detection")
-    old = _sim_tasks(project)
-    start = int(old["task_id"].max()) + 1 if len(old) else 1
+    ids = pd.concat([_sim_tasks(project)["task_id"], store.read_table(project.data, "tasks", ["task_id"])["task_id"]])
+    start = int(ids.max()) + 1 if len(ids) else 1          # never the id of a withdrawn task
     now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
     new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
@@ -105,7 +117,7 @@ def push(project: Project) -> dict[str, Any]:
             want[int(tid)] = max(int(n), want.get(int(tid), 0))
         write_json(_overlap_path(project), {str(k): v for k, v in sorted(want.items())})
     return {"backend": "simulated", "pushed": int(len(new)), "gold": int(new["gold"].sum()),
-            "reannotate": int(len(again)), "removed_annotators": removed, "sample_ids": batch["sample_id"].tolist()}
+            "reannotate": int(len(again)), "removed_annotators": removed, "withdrawn": withdrawn, "sample_ids": batch["sample_id"].tolist()}
 
 
 def simulated_answers(project: Project, todo: pd.DataFrame, start_id: int, n_per_task=None,

@@ -36,7 +36,7 @@ from dataprep.core.errors import UserError
 from dataprep.core.images import view_path
 from dataprep.core.project import Project
 from labeling import label_config
-from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push
+from labeling.mirror import batch_to_push, blocked_annotators, mirror, reannotation_to_push, tasks_to_withdraw
 from labeling.studio_client import NO_RETRY, client, explained, field
 
 BATCH = 1000     # tasks per import request: larger requests amortise the server's per-request work
@@ -209,6 +209,7 @@ def push(project: Project) -> dict[str, Any]:
     out = push_items(ls, url, proj.id, items, project.work / "push_in_progress.json")
     sent = out.pop("sent_ids")
     out["removed_annotators"] = remove_blocked(ls, url, project) if project.cfg.label.remove_blocked else []
+    out["withdrawn"] = withdraw(ls, url, tasks_to_withdraw(project))
     out["reannotate"] = request_more(ls, url, reannotation_to_push(project))
     # cold-start tasks want more annotators than the project's default; raised for the whole
     # batch, not only what this push imported, so a re-run after an interrupted push finishes it
@@ -255,6 +256,26 @@ def remove_blocked(ls, url: str, project: Project) -> list[str]:
                 raise
         removed.append(name)
     return removed
+
+
+def withdraw(ls, url: str, tasks: pd.DataFrame) -> int:
+    """Delete the `tasks` (`mirror.tasks_to_withdraw`) that the server, too, says nobody has
+    answered; one deleted before (404) is left alone."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    deleted = 0
+    for tid in tasks["task_id"]:
+        with explained(url, f"withdrawing task {tid} of a sample gone from the source"):
+            try:
+                if ls.tasks.get(int(tid)).total_annotations:
+                    continue
+                ls.tasks.delete(int(tid))
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    continue
+                raise
+        deleted += 1
+    return deleted
 
 
 def request_more(ls, url: str, again: pd.DataFrame) -> int:

@@ -67,7 +67,8 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     build_features(p)
     for _ in range(3):
         _round(p)
-    pull(p)
+    resting = open_project(tmp_path / "params.yaml", {"simulate.active": False})   # annotators on a break
+    pull(resting)                         # the mirror knows round 3's tasks; nobody has answered them
     validate(p)
     export(p)
     kept_copy = tmp_path / "copy"
@@ -77,7 +78,10 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     labeled = man[man["sample_id"].isin(labels["sample_id"])].head(4)
     tested = man[man["split"] == "test"].head(2)
     fresh = man[store.in_split(man, "pool")].set_index("sample_id").loc[list(selectable(p, man))].reset_index().head(2)
-    gone = pd.concat([labeled, tested, fresh])
+    tasks = store.read_table(p.data, "tasks")
+    open_task = tasks[~tasks["task_id"].isin(store.read_table(p.data, "annotations")["task_id"])].iloc[0]
+    queued = man[man["sample_id"] == open_task["sample_id"]]
+    gone = pd.concat([labeled, tested, fresh, queued])
     before = store.read_table(p.data, "annotations")
     assert set(labeled["sample_id"]) <= set(lineage(p)["sample_id"])
 
@@ -92,8 +96,14 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
         assert s["new_samples"] == 1 and (man["text"] == "an edited text about nothing in particular").any()
 
     build_features(p)
-    _round(p)
+    pull(resting)
+    validate(p)
+    run_round(p)
+    # its unanswered task is taken off the work: no annotator spends time on, or sees, a deleted file
+    assert push(p)["withdrawn"] == 1
+    assert open_task["task_id"] not in set(store.read_table(p.work / "simulated", "tasks")["task_id"])
     pull(p)
+    assert open_task["task_id"] not in set(store.read_table(p.data, "annotations")["task_id"])
     validate(p)
     export(p)
     # asked about no more, learned from no more, scored no more, exported no more

@@ -638,3 +638,31 @@ def test_images_a_browser_cannot_show_reach_annotators_as_png(server, tmp_path):
         if kind == "png":
             assert body == (p.data / row["path"]).read_bytes()        # shown as it is, no copy
     assert seen == {"tif", "ppm", "jp2", "png"}, seen
+
+
+def test_unanswered_tasks_of_samples_gone_from_the_source_are_withdrawn(server, tmp_path):
+    """A file its owner deleted (manifest `gone_at`) must not stay in front of annotators: push
+    deletes its task, unless someone answered it, in the mirror or on the server since the last
+    pull (an answer is history, never deleted)."""
+    from active_learning.round import run_round
+
+    p = _side_project(server, tmp_path, "dataprep-withdraw")
+    run_round(p)
+    push(p)
+    url, admin = server["url"], LabelStudio(base_url=server["url"], api_key=server["token"])
+    proj = [x for x in admin.projects.list() if x.title == "dataprep-withdraw"][0]
+    tasks = sorted(admin.tasks.list(project=proj.id, fields="all"), key=lambda t: t.id)
+    open_, answered, late = tasks[0], tasks[1], tasks[2]
+    ls = LabelStudio(base_url=url, api_key=annotator_token(url, server["token"], ANNOTATORS[0], "pw-Annot8tor!"))
+    choice = [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["0"]}}]
+    ls.annotations.create(id=answered.id, result=choice)
+    pull(p)
+    ls.annotations.create(id=late.id, result=choice)          # after the pull: the mirror has not seen it
+    man = store.read_table(p.data, "manifest")
+    leaving = {t.data["sample_id"] for t in (open_, answered, late)}
+    man.loc[man["sample_id"].isin(leaving), "gone_at"] = pd.Timestamp("2026-01-02", tz="UTC")
+    store.write_table(p.data, "manifest", man)
+    assert push(p)["withdrawn"] == 1
+    left = {t.id for t in admin.tasks.list(project=proj.id, fields="task_only")}
+    assert open_.id not in left and {answered.id, late.id} <= left and len(left) == len(tasks) - 1
+    assert push(p)["withdrawn"] == 0                        # deleted once; the next push leaves it alone

@@ -56,7 +56,9 @@ def push(ctx: typer.Context) -> None:
     write_json(project.reports / "push.json", s)
     gone = s.get("removed_annotators") or []
     console.result(s, f"pushed {s['pushed']} tasks ({s['gold']} gold) to the {s['backend']} backend" +
-                   (f"; blocked annotators taken off the work: {', '.join(gone)}" if gone else ""))
+                   (f"; blocked annotators taken off the work: {', '.join(gone)}" if gone else "")
+                   + (f"; withdrew {s['withdrawn']} unanswered tasks of samples gone from the source"
+                      if s.get("withdrawn") else ""))
 
 
 @label.command()
