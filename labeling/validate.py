@@ -171,8 +171,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
         model_check = model_earned(prior, everyone, kept, classes, cfg.label_error_min_accuracy,
                                    doubted=set(ann.loc[opener[opener].index, "sample_id"]))
     # why a weak model's say costs at most another annotation, never a correct label
-    untrusted = (f"the model is {model_check['accuracy'] or 0:.0%} accurate on {model_check['agreed_items']} "
-                 f"agreed items, under validate.label_error_min_accuracy {cfg.label_error_min_accuracy:.0%}")
+    untrusted = why_untrusted(model_check, cfg.label_error_min_accuracy)
     overruled = checks.no_flags()
     if ds is not ds0 and not model_check["trusted"]:
         # a model that has not earned trust never overrules the annotators: where its prior
@@ -352,8 +351,23 @@ def strong_disagreements(labels: pd.DataFrame, prior: np.ndarray, everyone: np.n
                             for l, q, j in zip(hit["label"], mine[bad], p[bad].argmax(1))])
 
 
+MODEL_MIN_AGREED = 30       # agreed items a model is judged on before it may quarantine a label
+
+
+def why_untrusted(check: dict[str, Any], min_accuracy: float) -> str:
+    """Why a `model_earned` verdict is no: too few agreed items to judge it, too inaccurate, or
+    surer than it is right. (It said "0% accurate on 10 agreed items" of a model never judged.)"""
+    n, acc = check["agreed_items"], check.get("accuracy")
+    if acc is None:
+        return f"the model is not judged yet: {n} items agreed by two or more annotators, {MODEL_MIN_AGREED} needed"
+    if acc < min_accuracy:
+        return (f"the model is {acc:.0%} accurate on {n} agreed items, under validate.label_error_min_accuracy "
+                f"{min_accuracy:.0%}")
+    return f"the model is {acc:.0%} accurate on {n} agreed items but {check['confidence']:.0%} sure: over-confident"
+
+
 def model_earned(prior: np.ndarray, everyone: np.ndarray, kept: pd.DataFrame, classes: list[str],
-                 min_accuracy: float, min_items: int = 30, doubted: set | frozenset = frozenset()) -> dict[str, Any]:
+                 min_accuracy: float, min_items: int = MODEL_MIN_AGREED, doubted: set | frozenset = frozenset()) -> dict[str, Any]:
     """Whether the model may quarantine labels on its own word: its out-of-sample accuracy on
     the items where two or more kept annotators agreed must reach `min_accuracy`, on at least
     `min_items` of them, and its confidence must not exceed its accuracy by more than 10 points

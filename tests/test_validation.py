@@ -799,3 +799,27 @@ def test_the_simulated_crowd_with_nobody_free_to_answer_answers_nothing():
     ann = annotate(tasks, pd.Series(["a", "b"], index=["s0", "s1"]), [Annotator(name="x", profile="good")], 1,
                    ["a", "b"], exclude=[{"x"}, {"x"}])
     assert ann.empty and list(ann.columns) == list(store.SCHEMAS["annotations"])
+
+
+def test_why_a_model_is_not_trusted_says_which_bar_it_missed():
+    """A model judged on too few agreed items read "0% accurate on 10 agreed items" in every
+    doubtful sample's reason (seen with a crowd that turned to spam mid-loop, where the model's
+    test accuracy was .92): each of the three bars now says what it is."""
+    from labeling.validate import MODEL_MIN_AGREED, model_earned, why_untrusted
+
+    classes = ["a", "b"]
+    everyone = np.array([f"s{i}" for i in range(40)])
+    truth = np.where(np.arange(40) % 2, "a", "b")
+    kept = pd.DataFrame({"sample_id": np.repeat(everyone, 2), "label": np.repeat(truth, 2)})
+    right = np.where((truth == "a")[:, None], [[0.7, 0.3]], [[0.3, 0.7]])
+    few = model_earned(right[:10], everyone[:10], kept[kept["sample_id"].isin(everyone[:10])], classes, 0.9)
+    assert why_untrusted(few, 0.9) == ("the model is not judged yet: 10 items agreed by two or more annotators, "
+                                       f"{MODEL_MIN_AGREED} needed")
+    wrong = model_earned(right[:, ::-1], everyone, kept, classes, 0.9)
+    assert why_untrusted(wrong, 0.9).startswith("the model is 0% accurate on 40 agreed items, under")
+    flipped = np.repeat(np.arange(40) < 6, 2)                          # 6 of 40 agreed on the other class
+    sure = model_earned(np.where((truth == "a")[:, None], [[0.999, 0.001]], [[0.001, 0.999]]), everyone,
+                        kept.assign(label=np.where(flipped, np.where(kept["label"] == "a", "b", "a"), kept["label"])),
+                        classes, 0.8)
+    assert not sure["trusted"] and why_untrusted(sure, 0.8) == ("the model is 85% accurate on 40 agreed items but "
+                                                                "100% sure: over-confident"), sure
