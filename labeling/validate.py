@@ -420,6 +420,7 @@ def infer(project: Project) -> dict[str, Any] | None:
     manifest = store.read_table(project.data, "manifest")
     tasks = store.read_table(project.data, "tasks")
     log = store.read_table(project.data, "annotations")
+    log = renamed(log, project.cfg.label.rename)
     ann = store.current_annotations(log)
     if ann.empty:
         return None
@@ -436,6 +437,12 @@ def infer(project: Project) -> dict[str, Any] | None:
                            manifest[["sample_id", "width", "height"]], known=known, log=log, detector=detector)
     return {"res": res, "manifest": manifest, "tasks": tasks, "ann": ann, "classes": classes, "X": X,
             "index": index}
+
+
+def renamed(log: pd.DataFrame, rename: dict[str, str]) -> pd.DataFrame:
+    """The annotation log with classes renamed (`label.rename`), as validation reads it; the
+    file keeps what was given."""
+    return log.assign(label=log["label"].replace(rename)) if rename else log
 
 
 def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:

@@ -160,3 +160,46 @@ def test_a_changed_test_fraction_is_said_to_split_only_new_samples(tmp_path):
     assert store.read_table(tmp_path / "data", "manifest")["split"].equals(split)
     again = acquire(open_project(tmp_path / "params.yaml", {"acquire.test_fraction": 0.5}))
     assert not any("test_fraction" in w for w in again["warnings"])        # said once, at the change
+
+
+def test_a_class_renamed_in_the_source_keeps_the_labels_given_under_label_rename(tmp_path):
+    """A class folder renamed mid-loop (bar -> bars): the labels people gave under the old name
+    became unknown labels, quarantined. acquire now names the rename and label.rename keeps them;
+    the annotation log keeps what was given."""
+    src = image_folder(tmp_path / "img", n_per_class=20)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": str(src)}, "select": {"batch_size": 20, "cold_start_min_labels": 10},
+        "label": {"gold_share": 0.0},
+        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.95} for i in range(4)]}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    for _ in range(2):
+        _round(p)
+    pull(p)
+    validate(p)
+    old = sorted(d.name for d in src.iterdir())[0]
+    before = store.read_table(p.data, "labels")
+    n_old = int((before["label"] == old).sum())
+    assert n_old > 0
+    (src / old).rename(src / f"{old}s")
+    s = acquire(p)
+    assert any(f"every {old!r} is now '{old}s': if the class was renamed, set label.rename: {{{old}: {old}s}}" in w
+               for w in s["warnings"]), s["warnings"]
+    validate(p)
+    quar = store.read_table(p.data, "quarantine")
+    assert len(store.read_table(p.data, "labels")) < len(before) and len(quar[quar["check"] == "schema"])
+    p = open_project(tmp_path / "params.yaml", {"label.rename": {old: f"{old}s"}})
+    validate(p)
+    after = store.read_table(p.data, "labels").set_index("sample_id")["label"]
+    assert not (after == old).any() and int((after == f"{old}s").sum()) >= n_old
+    assert before["sample_id"].isin(after.index).all()
+    assert (store.read_table(p.data, "annotations")["label"] == old).any()      # the log keeps what was given
+
+
+def test_a_rename_chain_is_refused(tmp_path):
+    from dataprep.core.errors import UserError
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"label": {"rename": {"a": "b", "b": "c"}}}))
+    with pytest.raises(UserError, match="label.rename"):
+        open_project(tmp_path / "params.yaml")

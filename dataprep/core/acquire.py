@@ -537,6 +537,16 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     return merged.reset_index(drop=True)
 
 
+def renamed_classes(changed: list[dict], manifest: pd.DataFrame) -> dict[str, str]:
+    """Old class -> new, where every sample that changed from a class went to one other and no
+    sample of the source carries the old one any more: what a renamed class folder looks like."""
+    left = set(manifest.loc[manifest["gone_at"].isna(), "source_label"].dropna().astype(str))
+    moves: dict[str, set[str]] = {}
+    for r in changed:
+        moves.setdefault(str(r["was"]), set()).add(str(r["now"]))
+    return {was: next(iter(now)) for was, now in moves.items() if len(now) == 1 and was not in left}
+
+
 def _last_summary(project: Project) -> dict[str, Any]:
     """The last acquire's `reports/acquire.json` (empty if none or unreadable)."""
     try:
@@ -661,7 +671,10 @@ def acquire(project: Project) -> dict[str, Any]:
     if changed_labels := [r for r in relabeled if r["was"] is not None]:
         first = changed_labels[0]
         warnings.append(f"{len(changed_labels)} samples' labels changed in the source (e.g. {first['source']}: "
-                        f"{first['was']!r} -> {first['now']!r}); the source's label is the one kept")
+                        f"{first['was']!r} -> {first['now']!r}); the source's label is the one kept"
+                        + "".join(f"; every {was!r} is now {now!r}: if the class was renamed, set label.rename: "
+                                  f"{{{was}: {now}}} so the labels people gave follow (else they are unknown labels)"
+                                  for was, now in renamed_classes(changed_labels, manifest).items()))
     if kind == "text":   # the raw corpus, like raw/ images and raw/tabular.parquet: data/raw holds every modality
         _write_if_changed(data / TEXT_FILE, manifest[["sample_id", "text"]].copy())
     changed = old.empty or len(manifest) != len(old) or not manifest["sources"].equals(old["sources"]) \

@@ -126,6 +126,16 @@ class Label(_Section):
     auto_accept: AutoAccept | None = None
     gold_share: float = Field(0.05, ge=0.0, lt=1.0)
     label_config: str | None = Field(None, description="path to your own Label Studio XML")
+    rename: dict[str, str] = Field(default_factory=dict, description="a class renamed: old name -> new; the "
+                                   "labels people gave under the old name count under the new")
+
+    @field_validator("rename")
+    @classmethod
+    def _one_step(cls, v: dict[str, str]) -> dict[str, str]:
+        chained = sorted(set(v) & set(v.values()))
+        if chained:     # a -> b and b -> c: which one did the people who answered 'b' mean?
+            raise ValueError(f"{chained[0]!r} is renamed and is also a new name; give each old name its final name")
+        return v
 
 
 class Annotator(_Section):
@@ -431,6 +441,8 @@ label:
   auto_accept: null         # machine labels with an error bound, e.g. {max_error: 0.02, confidence: 0.95, audit_share: 0.2}
   gold_share: 0.05          # share of pushed tasks that are gold (known label)
   label_config: null        # path to your own Label Studio XML
+  rename: {}                # a class renamed mid-project, old -> new (e.g. {bar: bars}): labels given under the old
+                            # name count under the new (the annotation log keeps what was given)
 
 simulate:                   # the simulated annotators (backend: simulated)
   seed: 0

@@ -78,7 +78,7 @@ def dvc_stages() -> dict:
             "cmd": "dataprep validate",
             "deps": [f"{D}/manifest.parquet", f"{D}/features", f"{D}/tasks.parquet", f"{D}/annotations.parquet",
                      f"{D}/triage.parquet"],
-            "params": ["project", "validate", "label.max_annotations", "label.reannotate", "label.remove_blocked",
+            "params": ["project", "validate", "label.max_annotations", "label.reannotate", "label.remove_blocked", "label.rename",
                        "label.auto_accept",
                        "select.model", "select.model_params", "select.random_state", "select.chunk_size",
                        "select.detector", "features.onnx_input_size", "acquire.max_pixels", "triage.keep"],
