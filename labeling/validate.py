@@ -59,8 +59,11 @@ from labeling.aggregate import DawidSkene
 
 
 def label_set(project: Project, manifest: pd.DataFrame, annotations: pd.DataFrame) -> list[str]:
+    """The classes validation infers over, sorted (probabilities and confusions index them by
+    `np.searchsorted`); detection keeps `project.labels` in its order (a detector's class ids)."""
     if project.cfg.project.labels:
-        return list(project.cfg.project.labels)
+        listed = list(map(str, project.cfg.project.labels))
+        return listed if project.cfg.project.task == "detection" else sorted(listed)
     known = manifest["source_label"].dropna().unique().tolist()
     return sorted(map(str, known)) if known else sorted(annotations["label"].dropna().astype(str).unique())
 

@@ -37,6 +37,20 @@ def _round(p):
     push(p)
 
 
+def _looped(tmp_path, src, rounds: int):
+    """A project on `src` after `rounds` rounds of four honest simulated annotators."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "acquire": {"source": str(src)}, "select": {"batch_size": 20, "cold_start_min_labels": 10},
+        "label": {"gold_share": 0.0},
+        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.95} for i in range(4)]}}))
+    p = open_project(tmp_path / "params.yaml")
+    acquire(p)
+    build_features(p)
+    for _ in range(rounds):
+        _round(p)
+    return p
+
+
 def _take_out(src, man: pd.DataFrame, gone: pd.DataFrame, kind: str, edit: str | None = None) -> None:
     """Delete the files of `gone` (images) or their rows (tables); `edit`: one row's new text."""
     if kind == "images":
@@ -57,16 +71,7 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     src = {"images": lambda: image_folder(tmp_path / "img", n_per_class=30),
            "text": lambda: text_csv(tmp_path / "t.csv", n_per_class=30),
            "table": lambda: tabular_csv(tmp_path / "t.csv", n_per_class=30)}[kind]()
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "acquire": {"source": str(src)},
-        "select": {"batch_size": 20, "cold_start_min_labels": 10},
-        "label": {"gold_share": 0.0},
-        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.95} for i in range(4)]}}))
-    p = open_project(tmp_path / "params.yaml")
-    acquire(p)
-    build_features(p)
-    for _ in range(3):
-        _round(p)
+    p = _looped(tmp_path, src, rounds=3)
     resting = open_project(tmp_path / "params.yaml", {"simulate.active": False})   # annotators on a break
     pull(resting)                         # the mirror knows round 3's tasks; nobody has answered them
     validate(p)
@@ -167,15 +172,7 @@ def test_a_class_renamed_in_the_source_keeps_the_labels_given_under_label_rename
     became unknown labels, quarantined. acquire now names the rename and label.rename keeps them;
     the annotation log keeps what was given."""
     src = image_folder(tmp_path / "img", n_per_class=20)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "acquire": {"source": str(src)}, "select": {"batch_size": 20, "cold_start_min_labels": 10},
-        "label": {"gold_share": 0.0},
-        "simulate": {"annotators": [{"name": f"h{i}", "profile": "good", "accuracy": 0.95} for i in range(4)]}}))
-    p = open_project(tmp_path / "params.yaml")
-    acquire(p)
-    build_features(p)
-    for _ in range(2):
-        _round(p)
+    p = _looped(tmp_path, src, rounds=2)
     pull(p)
     validate(p)
     old = sorted(d.name for d in src.iterdir())[0]
@@ -203,3 +200,19 @@ def test_a_rename_chain_is_refused(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"label": {"rename": {"a": "b", "b": "c"}}}))
     with pytest.raises(UserError, match="label.rename"):
         open_project(tmp_path / "params.yaml")
+
+
+def test_classes_listed_in_any_order_validate_alike(tmp_path):
+    """project.labels in the order a person writes them (here with a class added at the end):
+    validation indexed its classes as if sorted, and crashed ('index 6 is out of bounds') or,
+    worse, read one class for another."""
+    src = tabular_csv(tmp_path / "t.csv", n_per_class=30)
+    p = _looped(tmp_path, src, rounds=2)
+    pull(p)
+    listed = ["class_2", "class_0", "class_1", "zz_other"]
+    results = []
+    for order in (listed, sorted(listed)):
+        validate(open_project(tmp_path / "params.yaml", {"project.labels": order}))
+        results.append(store.read_table(p.data, "labels"))
+    pd.testing.assert_frame_equal(*results)
+    assert len(results[0]) > 20
