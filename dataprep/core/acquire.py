@@ -500,9 +500,10 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     elsewhere before (another `acquire.source`) is never judged by this one."""
     if scope is not None and not old.empty:
         old = old.copy()
-        inside = old["sources"].map(lambda s: all(_within(p, scope) for p in json.loads(s)))
         present = old["sample_id"].isin(found["sample_id"])
-        now_gone = (inside & ~present & old["gone_at"].isna()).to_numpy()
+        now_gone = (~present & old["gone_at"].isna()).to_numpy().copy()
+        # only the rows not found are read (a JSON list each: 5 s for 500,000 rows otherwise)
+        now_gone[now_gone] = [all(_within(p, scope) for p in json.loads(s)) for s in old.loc[now_gone, "sources"]]
         if gone is not None:
             gone += old.loc[now_gone, ["sample_id", "source"]].to_dict("records")
         old["gone_at"] = old["gone_at"].where(~present.to_numpy(), pd.NaT)
