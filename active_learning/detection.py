@@ -28,6 +28,7 @@ from active_learning.round import (_finish, gold_positions, _reannotation_rows, 
                                    current_round, open_requests, requests_in_batch, selectable)
 from active_learning.strategies import DETECTION_STRATEGIES, cold_start, query, random_sampling
 from dataprep.core import progress, store
+from dataprep.core.ids import among
 from dataprep.core.errors import UserError
 from dataprep.core.features import load_features, rows_of
 from dataprep.core.models import model_version
@@ -89,7 +90,7 @@ def run_detection_round(project: Project) -> dict[str, Any]:
                 else store.empty("requests"))
     ids = candidates.to_numpy()
     Gc = np.asarray(G[rows_of(index, ids)], dtype=np.float32)
-    lab_rows = rows_of(index, labels["sample_id"][labels["sample_id"].isin(index)])
+    lab_rows = rows_of(index, labels["sample_id"][among(labels["sample_id"], index)])
     cold = detector is None or strategy == "cold_start"
     with progress.activity(f"select: scoring {len(ids)} images" + ("" if cold else f" with {name}")):
         predicted = detector.predict(ids) if detector is not None else [[] for _ in ids]

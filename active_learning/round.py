@@ -21,7 +21,7 @@ from dataprep.core import model_store, progress, stage_metrics, store
 from dataprep.core.annotation_value import p_wrong
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.errors import UserError
-from dataprep.core.ids import seeded_key
+from dataprep.core.ids import among, seeded_key
 from dataprep.core.features import load_features, model_features, rows_of, take
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
@@ -43,7 +43,7 @@ def gold_positions(project: Project, manifest: pd.DataFrame, candidates: pd.Seri
     share = project.cfg.label.gold_share
     n_gold = int(round(share * len(picked) / (1 - share))) if share else 0
     known = set(manifest.loc[manifest["source_label"].notna(), "sample_id"])
-    pos = np.setdiff1d(np.flatnonzero(candidates.isin(known).to_numpy()), picked)
+    pos = np.setdiff1d(np.flatnonzero(among(candidates, known)), picked)
     if n_gold == 0 or len(pos) == 0:
         return pos[:0]
     key = seeded_key(candidates.iloc[pos], f"gold{project.cfg.project.seed}:")
@@ -175,7 +175,7 @@ def selectable(project: Project, manifest: pd.DataFrame) -> pd.Series:
     lab = store.read_table(data, "labels", ["sample_id", "method"])
     taken |= set(lab.loc[lab["method"] != "auto", "sample_id"])     # an auto-label may still be audited
     taken |= set_aside(project)
-    return pool[~pool.isin(taken)].reset_index(drop=True)
+    return pool[~among(pool, taken)].reset_index(drop=True)
 
 
 def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
@@ -187,7 +187,7 @@ def _why_not_selectable(project: Project, manifest: pd.DataFrame) -> str:
     aside = 0
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage", ["sample_id", "triage"])
-        tri = tri[tri["sample_id"].isin(pool)]
+        tri = tri[among(tri["sample_id"], pool)]
         for verdict in ("redundant", "harmful"):
             k = int((tri["triage"] == verdict).sum())
             if k:

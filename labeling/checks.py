@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dataprep.core import store
+from dataprep.core.ids import among
 
 FLAG_COLUMNS = ["sample_id", "annotation_id", "annotator", "check", "reason"]
 
@@ -89,7 +90,7 @@ def _not_a_class(label: str) -> str:
 
 def unknown_samples(annotations: pd.DataFrame, known: set[str]) -> pd.DataFrame:
     """Annotations on samples the dataset does not have (a task edited or made by hand)."""
-    bad = annotations[~annotations["sample_id"].isin(known)]
+    bad = annotations[~among(annotations["sample_id"], known)]
     return flags_of(bad, "unknown_sample", [f"sample {s!r} is not in the dataset (manifest)" for s in bad["sample_id"]])
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from dataprep.core import store
 from dataprep.core.errors import UserError
-from dataprep.core.ids import seeded_key
+from dataprep.core.ids import among, seeded_key
 from dataprep.core.project import Project
 
 
@@ -36,7 +36,7 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
                      overlap=sel["n_wanted"].fillna(project.cfg.label.overlap).astype("int64"))
     order = seeded_key(out["sample_id"])
     out = out.loc[order.sort_values().index].reset_index(drop=True)
-    return out[~out["sample_id"].isin(sent)].reset_index(drop=True)
+    return out[~among(out["sample_id"], sent)].reset_index(drop=True)
 
 
 def tasks_to_withdraw(project: Project) -> pd.DataFrame:

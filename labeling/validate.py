@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from dataprep.core import annotation_value, progress, stage_metrics, store
+from dataprep.core.ids import among
 from dataprep.core.atomic import write_json, write_text
 from dataprep.core.config import Validate
 from dataprep.core.detectors import load_detector
@@ -134,7 +135,7 @@ def infer_labels(ann: pd.DataFrame, classes: list[str], features: Callable[[np.n
     bad_ids = set(pd.concat(flags)["annotation_id"])
     usable = ann[~ann["annotation_id"].isin(bad_ids)]
     if known is not None:
-        ann = ann[ann["sample_id"].isin(known)]     # flagged above; no label can be inferred for them
+        ann = ann[among(ann["sample_id"], known)]     # flagged above; no label can be inferred for them
     if usable.empty:                                  # every annotation quarantined: nothing to infer from
         return _all_quarantined(ann, flags)
     if task_type == "detection":                      # boxes: consensus instead of Dawid-Skene on classes
@@ -458,7 +459,7 @@ def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:
                                 project.cfg.label.max_annotations,
                                 res["blocked"] if project.cfg.label.remove_blocked else set())
     man = inferred["manifest"]
-    return out[out["sample_id"].isin(man.loc[man["gone_at"].isna(), "sample_id"])]    # gone from the source: no more
+    return out[among(out["sample_id"], man.loc[man["gone_at"].isna(), "sample_id"])]    # gone from the source: no more
 
 
 def batch_gate(project: Project, res: dict[str, Any], ann: pd.DataFrame) -> tuple[dict[str, Any], set[str], dict[str, Any]]:
@@ -607,5 +608,5 @@ def validate(project: Project) -> dict[str, Any]:
 def _unlabeled_pool(project: Project, manifest: pd.DataFrame, tasks: pd.DataFrame) -> np.ndarray:
     """Pool samples no human was asked about, that triage kept: what auto-labels may cover."""
     pool = manifest.loc[store.in_split(manifest, "pool"), "sample_id"]
-    pool = pool[~pool.isin(tasks["sample_id"]) & ~pool.isin(set_aside(project))]
+    pool = pool[~among(pool, tasks["sample_id"]) & ~among(pool, set_aside(project))]
     return np.sort(pool.to_numpy())

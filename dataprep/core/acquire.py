@@ -29,7 +29,7 @@ from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.core.coco import read_boxes
 from dataprep.core.errors import UserError, printable
-from dataprep.core.ids import content_id, seeded_key
+from dataprep.core.ids import among, content_id, seeded_key
 from dataprep.core.images import check_image, view_path, write_view
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
@@ -500,7 +500,7 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     elsewhere before (another `acquire.source`) is never judged by this one."""
     if scope is not None and not old.empty:
         old = old.copy()
-        present = old["sample_id"].isin(found["sample_id"])
+        present = pd.Series(among(old["sample_id"], found["sample_id"]), index=old.index)
         now_gone = (~present & old["gone_at"].isna()).to_numpy().copy()
         # only the rows not found are read (a JSON list each: 5 s for 500,000 rows otherwise)
         now_gone[now_gone] = [all(_within(p, scope) for p in json.loads(s)) for s in old.loc[now_gone, "sources"]]
@@ -527,7 +527,7 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
                 relabeled.append({"sample_id": sid, "source": extra.at[sid, "source"],
                                   "was": None if was is None or pd.isna(was) else was, "now": now})
         old = both.reset_index()
-        found = found[~found["sample_id"].isin(old["sample_id"])]
+        found = found[~among(found["sample_id"], old["sample_id"])]
     if found.empty:
         return old.reset_index(drop=True)
     found = found.copy()

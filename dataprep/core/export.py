@@ -24,6 +24,7 @@ from dataprep.core import store
 from dataprep.core.acquire import TABULAR_FILE
 from dataprep.core.atomic import swap_dir
 from dataprep.core.errors import UserError
+from dataprep.core.ids import among
 from dataprep.core.images import image_size
 from dataprep.core.project import Project
 
@@ -34,7 +35,7 @@ def lineage(project: Project) -> pd.DataFrame:
     if not project.cfg.export.include_auto:
         labels = labels[labels["method"] != "auto"]
     man = store.read_table(data, "manifest").set_index("sample_id")
-    labels = labels[labels["sample_id"].isin(man.index[man["gone_at"].isna()])]    # gone from the source: out
+    labels = labels[among(labels["sample_id"], man.index[man["gone_at"].isna()])]    # gone from the source: out
     ann = store.current_annotations(store.read_table(data, "annotations"))
     quar = store.read_table(data, "quarantine")
     ann = ann[~ann["annotation_id"].isin(quar["annotation_id"].dropna())]

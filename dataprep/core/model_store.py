@@ -28,6 +28,7 @@ import pandas as pd
 from dataprep.core import store
 from dataprep.core.atomic import atomic_path, write_json
 from dataprep.core.features import rows_of, take
+from dataprep.core.ids import among
 from dataprep.core.models import make_model, model_version
 from dataprep.core.project import Project
 
@@ -63,9 +64,9 @@ def training_labels(labels: pd.DataFrame, manifest: pd.DataFrame, waiting: pd.Da
     labels = labels[labels["method"] != "auto"].set_index("sample_id")["label"]
     if waiting is not None and len(waiting):
         more = waiting[waiting["label"].notna() & (waiting["p_wrong"] < WAITING_MAX_P_WRONG)
-                       & ~waiting["sample_id"].isin(labels.index)]
+                       & ~among(waiting["sample_id"], labels.index)]
         labels = pd.concat([labels, more.drop_duplicates("sample_id").set_index("sample_id")["label"]])
-    return labels[labels.index.isin(manifest.loc[store.in_split(manifest, "pool"), "sample_id"])]
+    return labels[among(labels.index, manifest.loc[store.in_split(manifest, "pool"), "sample_id"])]
 
 
 def learning_sets(labels: pd.DataFrame, manifest: pd.DataFrame,

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from dataprep.core.atomic import atomic_path
 from dataprep.core.errors import UserError
+from dataprep.core.ids import among
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -286,10 +287,10 @@ def sample_states(root: str | os.PathLike, sent: Iterable[str] = ()) -> pd.DataF
     labels = read_table(root, "labels", ["sample_id", "label"])
     quar = read_table(root, "quarantine", ["sample_id", "annotation_id"])
     state = pd.Series("unlabeled", index=man["sample_id"].values, dtype=object)
-    state[state.index.isin(tasks["sample_id"]) | state.index.isin(list(sent))] = "queued"
-    state[state.index.isin(ann["sample_id"])] = "annotated"
-    state[state.index.isin(quar.loc[quar["annotation_id"].isna(), "sample_id"])] = "quarantined"
-    state[state.index.isin(labels["sample_id"])] = "accepted"
+    state[among(state.index, tasks["sample_id"]) | among(state.index, sent)] = "queued"
+    state[among(state.index, ann["sample_id"])] = "annotated"
+    state[among(state.index, quar.loc[quar["annotation_id"].isna(), "sample_id"])] = "quarantined"
+    state[among(state.index, labels["sample_id"])] = "accepted"
     out = man.copy()
     out["state"] = state.values
     out = out.merge(labels, on="sample_id", how="left")
