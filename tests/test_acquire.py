@@ -145,6 +145,21 @@ def test_a_source_none_of_which_can_be_read_is_one_line(project, tmp_path, kind)
     assert not (root / "data" / "manifest.parquet").exists()
 
 
+def test_a_source_that_turns_unreadable_as_a_whole_marks_nothing_gone(project, tmp_path):
+    """Every file unreadable at once (a failed mount, a botched copy) is one line and exit 2,
+    not every sample gone from the source (and its open tasks withdrawn at the next push)."""
+    src = _images(tmp_path)
+    root = project(acquire={"source": "imgs"})
+    acquire(open_project(root / "params.yaml"))
+    before = store.read_table(root / "data", "manifest")
+    for f in src.rglob("*.png"):
+        f.write_bytes(b"not a png")
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "no sample could be read" in res.output, res.output
+    after = store.read_table(root / "data", "manifest")
+    assert after["gone_at"].isna().all() and len(after) == len(before)
+
+
 def test_compressed_tables_are_read_and_a_broken_one_is_one_line(project, tmp_path):
     """Tables often come compressed (t.csv.gz): it was "expected an image folder or .csv, ..."."""
     import bz2

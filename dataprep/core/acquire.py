@@ -648,6 +648,11 @@ def acquire(project: Project) -> dict[str, Any]:
     if len(named) == 1 and len(project.cfg.project.labels) < 2:
         warnings.append(f"every labeled sample is {next(iter(named))!r}: a classifier needs two classes or more; "
                         "list them all in project.labels so annotators can choose them")
+    if found.empty and bad:      # every stage after would say "run acquire first", which just ran; and a source
+        # that went unreadable as a whole (a mount that failed) must not mark every sample gone
+        fix = "acquire.source" if kind != "text" else "acquire.text_column and acquire.source"
+        raise UserError(f"{src}: no sample could be read: all {len(bad)} {'files' if kind == 'images' else 'rows'} "
+                        f"were skipped (first: {bad[0]['source']}: {bad[0]['error']}); check {fix}")
     old = store.read_table(data, "manifest")
     relabeled: list[dict] = []
     gone: list[dict] = []
@@ -665,10 +670,6 @@ def acquire(project: Project) -> dict[str, Any]:
                         "annotations stay, and put back they return")
     if back:
         warnings.append(f"{back} samples no longer in the source are back in it")
-    if manifest.empty and bad:      # every stage after would say "run acquire first", which just ran
-        fix = "acquire.source" if kind != "text" else "acquire.text_column and acquire.source"
-        raise UserError(f"{src}: no sample could be read: all {len(bad)} {'files' if kind == 'images' else 'rows'} "
-                        f"were skipped (first: {bad[0]['source']}: {bad[0]['error']}); check {fix}")
     if changed_labels := [r for r in relabeled if r["was"] is not None]:
         first = changed_labels[0]
         warnings.append(f"{len(changed_labels)} samples' labels changed in the source (e.g. {first['source']}: "
