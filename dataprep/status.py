@@ -19,15 +19,15 @@ def status(project: Project) -> dict[str, Any]:
     label = pool["label"].where(pool["label"].notna(), pool["source_label"])
     by_label = pool.assign(label=label.fillna("(none)")).groupby(["label", "state"]).size().unstack(fill_value=0)
     info: dict[str, Any] = {
-        "samples": int(st["gone_at"].isna().sum()),
+        "samples": int(store.in_source(st).sum()),
         "test": int(store.in_split(st, "test").sum()),
-        "gone": int(st["gone_at"].notna().sum()),
+        "gone": int((~store.in_source(st)).sum()),
         "states": states,
         "labels": {str(k): {c: int(v) for c, v in row.items()} for k, row in by_label.iterrows()},
     }
     if store.exists(data, "triage"):
         tri = store.read_table(data, "triage", ["sample_id", "triage"])
-        info["triage"] = tri.loc[tri["sample_id"].isin(st.loc[st["gone_at"].isna(), "sample_id"]),
+        info["triage"] = tri.loc[tri["sample_id"].isin(store.in_source_ids(st)),
                                  "triage"].value_counts().to_dict()
     info["notes"] = notes(project)
     info["next"] = next_step(project, states)

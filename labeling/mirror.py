@@ -29,7 +29,7 @@ def batch_to_push(project: Project, also_sent: set[str] | frozenset = frozenset(
     sent = set(store.read_table(project.data, "tasks", ["sample_id"])["sample_id"])
     sent |= set(also_sent)
     man = store.read_table(project.data, "manifest", ["sample_id", "gone_at"])
-    sent |= set(man.loc[man["gone_at"].notna(), "sample_id"])      # gone from the source since select
+    sent |= set(store.in_source_ids(man, gone=True))      # gone from the source since select: not sent
     # `overlap`: the annotators the task first asks for (a cold-start or check pick's n_wanted, else
     # label.overlap); both backends record it with the task (validation reads it back)
     out = sel.assign(gold=sel["strategy"] == "gold", audit=sel["strategy"] == "audit",
@@ -47,7 +47,7 @@ def tasks_to_withdraw(project: Project) -> pd.DataFrame:
     man = store.read_table(project.data, "manifest", ["sample_id", "gone_at"])
     tasks = store.read_table(project.data, "tasks", ["sample_id", "task_id"])
     answered = store.current_annotations(store.read_table(project.data, "annotations"))["task_id"]
-    out = tasks[tasks["sample_id"].isin(man.loc[man["gone_at"].notna(), "sample_id"]) & ~tasks["task_id"].isin(answered)]
+    out = tasks[among(tasks["sample_id"], store.in_source_ids(man, gone=True)) & ~tasks["task_id"].isin(answered)]
     return out.drop_duplicates("task_id").reset_index(drop=True)
 
 

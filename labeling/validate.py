@@ -459,7 +459,7 @@ def requests_of(project: Project, inferred: dict[str, Any]) -> pd.DataFrame:
                                 project.cfg.label.max_annotations,
                                 res["blocked"] if project.cfg.label.remove_blocked else set())
     man = inferred["manifest"]
-    return out[among(out["sample_id"], man.loc[man["gone_at"].isna(), "sample_id"])]    # gone from the source: no more
+    return out[among(out["sample_id"], store.in_source_ids(man))]    # gone from the source: no more
 
 
 def batch_gate(project: Project, res: dict[str, Any], ann: pd.DataFrame) -> tuple[dict[str, Any], set[str], dict[str, Any]]:

@@ -501,7 +501,7 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
     if scope is not None and not old.empty:
         old = old.copy()
         present = pd.Series(among(old["sample_id"], found["sample_id"]), index=old.index)
-        now_gone = (~present & old["gone_at"].isna()).to_numpy().copy()
+        now_gone = (~present & store.in_source(old)).to_numpy().copy()
         # only the rows not found are read (a JSON list each: 5 s for 500,000 rows otherwise)
         now_gone[now_gone] = [all(_within(p, scope) for p in json.loads(s)) for s in old.loc[now_gone, "sources"]]
         if gone is not None:
@@ -541,7 +541,7 @@ def merge_manifest(old: pd.DataFrame, found: pd.DataFrame, fraction: float, seed
 def renamed_classes(changed: list[dict], manifest: pd.DataFrame) -> dict[str, str]:
     """Old class -> new, where every sample that changed from a class went to one other and no
     sample of the source carries the old one any more: what a renamed class folder looks like."""
-    left = set(manifest.loc[manifest["gone_at"].isna(), "source_label"].dropna().astype(str))
+    left = set(manifest.loc[store.in_source(manifest), "source_label"].dropna().astype(str))
     moves: dict[str, set[str]] = {}
     for r in changed:
         moves.setdefault(str(r["was"]), set()).add(str(r["now"]))
@@ -656,14 +656,15 @@ def acquire(project: Project) -> dict[str, Any]:
     old = store.read_table(data, "manifest")
     relabeled: list[dict] = []
     gone: list[dict] = []
-    back = int(old["gone_at"].notna().sum()) if len(old) else 0
+    back = int((~store.in_source(old)).sum()) if len(old) else 0
     manifest = merge_manifest(old, found, a.test_fraction, project.cfg.project.seed, relabeled,
                               printable(shown), gone)
-    back -= int(manifest["gone_at"].notna().sum()) - len(gone)
+    back -= int((~store.in_source(manifest)).sum()) - len(gone)
     if len(old) and (was := _last_summary(project).get("test_fraction")) not in (None, a.test_fraction):
         warnings.append(f"acquire.test_fraction changed from {was} to {a.test_fraction}: it splits the samples "
                         f"acquired from now on; the {len(old)} acquired before keep their split (a test sample "
-                        "moved into training would inflate the score)")
+                        "moved into training would inflate the score); to split every sample anew, acquire "
+                        "into a new project")
     if gone:
         warnings.append(f"{len(gone)} samples are no longer in the source (e.g. {gone[0]['source']}: deleted, "
                         "removed or edited): they leave the pool, the test split and the export; their "
@@ -685,14 +686,14 @@ def acquire(project: Project) -> dict[str, Any]:
         store.write_table(data, "manifest", manifest)
     summary = {
         "source": str(a.source), "kind": kind, "files_seen": len(good) + len(bad),
-        "samples": int(manifest["gone_at"].isna().sum()), "new_samples": int(len(manifest) - len(old)),
+        "samples": int(store.in_source(manifest).sum()), "new_samples": int(len(manifest) - len(old)),
         "test_fraction": a.test_fraction,
-        "gone": int(manifest["gone_at"].notna().sum()), "newly_gone": gone[:1000], "back": back,
+        "gone": int((~store.in_source(manifest)).sum()), "newly_gone": gone[:1000], "back": back,
         "duplicates_collapsed": int(len(good) - len(found)),
         "duplicate_files": [{"sample_id": sid, "sources": json.loads(s)} for sid, s in
                             zip(found["sample_id"], found["sources"]) if len(json.loads(s)) > 1][:1000],
         "unreadable": len(bad), "unreadable_files": bad[:1000],
-        "splits": manifest.loc[manifest["gone_at"].isna(), "split"].value_counts().to_dict(), "changed": bool(changed),
+        "splits": manifest.loc[store.in_source(manifest), "split"].value_counts().to_dict(), "changed": bool(changed),
         "conflicting_labels": conflicts[:1000], "skipped_links": skipped[:1000], "relabeled": relabeled[:1000],
         "warnings": warnings,
     }

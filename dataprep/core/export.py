@@ -35,7 +35,7 @@ def lineage(project: Project) -> pd.DataFrame:
     if not project.cfg.export.include_auto:
         labels = labels[labels["method"] != "auto"]
     man = store.read_table(data, "manifest").set_index("sample_id")
-    labels = labels[among(labels["sample_id"], man.index[man["gone_at"].isna()])]    # gone from the source: out
+    labels = labels[among(labels["sample_id"], man.index[store.in_source(man)])]    # gone from the source: out
     ann = store.current_annotations(store.read_table(data, "annotations"))
     quar = store.read_table(data, "quarantine")
     ann = ann[~ann["annotation_id"].isin(quar["annotation_id"].dropna())]

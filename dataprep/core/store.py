@@ -266,10 +266,20 @@ def counted_lead_time(values: pd.Series) -> pd.Series:
     return v.where(v.map(lead_time_problem).isna())
 
 
+def in_source(manifest: pd.DataFrame) -> pd.Series:
+    """Rows the source still holds (`gone_at` null): a sample it no longer holds is neither
+    selected, trained on, scored, asked about nor exported; its annotations stay."""
+    return manifest["gone_at"].isna()
+
+
+def in_source_ids(manifest: pd.DataFrame, gone: bool = False) -> pd.Series:
+    """The sample ids the source still holds (or, `gone`, no longer holds)."""
+    return manifest.loc[~in_source(manifest) if gone else in_source(manifest), "sample_id"]
+
+
 def in_split(manifest: pd.DataFrame, split: str) -> pd.Series:
-    """Rows of `split` (pool | test) that are still in the source: a sample its source no longer
-    holds (`gone_at`) is neither selected, trained on, scored nor exported; its annotations stay."""
-    return (manifest["split"] == split) & manifest["gone_at"].isna()
+    """Rows of `split` (pool | test) that the source still holds (`in_source`)."""
+    return (manifest["split"] == split) & in_source(manifest)
 
 
 STATES = ("unlabeled", "queued", "annotated", "accepted", "quarantined")

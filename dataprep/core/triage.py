@@ -407,7 +407,7 @@ def set_aside(project) -> set[str]:
 def triage(project: Project) -> dict[str, Any]:
     full = store.read_table(project.data, "manifest")
     # what the source holds now: a gone sample is nobody's near-duplicate original
-    man = full[full["gone_at"].isna()].reset_index(drop=True)
+    man = full[store.in_source(full)].reset_index(drop=True)
     X, index = load_features(project, man)
     rows = Rows(X, rows_of(index, man["sample_id"]))        # read range by range, here or on the workers
     out, distinct = _triage(man, rows, project.cfg.triage, project.data, project.cfg.project.seed,
