@@ -206,6 +206,52 @@ def test_a_spreadsheet_with_semicolons_and_decimal_commas_is_a_table(project, tm
     assert np.allclose(np.sort(got, axis=0), np.sort(table[["a", "b", "c"]].to_numpy(), axis=0))
 
 
+@pytest.mark.parametrize("sep, written", [
+    (",", lambda v: f"{v:,.2f}"),                                             # 1,939.35
+    (",", lambda v: f"${v:,.0f}"),                                            # $1,939
+    (";", lambda v: f"{v:,.2f}".replace(",", " ").replace(".", ",")),         # 1 939,35
+    (";", lambda v: f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")),   # 1.939,35
+    (",", lambda v: f"{v:.0f}%"),                                              # 1939% (kept as written)
+], ids=["thousands-commas", "dollars", "spaces-decimal-comma", "dots-decimal-comma", "percent"])
+def test_numbers_written_with_separators_are_numbers(project, tmp_path, sep, written):
+    """A spreadsheet's `1,939.35`, `1.939,35`, `$1,939` or `19.4%` was text to pandas: the column was
+    left out of the features ("neither numbers nor categories"), and in a project acquired before
+    from the plain numbers every value became missing, every row a new sample and every old one
+    gone. Read as numbers under one convention, it is the same feature with the same sample ids."""
+    rng = np.random.default_rng(0)
+    plain = pd.DataFrame(rng.normal(size=(40, 3)) * [1000, 1, 1], columns=list("abc")).assign(label=["x", "y"] * 20)
+    plain["a"] = plain["a"].round(0)        # every form above shows all of a
+    plain.to_csv(tmp_path / "t.csv", sep=sep, index=False)
+    root = project(acquire={"source": "t.csv"})
+    assert acquire(open_project(root / "params.yaml"))["samples"] == 40
+    ids = set(store.read_table(root / "data", "manifest")["sample_id"])
+    styled = plain.assign(a=plain["a"].map(written))
+    styled.to_csv(tmp_path / "t.csv", sep=sep, index=False)
+    again = acquire(open_project(root / "params.yaml"))
+    assert again["new_samples"] == 0 and again["gone"] == 0 and set(store.read_table(root / "data", "manifest")["sample_id"]) == ids
+    assert any("column 'a' read as numbers written with separators" in w for w in again["warnings"]), again["warnings"]
+    # a new project reads the styled file alone: a is a feature, with the plain values
+    root2 = project(acquire={"source": "t.csv"}, project={"data_dir": "d2"})
+    s = acquire(open_project(root2 / "params.yaml"))
+    feats = pd.read_parquet(root2 / "d2" / "raw" / "tabular.parquet")
+    assert s["samples"] == 40 and "a" in feats.columns, (s, feats.columns)
+    got = np.sort(feats["a"].to_numpy())
+    assert np.array_equal(got, np.sort(plain["a"].to_numpy())), got[:5]
+    assert set(feats["sample_id"]) == ids
+
+
+@pytest.mark.parametrize("values", [
+    ["12-345", "23-456", "34-567"],       # product codes
+    ["1,2,3", "4,5,6", "7,8,9"],          # lists
+    ["007,123", "012,345", "099,999"],    # codes with leading zeros
+    ["1,234.5", "1.234,5", "2,000.0"],    # two conventions in one column
+    ["1,23", "4,567", "8,9"],             # groups not of three
+])
+def test_text_that_only_looks_like_numbers_stays_text(values):
+    from dataprep.core.written_numbers import as_numbers
+    assert as_numbers(pd.Series(values * 4, dtype="string")) is None
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

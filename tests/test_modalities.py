@@ -155,12 +155,15 @@ def test_text_rounds(text_run):
 
 
 def test_tabular_rounds(tmp_path):
-    src = tabular_csv(tmp_path / "table.csv")
+    src = tabular_csv(tmp_path / "table.csv", written=True)     # f1 as money: $1,234.56
     path = _project(tmp_path / "p", src)
     curve, traces = _rounds(path)
     acc = [m["accuracy"] for m in curve if "accuracy" in m]
     assert acc and acc[-1] > 0.6, curve
     check_contract(path, traces)
+    # the money column is a feature, read as the numbers it shows
+    table = pd.read_parquet(path / "data" / "raw" / "tabular.parquet")
+    assert table["f1"].dtype == "float64" and table["f1"].abs().max() > 100, table.dtypes
     # the report shows a row by its values (it showed 'nan', the text a table row lacks)
     import subprocess
     res = subprocess.run(["dataprep", "report"], cwd=path, capture_output=True, text=True, env=dvc_env())

@@ -38,7 +38,7 @@ def example(
 ) -> None:
     """Write a generated example dataset to try dataprep on (the README's tutorials): images of
     five shapes in class folders stored as people have them (transparent icons, EXIF-rotated
-    JPEGs, palette GIFs, 16-bit PNGs, CMYK JPEGs), a topic-labelled text CSV, or a tabular CSV."""
+    JPEGs, palette GIFs, 16-bit PNGs, CMYK JPEGs), a topic-labelled text CSV, or a tabular CSV (one column written as money, $1,234.56)."""
     from dataprep.demo import examples
     from dataprep.core.errors import UserError
 
@@ -52,7 +52,10 @@ def example(
     elif kind in ("text", "tabular"):
         if dest.suffix.lower() != ".csv":
             raise UserError(f"{dest}: a {kind} example is a .csv file")
-        (examples.text_csv if kind == "text" else examples.tabular_csv)(dest, n_per_class=per_class, seed=seed)
+        if kind == "text":
+            examples.text_csv(dest, n_per_class=per_class, seed=seed)
+        else:
+            examples.tabular_csv(dest, n_per_class=per_class, seed=seed, written=True)
         n = per_class * (len(examples.TOPICS) if kind == "text" else 3)
     else:
         raise UserError(f"example {kind!r}: expected images, text or tabular")

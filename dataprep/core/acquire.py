@@ -34,6 +34,7 @@ from dataprep.core.images import check_image, view_path, write_view
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
+from dataprep.core.written_numbers import read_written_numbers
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
               ".pbm", ".pnm", ".jp2", ".tga"}     # what Pillow decodes; what browsers do not show gets a PNG view
@@ -191,15 +192,18 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
         if suffix in {".csv", ".tsv"}:
             sep = "\t" if suffix == ".tsv" else separator(text)
             df = pd.read_csv(io.StringIO(text), sep=sep)
+            decimals = (".",)
             if sep != ",":          # a spreadsheet that separates with ';' may write decimal commas too: 3,14
                 commas = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
+                decimals = (".", ",")
                 if n_numeric(commas) > n_numeric(df):
-                    df = commas
+                    df, decimals = commas, (",", ".")
             header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
             df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
             if text_column in df.columns and header.count(text_column) == 1:
                 df[text_column] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[text_column], dtype=str,
                                               keep_default_na=False)[text_column].to_numpy()
+            df.attrs["decimals"] = decimals     # the marks its written numbers may use (`written_numbers`)
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
         else:
@@ -389,6 +393,17 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
     target = data_dir / TABULAR_FILE
     # a row's sample id is its feature values, so the first acquire fixes the columns for good
     known = [c for c in pq.read_schema(target).names if c != "sample_id"] if target.exists() else None
+    schema = pq.read_schema(target) if target.exists() else None
+    categories = {c for c in (known or []) if str(schema.field(c).type) in ("string", "large_string")}
+    # 1,234.5, 1.234,5, $1,200, 12% read as numbers, but the label and the project's categories
+    shown = df
+    settled = {label_col} | categories | (set(df.columns) - set(known or features or df.columns))
+    df, written = read_written_numbers(df, settled, df.attrs.get("decimals", (".",)))
+    if written:
+        c = written[0]
+        i = shown[c].first_valid_index()
+        warnings.append(f"{path}: column {', '.join(map(repr, written))} read as numbers written with separators or "
+                        f"signs (e.g. {shown[c][i]!r} as {df[c][i]:g})")
     if features and known is not None and list(features) != known:
         raise UserError(f"{path}: acquire.feature_columns {list(features)} differ from the columns this project's "
                         f"samples were acquired with {known} (a row's sample id is its feature values): set them "
@@ -403,15 +418,15 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
             raise UserError(f"{path}: acquire.feature_columns lists {label_col!r}, the label column; leave it out")
         text_cols = [c for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
         if known is not None:        # the project's table says which columns are categories
-            schema = pq.read_schema(target)
-            text_cols = [c for c in feats if str(schema.field(c).type) in ("string", "large_string")]
+            text_cols = [c for c in feats if c in categories]
         for c in text_cols:
             if known is None and not is_categorical(df[c]):
                 example = df[c].dropna().astype(str).iloc[0] if df[c].notna().any() else ""
                 raise UserError(f"{path}: feature column {c!r} is neither numbers (e.g. {example!r}) nor a category "
                                 f"of at most {CATEGORIES_MAX} repeated values; convert it to numbers or leave it out")
     else:
-        feats, warnings = _feature_columns(path, df, label_col)
+        feats, more = _feature_columns(path, df, label_col)
+        warnings += more
         text_cols = [c for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
     num = [c for c in feats if c not in text_cols]
     values = df[num].apply(pd.to_numeric, errors="coerce")

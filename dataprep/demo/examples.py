@@ -153,8 +153,11 @@ def text_csv(path: Path, n_per_class: int = 60, seed: int = 0, label_column: str
     return path
 
 
-def tabular_csv(path: Path, n_per_class: int = 80, n_features: int = 6, seed: int = 0) -> Path:
-    """Three Gaussian classes in `n_features` numeric columns (some values missing) and a label."""
+def tabular_csv(path: Path, n_per_class: int = 80, n_features: int = 6, seed: int = 0,
+                written: bool = False) -> Path:
+    """Three Gaussian classes in `n_features` numeric columns (some values missing) and a label.
+    `written`: f1 as a spreadsheet writes money, thousands times larger ('$1,234.56'), as
+    `dataprep example tabular` writes it (acquire reads it as numbers)."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -167,6 +170,8 @@ def tabular_csv(path: Path, n_per_class: int = 80, n_features: int = 6, seed: in
         frames.append(df)
     df = pd.concat(frames).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     df.loc[rng.random(len(df)) < 0.03, "f0"] = np.nan
+    if written and n_features > 1:
+        df["f1"] = [f"{'-' if v < 0 else ''}${abs(v) * 1000:,.2f}" for v in df["f1"]]
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
     return path
