@@ -71,10 +71,15 @@ def reannotation_to_push(project: Project) -> pd.DataFrame:
     return out[["sample_id", "task_id", "n_wanted"]].astype({"task_id": "int64", "n_wanted": "int64"})
 
 
-def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, Any]:
+def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame,
+           present: set[int] | None = None) -> dict[str, Any]:
     """Write the backend's state locally; unchanged state rewrites nothing (so DVC sees no change).
 
-    The annotation log only grows: rows already mirrored are kept as they were.
+    The annotation log only grows: rows already mirrored are kept as they were. `present`: every
+    task id the backend holds now, where the backend said (a full read, or a count that showed
+    tasks missing); a mirrored task it no longer holds and nobody answered (push withdrew it:
+    its sample left the source) leaves the mirror, so its sample is not "sent" for ever: put
+    back, it can be picked and sent again. A task with an answer stays (the answer is history).
     """
     data = project.data
     old_tasks = store.read_table(data, "tasks")
@@ -82,11 +87,17 @@ def mirror(project: Project, tasks: pd.DataFrame, annotations: pd.DataFrame) -> 
     key = ["annotation_id", "updated_at", "status", "label"]    # new content under an old id and time is kept too
     seen = set(map(tuple, old_ann[key].astype(str).to_numpy())) if len(old_ann) else set()
     fresh = annotations[np.array([tuple(r) not in seen for r in annotations[key].astype(str).to_numpy()], dtype=bool)]
+    dropped = 0
+    if present is not None and len(old_tasks):
+        answered = set(old_ann["task_id"]) | set(annotations["task_id"])
+        away = ~old_tasks["task_id"].isin(set(present) | answered)
+        dropped = int(away.sum())
+        old_tasks = old_tasks[~away].reset_index(drop=True)
     known = set(zip(old_tasks["task_id"], old_tasks["sample_id"]))
     new_tasks = tasks[np.array([k not in known for k in zip(tasks["task_id"], tasks["sample_id"])], dtype=bool)]
-    if len(new_tasks) or not store.exists(data, "tasks"):
+    if len(new_tasks) or dropped or not store.exists(data, "tasks"):
         store.write_table(data, "tasks", pd.concat([old_tasks, new_tasks], ignore_index=True) if len(old_tasks) else new_tasks)
     if len(fresh) or not store.exists(data, "annotations"):
         store.append_table(data, "annotations", fresh) if len(old_ann) else store.write_table(data, "annotations", fresh)
-    return {"new_tasks": int(len(new_tasks)), "new_annotations": int(len(fresh)),
+    return {"new_tasks": int(len(new_tasks)), "new_annotations": int(len(fresh)), "withdrawn_tasks": dropped,
             "tasks": int(len(old_tasks) + len(new_tasks)), "annotations": int(len(old_ann) + len(fresh))}

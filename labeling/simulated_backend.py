@@ -88,8 +88,19 @@ def withdraw(project: Project) -> int:
     answered = set(store.read_table(d, "annotations", ["task_id"])["task_id"])
     drop = tasks["task_id"].isin(out["task_id"]) & ~tasks["task_id"].isin(answered)
     if drop.any():
+        # the highest id ever given, so a new task never takes a withdrawn one's (as on a server)
+        write_json(_last_id_path(project), {"last_task_id": max(_last_task_id(project), int(tasks["task_id"].max()))})
         store.write_table(d, "tasks", tasks[~drop])
     return int(drop.sum())
+
+
+def _last_id_path(project: Project):
+    return _sim_dir(project) / "last_task_id.json"
+
+
+def _last_task_id(project: Project) -> int:
+    path = _last_id_path(project)
+    return int(json.loads(path.read_text())["last_task_id"]) if path.exists() else 0
 
 
 def push(project: Project) -> dict[str, Any]:
@@ -99,7 +110,7 @@ def push(project: Project) -> dict[str, Any]:
     require_truth(store.read_table(project.data, "manifest"), batch["sample_id"],    # now, not a round later
                   project.cfg.project.task == "detection")
     ids = pd.concat([_sim_tasks(project)["task_id"], store.read_table(project.data, "tasks", ["task_id"])["task_id"]])
-    start = int(ids.max()) + 1 if len(ids) else 1          # never the id of a withdrawn task
+    start = max(int(ids.max()) if len(ids) else 0, _last_task_id(project)) + 1     # never the id of a withdrawn task
     now = SIM_EPOCH + pd.Timedelta(days=int(batch["round"].max()) if len(batch) else 0)
     new = pd.DataFrame({"sample_id": batch["sample_id"], "task_id": np.arange(start, start + len(batch)),
                         "created_at": now, "gold": batch["gold"].astype(bool), "prediction": batch["prediction"],
@@ -184,4 +195,5 @@ def pull(project: Project) -> dict[str, Any]:
                         "simulated annotators there, or use label.backend: studio")
     answered = _sim_answer(project)
     remote_tasks, remote_ann = _sim_tasks(project), store.read_table(_sim_dir(project), "annotations")
-    return mirror(project, remote_tasks, remote_ann) | {"backend": "simulated", "answered_now": answered}
+    return mirror(project, remote_tasks, remote_ann, present=set(remote_tasks["task_id"])) | {
+        "backend": "simulated", "answered_now": answered}

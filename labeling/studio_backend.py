@@ -358,6 +358,15 @@ def snapshot_tasks(ls, pid: int, poll_s: float = 0.25, timeout_s: float = 3600) 
         ls.projects.exports.delete(pid, ex.id)
 
 
+def held_if_fewer(ls, pid: int, data) -> set[int] | None:
+    """Every task id of the project, when the server holds fewer tasks than the mirror (push
+    withdrew some, or someone deleted them); None when it holds as many or more (one request)."""
+    mirrored = len(store.read_table(data, "tasks", ["task_id"]))
+    if (ls.projects.get(pid).task_number or 0) >= mirrored:
+        return None
+    return {int(t.id) for t in ls.tasks.list(project=pid, fields="task_only", include="id", page_size=1000)}
+
+
 def fetch_tasks(ls, pid: int, cursor: str | None) -> list[dict]:
     """Tasks changed since `cursor` (server time), or all of them. A first pull reads a snapshot
     export; later pulls ask the Data Manager for tasks updated after the cursor only."""
@@ -459,9 +468,10 @@ def pull(project: Project) -> dict[str, Any]:
     with explained(url, f"reading tasks of project {proj.id}"):
         users = user_names(ls, state.get("users", {}))
         tasks = fetch_tasks(ls, proj.id, cursor)
+        present = held_if_fewer(ls, proj.id, data)
     old_ann = store.current_annotations(store.read_table(data, "annotations"))
     tasks_df, ann_df, new_cursor = mirror_rows(tasks, users, project.cfg.project.task, old_ann, cursor)
-    out = mirror(project, tasks_df, ann_df)
+    out = mirror(project, tasks_df, ann_df, present)
     names = {str(k): v for k, v in sorted(users.items())}
     if new_cursor != cursor or not state_path.exists() or names != state.get("users"):
         write_json(state_path, {"project_id": proj.id, "cursor": new_cursor, "users": names})

@@ -84,7 +84,9 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     tested = man[man["split"] == "test"].head(2)
     fresh = man[store.in_split(man, "pool")].set_index("sample_id").loc[list(selectable(p, man))].reset_index().head(2)
     tasks = store.read_table(p.data, "tasks")
-    open_task = tasks[~tasks["task_id"].isin(store.read_table(p.data, "annotations")["task_id"])].iloc[0]
+    open_task = tasks[~tasks["task_id"].isin(store.read_table(p.data, "annotations")["task_id"])].sort_values(
+        "task_id").iloc[-1]
+    assert open_task["task_id"] == tasks["task_id"].max()     # the newest task: its id must never be given again
     queued = man[man["sample_id"] == open_task["sample_id"]]
     gone = pd.concat([labeled, tested, fresh, queued])
     before = store.read_table(p.data, "annotations")
@@ -103,9 +105,13 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     build_features(p)
     pull(resting)
     validate(p)
-    run_round(p)
     # its unanswered task is taken off the work: no annotator spends time on, or sees, a deleted file
-    assert push(p)["withdrawn"] == 1
+    withdrew = push(p)                    # the last selection again: nothing new to send
+    assert withdrew["withdrawn"] == 1 and withdrew["pushed"] == 0, withdrew
+    assert open_task["task_id"] not in set(store.read_table(p.work / "simulated", "tasks")["task_id"])
+    assert pull(resting)["withdrawn_tasks"] == 1      # the backend no longer holds it: it leaves the mirror
+    run_round(p)
+    push(p)                               # new tasks: none takes the withdrawn (highest) task's id
     assert open_task["task_id"] not in set(store.read_table(p.work / "simulated", "tasks")["task_id"])
     pull(p)
     assert open_task["task_id"] not in set(store.read_table(p.data, "annotations")["task_id"])
@@ -137,6 +143,12 @@ def test_a_sample_gone_from_the_source_leaves_pool_test_and_export_and_comes_bac
     assert again["gone_at"].notna().sum() == (kind == "text") == s["gone"]
     assert again.set_index("sample_id").loc[list(out), "split"].tolist() == gone["split"].tolist()
     assert set(labeled["sample_id"]) <= set(lineage(p)["sample_id"])
+    # the sample whose open task was withdrawn left the mirror's tasks at the pull after: back, it
+    # is an unlabeled pool sample that can be picked and sent again, on a task of a new id
+    assert open_task["sample_id"] not in set(store.read_table(p.data, "tasks")["sample_id"])
+    assert open_task["sample_id"] in set(selectable(p, again))
+    states = store.sample_states(p.data).set_index("sample_id")["state"]
+    assert states[open_task["sample_id"]] == "unlabeled"
 
 
 def test_another_source_does_not_judge_what_an_earlier_one_brought(tmp_path):

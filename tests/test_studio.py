@@ -666,3 +666,9 @@ def test_unanswered_tasks_of_samples_gone_from_the_source_are_withdrawn(server, 
     left = {t.id for t in admin.tasks.list(project=proj.id, fields="task_only")}
     assert open_.id not in left and {answered.id, late.id} <= left and len(left) == len(tasks) - 1
     assert push(p)["withdrawn"] == 0                        # deleted once; the next push leaves it alone
+    # the next pull sees the server hold fewer tasks: the withdrawn one leaves the mirror (its
+    # sample, put back, can be sent again); the answered ones stay with their answers
+    got = pull(p)
+    mirrored = set(store.read_table(p.data, "tasks")["task_id"])
+    assert got["withdrawn_tasks"] == 1 and open_.id not in mirrored and {answered.id, late.id} <= mirrored, got
+    assert pull(p)["withdrawn_tasks"] == 0

@@ -68,7 +68,9 @@ def pull(ctx: typer.Context) -> None:
 
     s = run(project_from(ctx))
     console.result(s, f"pulled {s['new_annotations']} new annotations and {s['new_tasks']} new tasks "
-                      f"({s['annotations']} annotations on {s['tasks']} tasks in all)")
+                      f"({s['annotations']} annotations on {s['tasks']} tasks in all)"
+                      + (f"; {s['withdrawn_tasks']} unanswered tasks the backend no longer holds left the mirror "
+                         "(their samples can be sent again)" if s.get("withdrawn_tasks") else ""))
 
 
 studio = make_app("A local Label Studio server for one-machine use.")
