@@ -252,6 +252,52 @@ def test_text_that_only_looks_like_numbers_stays_text(values):
     assert as_numbers(pd.Series(values * 4, dtype="string")) is None
 
 
+@pytest.mark.parametrize("kind", ["text", "tabular"])
+def test_an_excel_workbook_is_read_from_the_sheet_asked_for(project, tmp_path, kind):
+    """Teams keep labelled data in Excel: a .xlsx source was "expected an image folder or a .csv,
+    ... file". Its first sheet is read (the others named in a warning), or `acquire.sheet`."""
+    rng = np.random.default_rng(0)
+    if kind == "text":
+        data = pd.DataFrame({"text": [f"note {i} about {['tea', 'tax'][i % 2]}" for i in range(19)] + [2024],
+                             "label": ["drink", "money"] * 10})
+    else:
+        data = pd.DataFrame(rng.normal(size=(20, 3)), columns=list("abc")).assign(label=["x", "y"] * 10)
+    with pd.ExcelWriter(tmp_path / "book.xlsx", engine="openpyxl") as xl:
+        pd.DataFrame({"read me": ["the data is on the next sheet"]}).to_excel(xl, sheet_name="about", index=False)
+        data.to_excel(xl, sheet_name="data", index=False, startrow=2)      # two blank rows above the header
+    root = project(acquire={"source": "book.xlsx", "sheet": "data"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == kind and s["samples"] == 20 and s["unreadable"] == 0, s
+    man = store.read_table(root / "data", "manifest")
+    assert sorted(man["source_label"].unique()) == sorted(data["label"].unique())
+    if kind == "text":                  # a cell Excel holds as a number is a text like any other
+        assert "2024" in set(man["text"])
+    else:
+        feats = pd.read_parquet(root / "data" / "raw" / "tabular.parquet")
+        assert np.allclose(np.sort(feats["a"]), np.sort(data["a"]))
+    # by number too; the first sheet by default, with a warning naming the others
+    assert acquire(open_project(root / "params.yaml", {"acquire.sheet": 1}))["new_samples"] == 0
+    root2 = project(acquire={"source": "book.xlsx"}, project={"data_dir": "d2"})
+    res = runner.invoke(app, ["--params", str(root2 / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert "text column 'text' not found" in res.output and "columns: read me" in res.output, res.output
+    for sheet, says in ((5, "acquire.sheet: "), ("Data", "has no sheet 'Data' (sheets: 'about', 'data')")):
+        root3 = project(acquire={"source": "book.xlsx", "sheet": sheet}, project={"data_dir": "d3"})
+        res = runner.invoke(app, ["--params", str(root3 / "params.yaml"), "acquire"])
+        assert res.exit_code == 2 and says in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_an_old_or_broken_excel_file_is_one_line(project, tmp_path):
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0 not really")
+    (tmp_path / "broken.xlsx").write_bytes(b"PK not a zip")
+    for name, says in (("old.xls", "old.xls: an Excel file from before 2007 (.xls) is not read; save it as .xlsx"),
+                       ("broken.xlsx", "broken.xlsx: not a readable Excel workbook")):
+        root = project(acquire={"source": name, "kind": "tabular"})
+        res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert says in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'
@@ -264,8 +310,8 @@ def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
 
 @pytest.mark.parametrize("kind, source, says", [
     ("images", "r.csv", "acquire.kind: images reads a folder of images; "),
-    ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv file (or one compressed: .csv.gz"),
-    ("tabular", "notes.txt", "acquire.kind: tabular reads a .csv, .json, .jsonl, .parquet, .tsv file (or one compressed: ")])
+    ("text", "imgs", "acquire.kind: text reads a .csv, .json, .jsonl, .parquet, .tsv, .xlsm, .xlsx file (or one compressed: .csv.gz"),
+    ("tabular", "notes.txt", "acquire.kind: tabular reads a .csv, .json, .jsonl, .parquet, .tsv, .xlsm, .xlsx file (or one compressed: ")])
 def test_a_kind_the_source_is_not_is_one_line(project, tmp_path, kind, source, says):
     """`acquire.kind: images` on a CSV was "unexpected NotADirectoryError"; `text` on an image
     folder said "cannot read as  (... Parquet magic bytes not found ...)"."""

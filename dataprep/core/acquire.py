@@ -38,7 +38,8 @@ from dataprep.core.written_numbers import read_written_numbers
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
               ".pbm", ".pnm", ".jp2", ".tga"}     # what Pillow decodes; what browsers do not show gets a PNG view
-TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
+TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet", ".xlsx", ".xlsm"}
+EXCEL_EXTS = {".xlsx", ".xlsm"}       # read with openpyxl, pandas' engine for them; .xls (before 2007) is not
 COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma}     # a table may come compressed: t.csv.gz
 TABLES = f"{', '.join(sorted(TABLE_EXTS))} file (or one compressed: {', '.join(f'.csv{c}' for c in COMPRESSIONS)}, ...)"
 TABULAR_FILE = "raw/tabular.parquet"
@@ -170,15 +171,24 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
 
 
 # ---------------------------------------------------------------- tables
-def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | None = None) -> pd.DataFrame:
+def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | None = None,
+                      sheet: str | int | None = None) -> pd.DataFrame:
     """A CSV/TSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
     the line and byte, not a rejection of the whole file without a word. The suffix is read in
     any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
     that separator (spreadsheets in many locales write `;`), and with decimal commas where they
     make more columns numbers (the same spreadsheets write 3,14). A CSV's `text_column` is read as
-    written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value."""
+    written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value.
+    An Excel workbook (.xlsx, .xlsm) is read from `sheet` (`acquire.sheet`: a name or a number
+    from 0), else its first sheet; the names of the others are in `df.attrs["other_sheets"]`."""
     suffix = table_suffix(path)
     raw = read_bytes(path)
+    if suffix in EXCEL_EXTS:
+        df = read_excel(path, raw, sheet)
+        if df.empty:
+            raise UserError(f"{path}: sheet {df.attrs['sheet']!r} has no rows; set acquire.sheet to the sheet with "
+                            f"the data (sheets: {', '.join(map(repr, [df.attrs['sheet'], *df.attrs['other_sheets']]))})")
+        return df
     if suffix in {".csv", ".tsv", ".jsonl", ".json"}:
         try:
             text = raw.decode(encoding)
@@ -218,6 +228,39 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
         raise UserError(f"{path}: no rows" + (f" (only the header: {', '.join(map(str, df.columns))})"
                                               if len(df.columns) else " (the file is empty)")
                         + "; point acquire.source at the table with the data")
+    return df
+
+
+def read_excel(path: Path, raw: bytes, sheet: str | int | None) -> pd.DataFrame:
+    """One sheet of a workbook as a frame: cells keep the type Excel gave them (a number typed
+    as text stays text); `attrs` name the sheet read and the others."""
+    try:
+        book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
+    except Exception as exc:            # zipfile.BadZipFile, KeyError, openpyxl's InvalidFileException
+        raise UserError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+    names = list(book.sheet_names)
+    if sheet is None:
+        chosen = names[0]
+    elif isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise UserError(f"acquire.sheet: {path} has {len(names)} sheets (0 to {len(names) - 1}: "
+                            f"{', '.join(map(repr, names))}), not {sheet}")
+        chosen = names[sheet]
+    elif sheet in names:
+        chosen = sheet
+    else:
+        raise UserError(f"acquire.sheet: {path} has no sheet {sheet!r} (sheets: {', '.join(map(repr, names))})")
+    # the header is the first row with anything in it (a sheet often starts with a title or blank
+    # rows); blank rows and columns around and between the data are not rows or columns of it
+    cells = book.parse(chosen, header=None).dropna(how="all").dropna(axis=1, how="all")
+    if cells.empty:
+        df = pd.DataFrame()
+    else:
+        head = [f"Unnamed: {i}" if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                for i, v in enumerate(cells.iloc[0])]
+        df = cells.iloc[1:].reset_index(drop=True).infer_objects()
+        df.columns = head
+    df.attrs.update(sheet=chosen, other_sheets=[n for n in names if n != chosen], repeated_columns=[])
     return df
 
 
@@ -585,6 +628,8 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     src = src if src.is_absolute() else project.root / src
     if not src.exists():
         raise UserError(f"acquire.source: {src} does not exist")
+    if not src.is_dir() and table_suffix(src) == ".xls":
+        raise UserError(f"{src}: an Excel file from before 2007 (.xls) is not read; save it as .xlsx or .csv")
     if a.kind == "images" and not src.is_dir():
         raise UserError(f"acquire.kind: images reads a folder of images; {src} is a file (acquire.kind: auto "
                         "tells text from tabular)")
@@ -597,11 +642,12 @@ def resolve_source(project: Project) -> tuple[Path, str]:
         return src, "images"
     if table_suffix(src) not in TABLE_EXTS:
         raise UserError(f"acquire.source: {src}: expected an image folder or a {TABLES}")
-    df = read_source_table(src, a.encoding)
+    df = read_source_table(src, a.encoding, sheet=a.sheet)
     if a.text_column in df.columns:
         return src, "text"
     label_col = find_label_column(df, a.label_column)[0]
-    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col):
+    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col) or \
+            read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
         return src, "tabular"
     raise UserError(f"{src}: text column {a.text_column!r} not found and no numeric feature columns "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
@@ -635,8 +681,12 @@ def acquire(project: Project) -> dict[str, Any]:
                 warnings.append(f"{len(loose)} images lie directly in {shown}, beside its class folders "
                                 f"(e.g. {loose[0]}): they come unlabeled")
     else:
-        df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None)
+        df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None, a.sheet)
         label_col, warnings = find_label_column(df, a.label_column)
+        if df.attrs.get("other_sheets") and a.sheet is None:
+            warnings.append(f"{src.name}: read its first sheet, {df.attrs['sheet']!r}; it has "
+                            f"{len(df.attrs['other_sheets'])} more ({', '.join(map(repr, df.attrs['other_sheets'][:5]))}"
+                            f"{', ...' if len(df.attrs['other_sheets']) > 5 else ''}): set acquire.sheet to read another")
         # pandas reads a repeated header name as 'x', 'x.1': say so rather than leave it to be found
         warnings += [f"{src}: column {c!r} is in the header more than once; pandas read the others as "
                      f"'{c}.1' and so on (rename them to say which is which)" for c in df.attrs.get("repeated_columns", [])]

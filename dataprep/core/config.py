@@ -63,6 +63,8 @@ class Acquire(_Section):
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
                             description="decode budget: larger images are read shrunk (JPEG scale, libvips)")
     encoding: str = Field("utf-8", description="text encoding of CSV/TSV/JSONL sources")
+    sheet: str | int | None = Field(None, description="Excel workbooks: the sheet to read, by name or number "
+                                                       "from 0 (default: the first)")
     follow_links: Literal["inside", "all", "none"] = Field(
         "inside", description="symbolic links in an image folder: follow those pointing inside it, all, or none")
     boxes: str | None = Field(None, description="detection: a COCO file with the true boxes of some images "
@@ -376,6 +378,7 @@ acquire:
   n_jobs: 2                 # parallel hashing and image checks
   max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
   encoding: utf-8           # CSV/TSV/JSONL sources: their text encoding (for example latin-1)
+  sheet: null               # Excel workbooks (.xlsx): the sheet to read, by name or number from 0 (null: the first)
   follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
   boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
 
