@@ -240,6 +240,15 @@ def test_numbers_written_with_separators_are_numbers(project, tmp_path, sep, wri
     assert set(feats["sample_id"]) == ids
 
 
+def test_a_table_whose_only_numbers_are_written_ones_is_a_table(project, tmp_path):
+    """Every feature column as money: acquire.kind auto said "no numeric feature columns"."""
+    rng = np.random.default_rng(1)
+    money = pd.DataFrame({c: [f"${v:,.2f}" for v in rng.uniform(1000, 9000, 30)] for c in ("price", "cost")})
+    money.assign(label=["cheap", "dear", "fair"] * 10).to_csv(tmp_path / "m.csv", index=False)
+    s = acquire(open_project(project(acquire={"source": "m.csv"}) / "params.yaml"))
+    assert s["kind"] == "tabular" and s["samples"] == 30, s
+
+
 @pytest.mark.parametrize("values", [
     ["12-345", "23-456", "34-567"],       # product codes
     ["1,2,3", "4,5,6", "7,8,9"],          # lists
