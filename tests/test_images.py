@@ -25,9 +25,9 @@ def _shape_visible(img: Image.Image, shape: str, seed: int) -> float:
     return abs(float(np.corrcoef(mask.ravel(), grey.ravel())[0, 1]))
 
 
-@pytest.mark.parametrize("kind", ["alpha", "exif", "palette", "deep", "cmyk"])
+@pytest.mark.parametrize("kind", ["alpha", "exif", "palette", "deep", "cmyk", "heic"])
 def test_each_kind_shows_its_shape(tmp_path, kind):
-    ext = {"alpha": "png", "exif": "jpg", "palette": "gif", "deep": "png", "cmyk": "jpg"}[kind]
+    ext = {"alpha": "png", "exif": "jpg", "palette": "gif", "deep": "png", "cmyk": "jpg", "heic": "heic"}[kind]
     for seed in range(4):
         path = write_image(tmp_path / f"{kind}{seed}.{ext}", "triangle", kind, np.random.default_rng(seed))
         # the mask is drawn from the same generator first, so re-drawing it with the seed gives it back
@@ -36,6 +36,37 @@ def test_each_kind_shows_its_shape(tmp_path, kind):
         assert _shape_visible(img, "triangle", seed) > 0.8, (kind, seed)
         fmt, w, h = check_image(path)
         assert (w, h) == (48, 48)
+
+
+def test_a_folder_of_phone_photos_is_acquired_with_views_and_other_files_are_named(tmp_path):
+    """HEIC (what phones store) was not an image suffix: a folder of phone photos was "no image
+    files found", and beside other images they were left out without a word, as was every other
+    file that is not an image. Now they are samples whose Label Studio view is a PNG, and the
+    files left out are counted by kind in a warning (and in the no-images error)."""
+    from dataprep.core.acquire import acquire
+    from dataprep.core.images import view_path
+    from dataprep.core.project import open_project
+
+    image_folder(tmp_path / "photos", n_per_class=4, kinds=("heic",))
+    (tmp_path / "photos" / "ring" / "notes.txt").write_text("taken on a Tuesday")
+    (tmp_path / "photos" / "logo.svg").write_text("<svg/>")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": "photos"}}))
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    assert s["samples"] == 12 and s["unreadable"] == 0, s
+    assert any("2 files in photos are not images acquire reads and were left out: 1 .svg, 1 .txt" in w
+               for w in s["warnings"]), s["warnings"]
+    man = store.read_table(tmp_path / "data", "manifest")
+    assert set(man["width"]) == {48} and man["path"].str.endswith(".heif").all()
+    for rel in man["path"]:
+        view = tmp_path / "data" / view_path(rel)
+        assert view.suffix == ".png" and Image.open(view).size == (48, 48)
+    only_text = tmp_path / "texts"
+    only_text.mkdir()
+    (only_text / "a.txt").write_text("x")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": "texts"}, "project": {"data_dir": "d2"}}))
+    from dataprep.core.errors import UserError
+    with pytest.raises(UserError, match="no image files .* found; it holds 1 .txt"):
+        acquire(open_project(tmp_path / "params.yaml"))
 
 
 def test_naive_decoding_loses_alpha_and_exif(tmp_path):

@@ -38,7 +38,7 @@ def example(
 ) -> None:
     """Write a generated example dataset to try dataprep on (the README's tutorials): images of
     five shapes in class folders stored as people have them (transparent icons, EXIF-rotated
-    JPEGs, palette GIFs, 16-bit PNGs, CMYK JPEGs), a topic-labelled text CSV, or a tabular CSV (one column written as money, $1,234.56)."""
+    JPEGs, palette GIFs, 16-bit PNGs, CMYK JPEGs, HEIC photos), a topic-labelled text CSV, or a tabular CSV (one column written as money, $1,234.56)."""
     from dataprep.demo import examples
     from dataprep.core.errors import UserError
 

@@ -37,7 +37,8 @@ from dataprep.core.sources import write_digits
 from dataprep.core.written_numbers import read_written_numbers
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
-              ".pbm", ".pnm", ".jp2", ".tga"}     # what Pillow decodes; what browsers do not show gets a PNG view
+              ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}     # what Pillow decodes (HEIF: pillow-heif); what
+# browsers do not show gets a PNG view
 TABLE_EXTS = {".csv", ".tsv", ".jsonl", ".json", ".parquet", ".xlsx", ".xlsm"}
 EXCEL_EXTS = {".xlsx", ".xlsm"}       # read with openpyxl, pandas' engine for them; .xls (before 2007) is not
 COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma}     # a table may come compressed: t.csv.gz
@@ -83,11 +84,12 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
     return out
 
 
-def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[str, str | None]], list[dict]]:
-    """Image files under `folder` with the class subfolder (if any) as label, and the symbolic
-    links skipped under the `follow_links` policy (inside | all | none), each with why."""
+def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[str, str | None]], list[dict], dict]:
+    """Image files under `folder` with the class subfolder (if any) as label, the symbolic
+    links skipped under the `follow_links` policy (inside | all | none), each with why, and how
+    many other files there are by suffix (not images acquire reads: named in a warning)."""
     root = folder.resolve()
-    files, skipped, seen = [], [], {root}
+    files, skipped, seen, others = [], [], {root}, {}
 
     def allowed(p: Path) -> str | None:
         target = p.resolve()
@@ -117,9 +119,17 @@ def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[
             elif p.is_file() and p.suffix.lower() in IMAGE_EXTS:
                 rel = p.relative_to(folder)
                 files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
+            elif p.is_file():
+                others[p.suffix.lower() or p.name] = others.get(p.suffix.lower() or p.name, 0) + 1
 
     walk(folder)
-    return files, skipped
+    return files, skipped, others
+
+
+def _kinds(counts: dict) -> str:
+    """'12 .txt, 3 .svg' from {suffix: count}, the commonest first (at most five)."""
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{n} {k}" for k, n in top[:5]) + (", ..." if len(top) > 5 else "")
 
 
 def _stat_key(path: Path) -> str:
@@ -129,13 +139,14 @@ def _stat_key(path: Path) -> str:
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
                     cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None
-                    ) -> tuple[list[dict], list[dict], list[dict]]:
-    """Hash and check the images of `folder`. A file whose size and modification time match the
+                    ) -> tuple[list[dict], list[dict], list[dict], dict]:
+    """Hash and check the images of `folder` (and count its other files, `list_images`). A file whose size and modification time match the
     stat cache (and whose raw copy exists) is not read again, as DVC does for its own hashes, so
     the stage can run every round at the cost of listing the folder."""
-    files, skipped = list_images(folder, follow_links)
+    files, skipped, others = list_images(folder, follow_links)
     if not files:
-        raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
+        raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found"
+                        + (f"; it holds {_kinds(others)}" if others else ""))
     if boxes is not None:             # detection: the source label is the image's true boxes, if known
         files = [(rel, boxes.get(rel)) for rel, _ in files]
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +178,7 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
              for (rel, _), r in zip(todo, rows) if "error" not in r}
     kept = {rel: cache[rel] for rel in stats if rel in cache and rel not in fresh and rel not in dict(todo)}
     write_json(cache_file, {"max_pixels": max_pixels, str(folder.resolve()): {**kept, **fresh}})
-    return known + good, bad, skipped
+    return known + good, bad, skipped, others
 
 
 # ---------------------------------------------------------------- tables
@@ -661,7 +672,7 @@ def acquire(project: Project) -> dict[str, Any]:
     data.mkdir(parents=True, exist_ok=True)
     # Sources under the project are recorded relative to it, so manifests match across clones.
     shown = os.path.relpath(src, project.root) if src.resolve().is_relative_to(project.root) else str(src)
-    skipped, warnings = [], []
+    skipped, warnings, others = [], [], {}
     detection = project.cfg.project.task == "detection"
     if kind == "images":
         boxes = None
@@ -671,8 +682,8 @@ def acquire(project: Project) -> dict[str, Any]:
                                          list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
-        good, bad, skipped = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                             project.work / "acquire_cache.json", a.follow_links, boxes)
+        good, bad, skipped, others = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
+                                                     project.work / "acquire_cache.json", a.follow_links, boxes)
         if not detection:
             check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
                                "class folders", "move the folders")
@@ -704,6 +715,9 @@ def acquire(project: Project) -> dict[str, Any]:
     if conflicts:
         warnings.append(f"{len(conflicts)} exact duplicates came with different labels (e.g. "
                         f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")
+    if others:
+        warnings.append(f"{sum(others.values())} files in {shown} are not images acquire reads and were left "
+                        f"out: {_kinds(others)}")
     if skipped:
         warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
     named = {v for v in found["source_label"] if v is not None and not pd.isna(v)} if len(found) else set()

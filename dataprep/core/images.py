@@ -16,6 +16,9 @@ is the same:
   scan in a 16-bit file is not shown black), float images by their range,
   CMYK / YCbCr / LAB converted, 1-bit and palette expanded; animated images
   give their first frame.
+- **HEIC / HEIF** (phone photos) are decoded through pillow-heif, registered with
+  Pillow here, so every reader of pixels gets them; browsers do not show them, so
+  Label Studio gets a PNG view (`view_path`).
 - **Size**: decoding costs memory in proportion to the pixels, not to the
   file (a 484 KB PNG can hold 169 megapixels). Images above `max_pixels` are
   decoded shrunk: JPEG at a reduced DCT scale (`Image.draft`), other formats
@@ -33,9 +36,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps
 
 from dataprep.core.atomic import write_bytes
+
+pillow_heif.register_heif_opener()      # HEIC/HEIF: phone photos (module docstring)
 
 DEFAULT_MAX_PIXELS = 40_000_000
 

@@ -14,6 +14,7 @@ in one of the ways real files hide it:
 - `palette`: palette GIF with a transparent index, some animated (2 frames);
 - `deep`: 16-bit grey PNG using 12 bits of range;
 - `cmyk`: CMYK JPEG;
+- `heic`: HEIC, as phones store photos (browsers do not show it: Label Studio gets a PNG view);
 - `huge`: one 150-megapixel PNG (`huge_png`), a few hundred KB on disk.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 SHAPES = ("ring", "square", "triangle", "cross", "bar")
-KINDS = ("alpha", "exif", "palette", "deep", "cmyk")
+KINDS = ("alpha", "exif", "palette", "deep", "cmyk", "heic")
 
 
 def shape_mask(shape: str, size: int, rng: np.random.Generator) -> Image.Image:
@@ -92,6 +93,16 @@ def write_image(path: Path, shape: str, kind: str, rng: np.random.Generator, siz
         fg = np.array([0, 0, 0, 230], np.float32)
         bg = np.array([rng.integers(0, 60), rng.integers(0, 60), rng.integers(0, 60), 0], np.float32)
         Image.fromarray((fg * m + bg * (1 - m)).astype(np.uint8), "CMYK").save(path, "JPEG", quality=92)
+    elif kind == "heic":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+
+        fg, bg = np.array(_flat(size, rng)), np.array(_flat(size, rng))
+        if abs(float(fg.mean()) - float(bg.mean())) < 80:
+            bg = np.where(fg.mean() < 128, 235, 20) * np.ones(3)
+        m = np.asarray(mask, np.float32)[..., None] / 255
+        Image.fromarray((fg * m + bg * (1 - m)).astype(np.uint8), "RGB").save(path, "HEIF", quality=90)
     else:
         raise ValueError(kind)
     return path
@@ -100,7 +111,7 @@ def write_image(path: Path, shape: str, kind: str, rng: np.random.Generator, siz
 def image_folder(root: Path, n_per_class: int = 24, kinds=KINDS, shapes=SHAPES[:3], seed: int = 0) -> Path:
     """`root/<shape>/<kind>_<i>.<ext>`: n_per_class images per class, the kinds in turn."""
     rng = np.random.default_rng(seed)
-    ext = {"alpha": "png", "exif": "jpg", "palette": "gif", "deep": "png", "cmyk": "jpg"}
+    ext = {"alpha": "png", "exif": "jpg", "palette": "gif", "deep": "png", "cmyk": "jpg", "heic": "heic"}
     for shape in shapes:
         for i in range(n_per_class):
             kind = kinds[i % len(kinds)]
