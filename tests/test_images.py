@@ -69,6 +69,32 @@ def test_a_folder_of_phone_photos_is_acquired_with_views_and_other_files_are_nam
         acquire(open_project(tmp_path / "params.yaml"))
 
 
+def test_train_and_val_folders_holding_class_folders_give_the_class_labels(tmp_path):
+    """A dataset as it is often shared, `train/<class>/` and `val/<class>/`, was labelled 'train'
+    and 'val'. The class folders under the split folders are the labels now (with a warning);
+    classes that happen to be named like a split, with images directly inside, stay classes."""
+    from dataprep.core.acquire import acquire
+    from dataprep.core.project import open_project
+
+    image_folder(tmp_path / "ds" / "train", n_per_class=4, kinds=("alpha", "exif"), seed=0)
+    image_folder(tmp_path / "ds" / "val", n_per_class=2, kinds=("alpha", "exif"), seed=1)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": "ds"}}))
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    man = store.read_table(tmp_path / "data", "manifest")
+    assert s["samples"] == 18 and sorted(man["source_label"].unique()) == ["ring", "square", "triangle"], s
+    assert (man["source_label"] == man["source"].str.split("/").str[-2]).all()
+    assert any("split folders (train, val)" in w for w in s["warnings"]), s["warnings"]
+    # classes named 'train' and 'test' (images directly inside) are classes
+    for cls in ("train", "test"):
+        for i in range(3):
+            write_image(tmp_path / "cls" / cls / f"{i}.png", "ring" if cls == "train" else "bar", "alpha",
+                        np.random.default_rng(i))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": {"source": "cls"}, "project": {"data_dir": "d2"}}))
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    man = store.read_table(tmp_path / "d2", "manifest")
+    assert sorted(man["source_label"].unique()) == ["test", "train"] and not any("split folders" in w for w in s["warnings"])
+
+
 def test_naive_decoding_loses_alpha_and_exif(tmp_path):
     """What the decoder fixes: plain PIL conversion shows nothing / the wrong way up."""
     a = write_image(tmp_path / "a.png", "ring", "alpha", np.random.default_rng(0))

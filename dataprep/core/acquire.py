@@ -19,7 +19,7 @@ import lzma
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -84,10 +84,22 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
     return out
 
 
-def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[str, str | None]], list[dict], dict]:
+SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "dev", "test", "testing", "eval"}
+
+
+class Listing(NamedTuple):
+    files: list[tuple[str, str | None]]   # (path under the folder, class folder or None)
+    skipped: list[dict]                   # symbolic links not followed, each with why
+    others: dict                          # files that are not images, counted by suffix
+    split_folders: list[str]              # train/, val/, ... read as splits holding the class folders
+
+
+def list_images(folder: Path, follow_links: str = "inside") -> Listing:
     """Image files under `folder` with the class subfolder (if any) as label, the symbolic
     links skipped under the `follow_links` policy (inside | all | none), each with why, and how
-    many other files there are by suffix (not images acquire reads: named in a warning)."""
+    many other files there are by suffix (not images acquire reads: named in a warning). A
+    dataset stored as `train/<class>/`, `val/<class>/` (every top folder a split name, every
+    image in a folder under it) takes its labels from the class folders, not 'train' and 'val'."""
     root = folder.resolve()
     files, skipped, seen, others = [], [], {root}, {}
 
@@ -123,7 +135,13 @@ def list_images(folder: Path, follow_links: str = "inside") -> tuple[list[tuple[
                 others[p.suffix.lower() or p.name] = others.get(p.suffix.lower() or p.name, 0) + 1
 
     walk(folder)
-    return files, skipped, others
+    parts = [Path(rel).parts for rel, _ in files]
+    tops = {p[0] for p in parts if len(p) > 1}
+    splits: list[str] = []
+    if tops and all(t.casefold() in SPLIT_FOLDERS for t in tops) and all(len(p) > 2 for p in parts):
+        splits = sorted(tops)
+        files = [(rel, p[1]) for (rel, _), p in zip(files, parts)]
+    return Listing(files, skipped, others, splits)
 
 
 def _kinds(counts: dict) -> str:
@@ -139,14 +157,16 @@ def _stat_key(path: Path) -> str:
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
                     cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None
-                    ) -> tuple[list[dict], list[dict], list[dict], dict]:
-    """Hash and check the images of `folder` (and count its other files, `list_images`). A file whose size and modification time match the
-    stat cache (and whose raw copy exists) is not read again, as DVC does for its own hashes, so
-    the stage can run every round at the cost of listing the folder."""
-    files, skipped, others = list_images(folder, follow_links)
+                    ) -> tuple[list[dict], list[dict], Listing]:
+    """Hash and check the images of `folder`; with what `list_images` found besides. A file whose
+    size and modification time match the stat cache (and whose raw copy exists) is not read
+    again, as DVC does for its own hashes, so the stage can run every round at the cost of
+    listing the folder."""
+    listing = list_images(folder, follow_links)
+    files = listing.files
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found"
-                        + (f"; it holds {_kinds(others)}" if others else ""))
+                        + (f"; it holds {_kinds(listing.others)}" if listing.others else ""))
     if boxes is not None:             # detection: the source label is the image's true boxes, if known
         files = [(rel, boxes.get(rel)) for rel, _ in files]
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +198,7 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
              for (rel, _), r in zip(todo, rows) if "error" not in r}
     kept = {rel: cache[rel] for rel in stats if rel in cache and rel not in fresh and rel not in dict(todo)}
     write_json(cache_file, {"max_pixels": max_pixels, str(folder.resolve()): {**kept, **fresh}})
-    return known + good, bad, skipped, others
+    return known + good, bad, listing
 
 
 # ---------------------------------------------------------------- tables
@@ -682,8 +702,13 @@ def acquire(project: Project) -> dict[str, Any]:
                                          list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
-        good, bad, skipped, others = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                                     project.work / "acquire_cache.json", a.follow_links, boxes)
+        good, bad, listing = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
+                                             project.work / "acquire_cache.json", a.follow_links, boxes)
+        skipped, others = listing.skipped, listing.others
+        if listing.split_folders and not detection:
+            warnings.append(f"{shown} holds split folders ({', '.join(listing.split_folders)}) with the class folders "
+                            "inside: the labels are the class folders' names, and every image joins one dataset "
+                            "that acquire splits itself (acquire.test_fraction)")
         if not detection:
             check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
                                "class folders", "move the folders")
