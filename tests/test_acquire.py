@@ -307,6 +307,35 @@ def test_an_old_or_broken_excel_file_is_one_line(project, tmp_path):
         assert says in res.output and len(res.output.strip().splitlines()) == 1, res.output
 
 
+def test_a_text_column_under_another_name_is_found(project, tmp_path):
+    """A review set with columns `review, label` was "text column 'text' not found and no numeric
+    feature columns"; with a star rating beside it, a table whose reviews were left out as
+    "neither numbers nor categories", with no word of acquire.text_column."""
+    words = "good bad slow quick broken lovely cheap pricey late early".split()
+    rng = np.random.default_rng(0)
+    reviews = [" ".join(rng.choice(words, 6)) + f" no {i}" for i in range(29)] + ["007 008 009 010"]
+    pd.DataFrame({"title": [f"t{i % 3}" for i in range(30)], "review": reviews,
+                  "label": ["pos", "neg", "mixed"] * 10}).to_csv(tmp_path / "r.csv", index=False)
+    root = project(acquire={"source": "r.csv"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == "text" and s["samples"] == 30, s
+    assert any("the texts are read from column 'review'" in w for w in s["warnings"]), s["warnings"]
+    assert "007 008 009 010" in set(store.read_table(root / "data", "manifest")["text"])
+    # with a number beside it the table stays a table (as before), and the warning says how to read the reviews
+    pd.DataFrame({"review": reviews, "stars": rng.integers(1, 6, 30),
+                  "label": ["pos", "neg", "mixed"] * 10}).to_csv(tmp_path / "s.csv", index=False)
+    root = project(acquire={"source": "s.csv"}, project={"data_dir": "d2"})
+    s = acquire(open_project(root / "params.yaml"))
+    assert s["kind"] == "tabular" and any("set acquire.text_column: review" in w for w in s["warnings"]), s
+    root = project(acquire={"source": "s.csv", "text_column": "review"}, project={"data_dir": "d3"})
+    assert acquire(open_project(root / "params.yaml"))["kind"] == "text"
+    # nothing like a text and no numbers: the one line as before
+    pd.DataFrame({"code": [f"c{i % 4}" for i in range(30)], "label": ["a", "b"] * 15}).to_csv(tmp_path / "c.csv", index=False)
+    root = project(acquire={"source": "c.csv"}, project={"data_dir": "d4"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "text column 'text' not found and no numeric feature columns" in res.output
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

@@ -448,9 +448,12 @@ def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tupl
         warnings.append(f"{path}: column {', '.join(map(repr, index))} numbers the rows and is not a feature "
                         "(list it in acquire.feature_columns to use it)")
     if skipped := [c for c in others if c not in numeric and c not in categorical]:
+        texts = [c for c in skipped if is_free_text(df[c])]
         warnings.append(f"{path}: column {', '.join(map(repr, skipped[:5]))}"
                         f"{f' and {len(skipped) - 5} more' if len(skipped) > 5 else ''} left out of the features: "
-                        f"neither numbers nor categories (over {CATEGORIES_MAX} distinct values, or hardly a repeat)")
+                        f"neither numbers nor categories (over {CATEGORIES_MAX} distinct values, or hardly a repeat)"
+                        + (f"; {texts[0]!r} reads as text people wrote: to learn from it instead, set "
+                           f"acquire.text_column: {texts[0]} (the numbers are then not used)" if texts else ""))
     if not [c for c in feats if c in numeric]:
         raise UserError(f"{path}: no numeric feature columns"
                         f"{f' besides the row index {index[0]!r}' if index else ''}; set acquire.feature_columns")
@@ -650,6 +653,36 @@ def _within(source: str, scope: str) -> bool:
     return source == scope or source.startswith((scope + os.sep, scope + "/", scope + ":"))
 
 
+TEXT_NAMES = ("text", "texts", "review", "sentence", "content", "body", "comment", "message", "tweet", "document",
+              "utterance", "abstract", "description")
+
+
+def is_free_text(col: pd.Series) -> bool:
+    """Texts people wrote: ten or more strings, nearly all distinct, of several words on average."""
+    v = col.dropna()
+    if len(v) < 10 or not all(isinstance(x, str) for x in v.head(1000)):
+        return False
+    v = v.astype(str)
+    return v.nunique() >= 0.9 * len(v) and v.str.split().str.len().mean() >= 4
+
+
+def find_text_column(df: pd.DataFrame, label_col: str | None) -> tuple[str | None, str]:
+    """Where `acquire.text_column` is the default 'text' and the table has no such column nor any
+    numeric feature: the one column of free text (`is_free_text`), preferring one named like a
+    text ('review', 'sentence', ...), and the warning that says so; else None."""
+    others = [c for c in df.columns if c != label_col]
+    if any(pd.api.types.is_numeric_dtype(df[c]) for c in others) or \
+            read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
+        return None, ""
+    free = [c for c in others if is_free_text(df[c])]
+    named = [c for c in free if str(c).strip().casefold() in TEXT_NAMES]
+    pick = named if len(named) == 1 else free if len(free) == 1 else []
+    if not pick:
+        return None, ""
+    return pick[0], (f"no column 'text': the texts are read from column {pick[0]!r} (set acquire.text_column to "
+                     "choose another)")
+
+
 def resolve_source(project: Project) -> tuple[Path, str]:
     """The source path and its kind (images | text | tabular)."""
     a = project.cfg.acquire
@@ -680,6 +713,8 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col) or \
             read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
         return src, "tabular"
+    if a.text_column == "text" and find_text_column(df, label_col)[0] is not None:
+        return src, "text"
     raise UserError(f"{src}: text column {a.text_column!r} not found and no numeric feature columns "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
 
@@ -719,6 +754,13 @@ def acquire(project: Project) -> dict[str, Any]:
     else:
         df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None, a.sheet)
         label_col, warnings = find_label_column(df, a.label_column)
+        text_col = a.text_column
+        if kind == "text" and text_col not in df.columns and text_col == "text":
+            found_text, why = find_text_column(df, label_col)
+            if found_text is not None:      # read again, so its values are texts as written ('007')
+                text_col = found_text
+                df = read_source_table(src, a.encoding, text_col, a.sheet)
+                warnings.append(why)
         if df.attrs.get("other_sheets") and a.sheet is None:
             warnings.append(f"{src.name}: read its first sheet, {df.attrs['sheet']!r}; it has "
                             f"{len(df.attrs['other_sheets'])} more ({', '.join(map(repr, df.attrs['other_sheets'][:5]))}"
@@ -728,10 +770,10 @@ def acquire(project: Project) -> dict[str, Any]:
                      f"'{c}.1' and so on (rename them to say which is which)" for c in df.attrs.get("repeated_columns", [])]
         warnings += check_label_column(src, df, label_col, list(project.cfg.project.labels))
         if kind == "text":
-            if a.text_column not in df.columns:
-                raise UserError(f"{src}: text column {a.text_column!r} not found "
+            if text_col not in df.columns:
+                raise UserError(f"{src}: text column {text_col!r} not found "
                                 f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
-            good, bad = _acquire_text(shown, df, a.text_column, label_col)
+            good, bad = _acquire_text(shown, df, text_col, label_col)
         else:
             good, bad, more = _acquire_tabular(shown, df, a.feature_columns, label_col, data)
             warnings += more
