@@ -336,6 +336,19 @@ def test_a_text_column_under_another_name_is_found(project, tmp_path):
     assert res.exit_code == 2 and "text column 'text' not found and no numeric feature columns" in res.output
 
 
+def test_a_csv_written_with_a_space_after_each_comma(project, tmp_path):
+    """`label, text` then `pos, "a text, with a comma"`: the header's names began with a space
+    (the labels were read from ' text'), and a quoted text after ', ' was cut at its comma."""
+    rows = ["label, text"] + [f'{["pos", "neg"][i % 2]}, "words {i}, then more words after the comma"'
+                              for i in range(12)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    s = acquire(open_project(project(acquire={"source": "s.csv"}) / "params.yaml"))
+    man = store.read_table(tmp_path / "data", "manifest")
+    assert s["kind"] == "text" and s["samples"] == 12 and not s["warnings"], s
+    assert set(man["source_label"]) == {"pos", "neg"}
+    assert man["text"].str.endswith(", then more words after the comma").all(), man["text"].head(2).tolist()
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

@@ -232,18 +232,22 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
     try:
         if suffix in {".csv", ".tsv"}:
             sep = "\t" if suffix == ".tsv" else separator(text)
-            df = pd.read_csv(io.StringIO(text), sep=sep)
+            # `text, label` / `"a text", pos`: a space after every separator of the header is the file's
+            # style, not part of names and values (and a quote after it opens a quoted field)
+            fields = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r").split(sep)
+            spaced = len(fields) > 1 and all(f.startswith(" ") for f in fields[1:])
+            df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=spaced)
             decimals = (".",)
             if sep != ",":          # a spreadsheet that separates with ';' may write decimal commas too: 3,14
-                commas = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
+                commas = pd.read_csv(io.StringIO(text), sep=sep, decimal=",", skipinitialspace=spaced)
                 decimals = (".", ",")
                 if n_numeric(commas) > n_numeric(df):
                     df, decimals = commas, (",", ".")
-            header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+            header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=spaced), [])
             df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
             if text_column in df.columns and header.count(text_column) == 1:
                 df[text_column] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[text_column], dtype=str,
-                                              keep_default_na=False)[text_column].to_numpy()
+                                              keep_default_na=False, skipinitialspace=spaced)[text_column].to_numpy()
             df.attrs["decimals"] = decimals     # the marks its written numbers may use (`written_numbers`)
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
