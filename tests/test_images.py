@@ -95,6 +95,40 @@ def test_train_and_val_folders_holding_class_folders_give_the_class_labels(tmp_p
     assert sorted(man["source_label"].unique()) == ["test", "train"] and not any("split folders" in w for w in s["warnings"])
 
 
+def test_labels_from_a_table_beside_a_flat_folder_of_images(tmp_path):
+    """A folder of images and a CSV `id,label` (ids without the suffix), as many datasets come:
+    every image came unlabeled (and the CSV was a stray file). `acquire.labels_file` reads it."""
+    from dataprep.core.acquire import acquire
+    from dataprep.core.errors import UserError
+    from dataprep.core.project import open_project
+
+    src = image_folder(tmp_path / "cls", n_per_class=3, kinds=("alpha", "exif"))
+    flat = tmp_path / "images"
+    flat.mkdir()
+    rows = []
+    for i, p in enumerate(sorted(src.rglob("*.*"))):
+        p.rename(flat / f"img{i:02d}{p.suffix}")
+        rows.append({"image_id": f"img{i:02d}", "class": p.parent.name})
+    table = pd.DataFrame(rows[1:] + [{"image_id": "img99", "class": "ring"}])    # one image has no row
+    table.to_csv(flat / "train.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(
+        {"acquire": {"source": "images", "labels_file": "images/train.csv", "label_column": "class"}}))
+    s = acquire(open_project(tmp_path / "params.yaml"))
+    man = store.read_table(tmp_path / "data", "manifest").sort_values("source")
+    want = {f"images/img{i:02d}": r["class"] for i, r in enumerate(rows)}
+    got = dict(zip(man["source"].str.rsplit(".", n=1).str[0], man["source_label"]))
+    assert s["samples"] == 9 and {k: v for k, v in got.items() if pd.notna(v)} == {
+        k: v for k, v in want.items() if k != "images/img00"} and pd.isna(got["images/img00"]), got
+    assert any("1 rows name no image of the source (e.g. 'img99')" in w for w in s["warnings"]), s["warnings"]
+    assert any("1 of 9 images have no row" in w for w in s["warnings"]) and not any(".csv" in w and "not images" in w
+                                                                                      for w in s["warnings"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(
+        {"acquire": {"source": "images", "labels_file": "images/train.csv", "label_column": "kind"},
+         "project": {"data_dir": "d2"}}))
+    with pytest.raises(UserError, match="has no label column 'kind'"):
+        acquire(open_project(tmp_path / "params.yaml"))
+
+
 def test_naive_decoding_loses_alpha_and_exif(tmp_path):
     """What the decoder fixes: plain PIL conversion shows nothing / the wrong way up."""
     a = write_image(tmp_path / "a.png", "ring", "alpha", np.random.default_rng(0))

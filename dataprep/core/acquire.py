@@ -144,6 +144,53 @@ def list_images(folder: Path, follow_links: str = "inside") -> Listing:
     return Listing(files, skipped, others, splits)
 
 
+def labels_from_file(path: Path, rels: list[str], label_column: str | None, encoding: str = "utf-8",
+                     sheet: str | int | None = None) -> tuple[dict[str, str | None], list[str]]:
+    """`acquire.labels_file`: image (path under the source) -> label, from a table with a column
+    naming each image by its path, file name, or name without suffix (whichever column and form
+    names the most images) and the label column; with warnings for rows naming no image, images
+    with no row, and images given two labels (those get none)."""
+    df = read_source_table(path, encoding, sheet=sheet)
+    label_col = find_label_column(df, label_column or "label")[0]
+    if not label_col or label_col not in df.columns:
+        raise UserError(f"acquire.labels_file: {path} has no label column {label_column!r} "
+                        f"(columns: {', '.join(map(str, df.columns))}); set acquire.label_column")
+    forms = {"path": [Path(r).as_posix() for r in rels], "name": [Path(r).name for r in rels],
+             "stem": [Path(r).stem for r in rels]}
+    keys = {f: {k: r for k, r in zip(v, rels)} for f, v in forms.items()
+            if len(set(v)) == len(v)}                   # a form two images share names neither
+    best, best_n = None, 0
+    for c in df.columns:
+        if c == label_col:
+            continue
+        vals = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+                for v in df[c]]
+        for form, index in keys.items():
+            n = sum(v in index for v in vals)
+            if n > best_n:
+                best, best_n = (c, form, vals), n
+    if best is None:
+        raise UserError(f"acquire.labels_file: no column of {path} names the images (as {rels[0]!r}, "
+                        f"{Path(rels[0]).name!r} or {Path(rels[0]).stem!r}; columns: {', '.join(map(str, df.columns))})")
+    col, form, vals = best
+    labels = _labels_of(df, label_col)
+    given: dict[str, set] = {}
+    for v, lab in zip(vals, labels):
+        if v in keys[form] and lab is not None:
+            given.setdefault(keys[form][v], set()).add(lab)
+    out = {r: (next(iter(s)) if len(s) == 1 else None) for r, s in given.items()}
+    warnings = []
+    if nowhere := [v for v in vals if v is not None and v not in keys[form]]:
+        warnings.append(f"{path.name}: {len(nowhere)} rows name no image of the source (e.g. {nowhere[0]!r})")
+    if twice := [r for r, s in given.items() if len(s) > 1]:
+        warnings.append(f"{path.name}: {len(twice)} images have rows with different labels (e.g. {twice[0]}): "
+                        "they are unlabeled")
+    if missing := len(rels) - len(given):
+        warnings.append(f"{path.name}: {missing} of {len(rels)} images have no row: they keep their class folder, "
+                        "if any, else come unlabeled")
+    return out, warnings
+
+
 def _kinds(counts: dict) -> str:
     """'12 .txt, 3 .svg' from {suffix: count}, the commonest first (at most five)."""
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -156,8 +203,8 @@ def _stat_key(path: Path) -> str:
 
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
-                    cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None
-                    ) -> tuple[list[dict], list[dict], Listing]:
+                    cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None,
+                    named: dict[str, str | None] | None = None) -> tuple[list[dict], list[dict], Listing]:
     """Hash and check the images of `folder`; with what `list_images` found besides. A file whose
     size and modification time match the stat cache (and whose raw copy exists) is not read
     again, as DVC does for its own hashes, so the stage can run every round at the cost of
@@ -169,6 +216,8 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
                         + (f"; it holds {_kinds(listing.others)}" if listing.others else ""))
     if boxes is not None:             # detection: the source label is the image's true boxes, if known
         files = [(rel, boxes.get(rel)) for rel, _ in files]
+    elif named is not None:           # acquire.labels_file: its label wins over the class folder
+        files = [(rel, named[rel] if rel in named else label) for rel, label in files]
     raw_dir.mkdir(parents=True, exist_ok=True)
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     cache = cache.get(str(folder.resolve()), {}) if cache.get("max_pixels") == max_pixels else {}
@@ -741,16 +790,28 @@ def acquire(project: Project) -> dict[str, Any]:
                                          list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
+        named = None
+        if a.labels_file and not detection:
+            table = Path(a.labels_file) if Path(a.labels_file).is_absolute() else project.root / a.labels_file
+            if not table.is_file():
+                raise UserError(f"acquire.labels_file: {table} does not exist")
+            rels = [rel for rel, _ in list_images(src, a.follow_links).files]
+            if rels:                  # none: the no-images error below says so
+                named, warnings = labels_from_file(table, rels, a.label_column, a.encoding, a.sheet)
         good, bad, listing = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                             project.work / "acquire_cache.json", a.follow_links, boxes)
-        skipped, others = listing.skipped, listing.others
+                                             project.work / "acquire_cache.json", a.follow_links, boxes, named)
+        skipped, others = listing.skipped, dict(listing.others)
+        if a.labels_file and named is not None and table.resolve().is_relative_to(src.resolve()):
+            suffix = table.suffix.lower()       # the labels file beside the images is no stray file
+            others = {k: v - (k == suffix) for k, v in others.items() if v - (k == suffix) > 0}
         if listing.split_folders and not detection:
             warnings.append(f"{shown} holds split folders ({', '.join(listing.split_folders)}) with the class folders "
                             "inside: the labels are the class folders' names, and every image joins one dataset "
                             "that acquire splits itself (acquire.test_fraction)")
         if not detection:
             check_known_labels(src, [r["source_label"] for r in good], list(project.cfg.project.labels),
-                               "class folders", "move the folders")
+                               *(("labels", f"fix {a.labels_file}") if named is not None else
+                                 ("class folders", "move the folders")))
             loose = [r["source"] for r in good if r["source_label"] is None]
             if loose and len(loose) < len(good):        # beside class folders: most likely not meant so
                 warnings.append(f"{len(loose)} images lie directly in {shown}, beside its class folders "

@@ -63,6 +63,8 @@ class Acquire(_Section):
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
                             description="decode budget: larger images are read shrunk (JPEG scale, libvips)")
     encoding: str = Field("utf-8", description="text encoding of CSV/TSV/JSONL sources")
+    labels_file: str | None = Field(None, description="images: a table naming each image (its path under the "
+                                                       "source, file name or name without suffix) and its label")
     sheet: str | int | None = Field(None, description="Excel workbooks: the sheet to read, by name or number "
                                                        "from 0 (default: the first)")
     follow_links: Literal["inside", "all", "none"] = Field(
@@ -379,6 +381,8 @@ acquire:
   max_pixels: 40000000      # decode budget per image: larger ones are read shrunk (JPEG DCT scale, libvips), never whole
   encoding: utf-8           # CSV/TSV/JSONL sources: their text encoding (for example latin-1)
   sheet: null               # Excel workbooks (.xlsx): the sheet to read, by name or number from 0 (null: the first)
+  labels_file: null         # images: a CSV/table with each image's label (a column naming the image by path, file
+                            # name or name without suffix, and acquire.label_column); it wins over class folders
   follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
   boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
 
