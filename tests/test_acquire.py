@@ -249,6 +249,25 @@ def test_a_table_whose_only_numbers_are_written_ones_is_a_table(project, tmp_pat
     assert s["kind"] == "tabular" and s["samples"] == 30, s
 
 
+@pytest.mark.parametrize("store_as", ["csv", "xlsx"])
+def test_dates_are_a_feature_in_days(project, tmp_path, store_as):
+    """A date column (ISO text in a CSV, dates in an Excel sheet) was left out of a table's
+    features as "neither numbers nor categories"; it is days since 1970 now, a later date larger."""
+    rng = np.random.default_rng(2)
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, 40), unit="D")
+    table = pd.DataFrame({"signed_up": when, "spend": rng.normal(size=40), "label": ["stay", "leave"] * 20})
+    if store_as == "csv":
+        table.assign(signed_up=table["signed_up"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "t.csv", index=False)
+    else:
+        table.to_excel(tmp_path / "t.xlsx", index=False)
+    s = acquire(open_project(project(acquire={"source": f"t.{store_as}"}) / "params.yaml"))
+    feats = pd.read_parquet(tmp_path / "data" / "raw" / "tabular.parquet")
+    assert s["kind"] == "tabular" and "signed_up" in feats.columns, (s, feats.columns)
+    days = (when - pd.Timestamp("1970-01-01")).days.to_numpy()
+    assert np.array_equal(np.sort(feats["signed_up"].to_numpy()), np.sort(days.astype(float)))
+    assert any("'signed_up' read as dates" in w for w in s["warnings"]), s["warnings"]
+
+
 @pytest.mark.parametrize("values", [
     ["12-345", "23-456", "34-567"],       # product codes
     ["1,2,3", "4,5,6", "7,8,9"],          # lists

@@ -34,7 +34,7 @@ from dataprep.core.images import check_image, view_path, write_view
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
-from dataprep.core.written_numbers import read_written_numbers
+from dataprep.core.written_numbers import as_days, read_written_numbers
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
               ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}     # what Pillow decodes (HEIF: pillow-heif); what
@@ -529,11 +529,17 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
     shown = df
     settled = {label_col} | categories | (set(df.columns) - set(known or features or df.columns))
     df, written = read_written_numbers(df, settled, df.attrs.get("decimals", (".",)))
-    if written:
-        c = written[0]
+    dated = [c for c in written if as_days(shown[c]) is not None]
+    if numbers := [c for c in written if c not in dated]:
+        c = numbers[0]
         i = shown[c].first_valid_index()
-        warnings.append(f"{path}: column {', '.join(map(repr, written))} read as numbers written with separators or "
+        warnings.append(f"{path}: column {', '.join(map(repr, numbers))} read as numbers written with separators or "
                         f"signs (e.g. {shown[c][i]!r} as {df[c][i]:g})")
+    if dated:
+        c = dated[0]
+        i = shown[c].first_valid_index()
+        warnings.append(f"{path}: column {', '.join(map(repr, dated))} read as dates, a feature in days since "
+                        f"1970-01-01 (e.g. {str(shown[c][i])!r} as {df[c][i]:g})")
     if features and known is not None and list(features) != known:
         raise UserError(f"{path}: acquire.feature_columns {list(features)} differ from the columns this project's "
                         f"samples were acquired with {known} (a row's sample id is its feature values): set them "

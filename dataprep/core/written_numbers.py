@@ -1,5 +1,5 @@
 """Numbers as spreadsheets and reports write them: `1,234.5`, `1.234,5`, `1 234,5`, `1'234.5`,
-`$1,200`, `12.5%`. pandas reads such a column as text, and a table's feature column was left
+`$1,200`, `12.5%`, and dates (`2024-01-05`, or a column Excel holds as dates) as days. pandas reads such a column as text, and a table's feature column was left
 out as "neither numbers nor categories" (or, in a project whose table already has it as
 numbers, read as missing).
 
@@ -52,15 +52,39 @@ def as_numbers(col: pd.Series, decimal: str = ".") -> pd.Series | None:
     return None
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def as_days(col: pd.Series) -> pd.Series | None:
+    """Dates as days since 1970-01-01 (floats, so a time of day is a fraction): a column Excel or
+    parquet holds as dates, or text whose every value is an ISO date (2024-01-05, with an
+    optional time); else None. A date is then a feature like a number (later is larger)."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        when = col
+    else:
+        present = col[col.notna()]
+        if present.empty or not all(isinstance(v, str) and ISO_DATE.fullmatch(v.strip()) for v in present):
+            return None
+        when = pd.to_datetime(col.where(col.notna()).map(lambda v: v.strip() if isinstance(v, str) else v),
+                              errors="coerce", format="ISO8601", utc=True)
+        if when[present.index].isna().any():        # 2024-13-45: shaped like a date, not one
+            return None
+    if getattr(when.dt, "tz", None) is not None:
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    return (when - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+
+
 def read_written_numbers(df: pd.DataFrame, skip: set, decimals: tuple[str, ...] = (".",)) -> tuple[pd.DataFrame, list]:
-    """`df` with every text column (but those in `skip`) that holds written numbers read as floats,
-    and those columns' names. `decimals`: the decimal marks the file may use, the likelier first;
-    the one that reads more columns wins (one mark for the whole file)."""
+    """`df` with every column (but those in `skip`) that holds written numbers read as floats,
+    and dates as days (`as_days`); with the names of the columns so read. `decimals`: the decimal
+    marks the file may use, the likelier first; the one that reads more columns wins (one mark
+    for the whole file)."""
     best: dict = {}
     for mark in decimals:
         found = {c: got for c in df.columns if c not in skip and (got := as_numbers(df[c], mark)) is not None}
         if len(found) > len(best):
             best = found
+    best |= {c: got for c in df.columns if c not in skip and c not in best and (got := as_days(df[c])) is not None}
     if not best:
         return df, []
     out = df.copy()
