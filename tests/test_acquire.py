@@ -348,11 +348,28 @@ def test_a_text_column_under_another_name_is_found(project, tmp_path):
     assert s["kind"] == "tabular" and any("set acquire.text_column: review" in w for w in s["warnings"]), s
     root = project(acquire={"source": "s.csv", "text_column": "review"}, project={"data_dir": "d3"})
     assert acquire(open_project(root / "params.yaml"))["kind"] == "text"
-    # nothing like a text and no numbers: the one line as before
-    pd.DataFrame({"code": [f"c{i % 4}" for i in range(30)], "label": ["a", "b"] * 15}).to_csv(tmp_path / "c.csv", index=False)
+    # nothing like a text, no numbers, no categories (ids): the one line as before
+    pd.DataFrame({"code": [f"c{i}" for i in range(30)], "label": ["a", "b"] * 15}).to_csv(tmp_path / "c.csv", index=False)
     root = project(acquire={"source": "c.csv"}, project={"data_dir": "d4"})
     res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
-    assert res.exit_code == 2 and "text column 'text' not found and no numeric feature columns" in res.output
+    assert res.exit_code == 2 and "text column 'text' not found and no feature columns" in res.output, res.output
+
+
+def test_a_table_of_categories_only_is_a_table(project, tmp_path):
+    """Tables whose every feature is a category (mushrooms, cars, tic-tac-toe) were "text column
+    'text' not found and no numeric feature columns", or with acquire.kind: tabular "no numeric
+    feature columns": one-hot features are features."""
+    rng = np.random.default_rng(3)
+    odor = rng.choice(list("anpf"), 60)
+    table = pd.DataFrame({"cap": rng.choice(list("xbf"), 60), "odor": odor, "ring": rng.choice(list("pen"), 60),
+                          "label": np.where(np.isin(odor, ["p", "f"]), "poison", "edible")})
+    table.to_csv(tmp_path / "m.csv", index=False)
+    s = acquire(open_project(project(acquire={"source": "m.csv"}) / "params.yaml"))
+    assert s["kind"] == "tabular" and s["samples"] == len(table.drop_duplicates(["cap", "odor", "ring"])), s
+    from dataprep.core.features import build_features
+    build_features(open_project(tmp_path / "params.yaml"))
+    X = np.load(tmp_path / "data" / "features" / "dense.npy")
+    assert X.shape[1] == 3 + 4 + 3 and np.isfinite(X).all(), X.shape
 
 
 def test_a_csv_written_with_a_space_after_each_comma(project, tmp_path):

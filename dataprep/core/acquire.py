@@ -356,8 +356,8 @@ def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tupl
                         f"neither numbers nor categories (over {CATEGORIES_MAX} distinct values, or hardly a repeat)"
                         + (f"; {texts[0]!r} reads as text people wrote: to learn from it instead, set "
                            f"acquire.text_column: {texts[0]} (the numbers are then not used)" if texts else ""))
-    if not [c for c in feats if c in numeric]:
-        raise UserError(f"{path}: no numeric feature columns"
+    if not feats:
+        raise UserError(f"{path}: no feature columns (numbers or categories)"
                         f"{f' besides the row index {index[0]!r}' if index else ''}; set acquire.feature_columns")
     return feats, warnings
 
@@ -623,7 +623,9 @@ def resolve_source(project: Project) -> tuple[Path, str]:
         return src, "tabular"
     if a.text_column == "text" and find_text_column(df, label_col)[0] is not None:
         return src, "text"
-    raise UserError(f"{src}: text column {a.text_column!r} not found and no numeric feature columns "
+    if any(is_categorical(df[c]) for c in df.columns if c != label_col):     # all categories: mushrooms, cars
+        return src, "tabular"
+    raise UserError(f"{src}: text column {a.text_column!r} not found and no feature columns (numbers or categories) "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
 
 
