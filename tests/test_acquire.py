@@ -303,13 +303,24 @@ def test_an_excel_workbook_is_read_from_the_sheet_asked_for(project, tmp_path, k
     else:
         feats = pd.read_parquet(root / "data" / "raw" / "tabular.parquet")
         assert np.allclose(np.sort(feats["a"]), np.sort(data["a"]))
+    assert man["source"].str.startswith("book.xlsx[data]:").all(), man["source"].head(2).tolist()
     # by number too; the first sheet by default, with a warning naming the others
     assert acquire(open_project(root / "params.yaml", {"acquire.sheet": 1}))["new_samples"] == 0
+    # a sheet added and read later (next week's rows) is another source: the first sheet's rows stay
+    more = data.iloc[:5].copy()
+    if kind == "text":
+        more["text"] = [f"{t} again" for t in more["text"].astype(str)]
+    else:
+        more["a"] = more["a"] + 100
+    with pd.ExcelWriter(tmp_path / "book.xlsx", engine="openpyxl", mode="a") as xl:
+        more.to_excel(xl, sheet_name="week2", index=False)
+    s2 = acquire(open_project(root / "params.yaml", {"acquire.sheet": "week2"}))
+    assert s2["new_samples"] == 5 and s2["gone"] == 0 and s2["samples"] == 25, s2
     root2 = project(acquire={"source": "book.xlsx"}, project={"data_dir": "d2"})
     res = runner.invoke(app, ["--params", str(root2 / "params.yaml"), "acquire"])
     assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
     assert "text column 'text' not found" in res.output and "columns: read me" in res.output, res.output
-    for sheet, says in ((5, "acquire.sheet: "), ("Data", "has no sheet 'Data' (sheets: 'about', 'data')")):
+    for sheet, says in ((5, "acquire.sheet: "), ("Data", "has no sheet 'Data' (sheets: 'about', 'data', 'week2')")):
         root3 = project(acquire={"source": "book.xlsx", "sheet": sheet}, project={"data_dir": "d3"})
         res = runner.invoke(app, ["--params", str(root3 / "params.yaml"), "acquire"])
         assert res.exit_code == 2 and says in res.output and len(res.output.strip().splitlines()) == 1, res.output

@@ -623,7 +623,7 @@ def resolve_source(project: Project) -> tuple[Path, str]:
         return src, "tabular"
     if a.text_column == "text" and find_text_column(df, label_col)[0] is not None:
         return src, "text"
-    if any(is_categorical(df[c]) for c in df.columns if c != label_col):     # all categories: mushrooms, cars
+    if len(df) >= 10 and any(is_categorical(df[c]) for c in df.columns if c != label_col):   # mushrooms, cars
         return src, "tabular"
     raise UserError(f"{src}: text column {a.text_column!r} not found and no feature columns (numbers or categories) "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
@@ -683,6 +683,8 @@ def acquire(project: Project) -> dict[str, Any]:
                 text_col = found_text
                 df = read_source_table(src, a.encoding, text_col, a.sheet)
                 warnings.append(why)
+        if df.attrs.get("sheet") is not None:       # a workbook's rows are 'book.xlsx[sheet]:row': another
+            shown = f"{shown}[{df.attrs['sheet']}]"  # sheet read later is another source, judging none of these
         if df.attrs.get("other_sheets") and a.sheet is None:
             warnings.append(f"{src.name}: read its first sheet, {df.attrs['sheet']!r}; it has "
                             f"{len(df.attrs['other_sheets'])} more ({', '.join(map(repr, df.attrs['other_sheets'][:5]))}"
