@@ -396,6 +396,25 @@ def test_a_csv_written_with_a_space_after_each_comma(project, tmp_path):
     assert man["text"].str.endswith(", then more words after the comma").all(), man["text"].head(2).tolist()
 
 
+def test_a_text_in_two_columns_is_one_text(project, tmp_path):
+    """News as `headline, body`, products as `title, description`: only one column could be the
+    text. `acquire.text_column: [headline, body]` joins them, a blank line between."""
+    rows = [{"headline": f"Headline {i}", "body": f"body words {i} " * 3 if i % 5 else "", "label": "ab"[i % 2]}
+            for i in range(20)]
+    rows[3]["headline"], rows[3]["body"] = "", ""          # nothing in either: unreadable, named
+    pd.DataFrame(rows).to_csv(tmp_path / "news.csv", index=False)
+    root = project(acquire={"source": "news.csv", "text_column": ["headline", "body"]})
+    s = acquire(open_project(root / "params.yaml"))
+    man = store.read_table(root / "data", "manifest")
+    assert s["kind"] == "text" and s["samples"] == 19 and s["unreadable"] == 1, s
+    assert "Headline 1\n\nbody words 1 body words 1 body words 1" in set(man["text"])
+    assert "Headline 5" in set(man["text"])                 # no body: the headline alone
+    assert "no text in column 'headline' or 'body'" in json.dumps(s["unreadable_files"]), s["unreadable_files"]
+    root = project(acquire={"source": "news.csv", "text_column": ["headline", "summary"]}, project={"data_dir": "d2"})
+    res = runner.invoke(app, ["--params", str(root / "params.yaml"), "acquire"])
+    assert res.exit_code == 2 and "text column 'headline', 'summary' not found" in res.output, res.output
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

@@ -302,14 +302,16 @@ def similar_labels(labels) -> list[list[str]]:
     return [sorted(g) for g in by.values() if len(g) > 1]
 
 
-def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | None) -> tuple[list[dict], list[dict]]:
+def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | None,
+                  named: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Text samples from `df[text_col]` (`named`: how errors name it, for joined columns)."""
     good, bad = [], []
     labels = _labels_of(df, label_col)
     for i, (text, label) in enumerate(zip(df[text_col], labels)):
         if isinstance(text, (int, float, np.number)) and not isinstance(text, bool) and not pd.isna(text):
             text = str(text)            # a JSON or parquet number is text too ('2024', a product code)
         if not isinstance(text, str) or not text:
-            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no text in column {text_col!r}"})
+            bad.append({"source": f"{path}:{i + 1}", "error": f"row {i + 1}: no text in column {named or repr(text_col)}"})
             continue
         good.append({"sample_id": content_id(text.encode("utf-8")), "modality": "text", "path": None,
                      "text": text, "source": f"{path}:{i + 1}", "source_label": label,
@@ -574,6 +576,21 @@ def is_free_text(col: pd.Series) -> bool:
     return v.nunique() >= 0.9 * len(v) and v.str.split().str.len().mean() >= 4
 
 
+JOINED = "\x00text"        # the column a list of text columns is joined into (no file has it)
+
+
+def text_columns(setting: str | list[str]) -> list[str]:
+    return [setting] if isinstance(setting, str) else list(setting)
+
+
+def joined_text(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """Several text columns (title, body) as one text per row: the non-empty parts in order, a
+    blank line between; a row with none is empty (unreadable, as a row with no text)."""
+    parts = [df[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+             for c in cols]
+    return pd.Series(["\n\n".join(p for p in row if p) for row in zip(*parts)], index=df.index, dtype=object)
+
+
 def find_text_column(df: pd.DataFrame, label_col: str | None) -> tuple[str | None, str]:
     """Where `acquire.text_column` is the default 'text' and the table has no such column nor any
     numeric feature: the one column of free text (`is_free_text`), preferring one named like a
@@ -615,7 +632,7 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     if table_suffix(src) not in TABLE_EXTS:
         raise UserError(f"acquire.source: {src}: expected an image folder or a {TABLES}")
     df = read_source_table(src, a.encoding, sheet=a.sheet)
-    if a.text_column in df.columns:
+    if all(c in df.columns for c in text_columns(a.text_column)):
         return src, "text"
     label_col = find_label_column(df, a.label_column)[0]
     if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col) or \
@@ -625,7 +642,8 @@ def resolve_source(project: Project) -> tuple[Path, str]:
         return src, "text"
     if len(df) >= 10 and any(is_categorical(df[c]) for c in df.columns if c != label_col):   # mushrooms, cars
         return src, "tabular"
-    raise UserError(f"{src}: text column {a.text_column!r} not found and no feature columns (numbers or categories) "
+    raise UserError(f"{src}: text column {', '.join(map(repr, text_columns(a.text_column)))} not found and no "
+                    "feature columns (numbers or categories) "
                     f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column or acquire.kind")
 
 
@@ -677,6 +695,12 @@ def acquire(project: Project) -> dict[str, Any]:
         df = read_source_table(src, a.encoding, a.text_column if kind == "text" else None, a.sheet)
         label_col, warnings = find_label_column(df, a.label_column)
         text_col = a.text_column
+        if kind == "text" and not isinstance(text_col, str):       # title and body: one text, a blank line between
+            if missing := [c for c in text_col if c not in df.columns]:
+                raise UserError(f"{src}: text column {missing[0]!r} not found "
+                                f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
+            df = df.assign(**{JOINED: joined_text(df, text_col)})
+            text_col = JOINED
         if kind == "text" and text_col not in df.columns and text_col == "text":
             found_text, why = find_text_column(df, label_col)
             if found_text is not None:      # read again, so its values are texts as written ('007')
@@ -697,7 +721,8 @@ def acquire(project: Project) -> dict[str, Any]:
             if text_col not in df.columns:
                 raise UserError(f"{src}: text column {text_col!r} not found "
                                 f"(columns: {', '.join(map(str, df.columns))}); set acquire.text_column")
-            good, bad = _acquire_text(shown, df, text_col, label_col)
+            good, bad = _acquire_text(shown, df, text_col, label_col,
+                                      " or ".join(map(repr, text_columns(a.text_column))) if text_col == JOINED else None)
         else:
             good, bad, more = _acquire_tabular(shown, df, a.feature_columns, label_col, data)
             warnings += more

@@ -55,9 +55,17 @@ class ProjectSettings(_Section):
 class Acquire(_Section):
     source: str = "digits"
     kind: Literal["auto", "images", "text", "tabular"] = "auto"
-    text_column: str = "text"
+    text_column: str | list[str] = Field("text", description="the column holding the text, or several joined "
+                                                              "(title and body) with a blank line between")
     label_column: str | None = "label"
     feature_columns: list[str] = Field(default_factory=list)
+
+    @field_validator("text_column")
+    @classmethod
+    def _some_text_column(cls, v: str | list[str]) -> str | list[str]:
+        if not isinstance(v, str) and (not v or len(set(v)) != len(v)):
+            raise ValueError("a list of text columns names one or more columns, each once")
+        return v
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     n_jobs: int = Field(2, ge=1)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=10_000,
@@ -373,7 +381,7 @@ project:
 acquire:
   source: digits            # 'digits' (bundled demo), an image folder, or a CSV/TSV/JSONL/parquet file (.gz/.bz2/.xz too)
   kind: auto                # auto | images | text | tabular
-  text_column: text         # text sources: the column holding the text
+  text_column: text         # text sources: the column holding the text ([title, body]: several, joined by a blank line)
   label_column: label       # optional column with a label that came with the data
   feature_columns: []       # tabular: feature columns (empty = every numeric column)
   test_fraction: 0.3        # stratified held-out test split sampled at acquisition

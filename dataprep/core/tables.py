@@ -25,13 +25,13 @@ COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma}     # a table may come co
 TABLES = f"{', '.join(sorted(TABLE_EXTS))} file (or one compressed: {', '.join(f'.csv{c}' for c in COMPRESSIONS)}, ...)"
 
 
-def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | None = None,
+def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | list[str] | None = None,
                       sheet: str | int | None = None) -> pd.DataFrame:
     """A CSV/TSV/JSONL/parquet source as a frame; text that is not `encoding` is one line naming
     the line and byte, not a rejection of the whole file without a word. The suffix is read in
     any case (`.CSV`); a CSV whose header has no comma but a semicolon, tab or bar is read with
     that separator (spreadsheets in many locales write `;`), and with decimal commas where they
-    make more columns numbers (the same spreadsheets write 3,14). A CSV's `text_column` is read as
+    make more columns numbers (the same spreadsheets write 3,14). A CSV's `text_column` (one or a list) is read as
     written: '007', '1e3' and 'NA' are texts, not the numbers 7 and 1000 or a missing value.
     An Excel workbook (.xlsx, .xlsm) is read from `sheet` (`acquire.sheet`: a name or a number
     from 0), else its first sheet; the names of the others are in `df.attrs["other_sheets"]`."""
@@ -68,9 +68,10 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | No
                     df, decimals = commas, (",", ".")
             header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=spaced), [])
             df.attrs["repeated_columns"] = sorted({c for c in header if header.count(c) > 1})
-            if text_column in df.columns and header.count(text_column) == 1:
-                df[text_column] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[text_column], dtype=str,
-                                              keep_default_na=False, skipinitialspace=spaced)[text_column].to_numpy()
+            for col in [text_column] if isinstance(text_column, str) else text_column or []:
+                if col in df.columns and header.count(col) == 1:
+                    df[col] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[col], dtype=str, keep_default_na=False,
+                                          skipinitialspace=spaced)[col].to_numpy()
             df.attrs["decimals"] = decimals     # the marks its written numbers may use (`written_numbers`)
         elif suffix in {".jsonl", ".json"}:
             df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
