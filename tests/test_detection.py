@@ -281,6 +281,47 @@ def test_coco_boxes_past_the_image_are_cut_and_boxes_without_area_left_out(tmp_p
     assert res.returncode == 2 and len(err) == 1 and f"images[{len(coco['images']) - 1}] has id" in err[0], res.stderr
 
 
+def test_yolo_label_folders_give_the_boxes_coco_gives(tmp_path):
+    """Most detection sets are shared as YOLO label folders (a .txt per image: class, centre,
+    size as fractions); `acquire.boxes` took only a COCO file. The same truth written both ways
+    gives the same boxes (to 0.02 px); an empty file is an image without objects, a missing one
+    an image without known boxes, a polygon line its bounding box, a bad line one line, exit 2."""
+    src = detection_folder(tmp_path / "src", n_images=8, shapes=CLASSES, seed=3)
+    truth = detection_truth(src)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    for im in truth[1:]:                              # the first image has no label file
+        W, H = im["width"], im["height"]
+        lines = [f"{CLASSES.index(b['label'])} {(b['x_min'] + b['x_max']) / 2 / W:.7f} {(b['y_min'] + b['y_max']) / 2 / H:.7f} "
+                 f"{(b['x_max'] - b['x_min']) / W:.7f} {(b['y_max'] - b['y_min']) / H:.7f}" for b in im["boxes"]]
+        if im is truth[2] and im["boxes"]:           # a segmentation polygon: its bounding box
+            b = im["boxes"][0]
+            x0, y0, x1, y1 = b["x_min"] / W, b["y_min"] / H, b["x_max"] / W, b["y_max"] / H
+            lines[0] = f"{CLASSES.index(b['label'])} {x0:.7f} {y0:.7f} {x1:.7f} {y0:.7f} {(x0 + x1) / 2:.7f} {y1:.7f}"
+        (labels / (im["file_name"].rsplit(".", 1)[0] + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
+    got = {}
+    for name, boxes in (("coco", str(src / "annotations.json")), ("yolo", str(labels))):
+        path = write_params(tmp_path / name, str(src / "images"), init=True, project__task="detection",
+                            project__labels=CLASSES, acquire__boxes=boxes)
+        res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=path, capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+        man = store.read_table(path / "data", "manifest")
+        got[name] = {s.rsplit("/", 1)[-1]: None if pd.isna(v) else bx.parse(v) for s, v in zip(man["source"], man["source_label"])}
+    first = truth[0]["file_name"]
+    assert got["yolo"][first] is None and got["coco"][first] is not None
+    for im in truth[1:]:
+        a, b = got["coco"][im["file_name"]], got["yolo"][im["file_name"]]
+        assert len(a) == len(b) == len(im["boxes"]), im["file_name"]
+        for x, y in zip(a, b):
+            assert x["label"] == y["label"] and all(abs(x[k] - y[k]) < 0.02 for k in ("x_min", "y_min", "x_max", "y_max")), (x, y)
+    bad = labels / (truth[1]["file_name"].rsplit(".", 1)[0] + ".txt")
+    bad.write_text("7 0.5 0.5 0.1 0.1\n")
+    res = subprocess.run([sys.executable, "-m", "dataprep", "acquire"], cwd=tmp_path / "yolo", capture_output=True, text=True)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1 and f"{bad.name}:1: expected a class number (0 to 3)" in err[0], res.stderr
+
+
 def test_simulated_annotators_without_true_boxes_name_acquire_boxes():
     """A detection project on an image folder with no COCO file said "need a source label ...
     check acquire.label_column", which a detection project does not have."""

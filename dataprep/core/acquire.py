@@ -31,6 +31,7 @@ from dataprep.core.project import Project
 from dataprep.core.sources import write_digits
 from dataprep.core.tables import TABLE_EXTS, TABLES, read_source_table, table_suffix
 from dataprep.core.written_numbers import as_days, read_written_numbers
+from dataprep.core.yolo import read_yolo
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
               ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}     # what Pillow decodes (HEIF: pillow-heif); what
@@ -661,8 +662,11 @@ def acquire(project: Project) -> dict[str, Any]:
         boxes = None
         if detection and a.boxes:
             coco = Path(a.boxes) if Path(a.boxes).is_absolute() else project.root / a.boxes
-            boxes, warnings = read_boxes(coco, [rel for rel, _ in list_images(src, a.follow_links)[0]],
-                                         list(project.cfg.project.labels))
+            rels = [rel for rel, _ in list_images(src, a.follow_links).files]
+            if coco.is_dir():           # a YOLO labels folder
+                boxes, warnings = read_yolo(coco, src, rels, list(project.cfg.project.labels))
+            else:
+                boxes, warnings = read_boxes(coco, rels, list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
         named = None

@@ -77,8 +77,9 @@ class Acquire(_Section):
                                                        "from 0 (default: the first)")
     follow_links: Literal["inside", "all", "none"] = Field(
         "inside", description="symbolic links in an image folder: follow those pointing inside it, all, or none")
-    boxes: str | None = Field(None, description="detection: a COCO file with the true boxes of some images "
-                                                 "(their source labels: gold tasks, simulated annotators)")
+    boxes: str | None = Field(None, description="detection: a COCO file, or a YOLO labels folder, with the true "
+                                                 "boxes of some images (their source labels: gold tasks, simulated "
+                                                 "annotators)")
 
 
 class Features(_Section):
@@ -392,7 +393,8 @@ acquire:
   labels_file: null         # images: a CSV/table with each image's label (a column naming the image by path, file
                             # name or name without suffix, and acquire.label_column); it wins over class folders
   follow_links: inside      # symbolic links in an image folder: inside (only those pointing into it) | all | none
-  boxes: null               # detection: a COCO file with the true boxes of some images (gold tasks, simulated annotators)
+  boxes: null               # detection: a COCO file or a YOLO labels folder with the true boxes of some images
+                            # (gold tasks, simulated annotators)
 
 triage:
   near_dup_threshold: 0.015 # max cosine distance of image thumbnails (or text features) to call two samples near-duplicates
