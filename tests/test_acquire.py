@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from conftest import write_png
 from dataprep.core import store
-from dataprep.core.acquire import acquire, is_row_index
+from dataprep.core.acquire import acquire
+from dataprep.core.columns import is_row_index
 from dataprep.cli import app
 from dataprep.core.project import open_project
 

@@ -14,7 +14,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,11 @@ import pyarrow.parquet as pq
 from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.core.coco import read_boxes
+from dataprep.core.columns import (CATEGORIES_MAX, JOINED, find_label_column, find_text_column, is_categorical,
+                                   is_free_text, is_row_index, joined_text, labels_of, text_columns)
 from dataprep.core.errors import UserError, printable
 from dataprep.core.ids import among, content_id, seeded_key
+from dataprep.core.image_folders import IMAGE_EXTS, Listing, count_kinds, labels_from_file, list_images
 from dataprep.core.images import check_image, view_path, write_view
 from dataprep.core.parallel import map_batches
 from dataprep.core.project import Project
@@ -33,9 +36,6 @@ from dataprep.core.tables import TABLE_EXTS, TABLES, read_source_table, table_su
 from dataprep.core.written_numbers import as_days, read_written_numbers
 from dataprep.core.yolo import read_yolo
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
-              ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}     # what Pillow decodes (HEIF: pillow-heif); what
-# browsers do not show gets a PNG view
 TABULAR_FILE = "raw/tabular.parquet"
 TEXT_FILE = "raw/text.parquet"
 
@@ -77,119 +77,6 @@ def _image_batch(files: list[tuple[str, str | None]], source_root: str, shown_ro
     return out
 
 
-SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "dev", "test", "testing", "eval"}
-
-
-class Listing(NamedTuple):
-    files: list[tuple[str, str | None]]   # (path under the folder, class folder or None)
-    skipped: list[dict]                   # symbolic links not followed, each with why
-    others: dict                          # files that are not images, counted by suffix
-    split_folders: list[str]              # train/, val/, ... read as splits holding the class folders
-
-
-def list_images(folder: Path, follow_links: str = "inside") -> Listing:
-    """Image files under `folder` with the class subfolder (if any) as label, the symbolic
-    links skipped under the `follow_links` policy (inside | all | none), each with why, and how
-    many other files there are by suffix (not images acquire reads: named in a warning). A
-    dataset stored as `train/<class>/`, `val/<class>/` (every top folder a split name, every
-    image in a folder under it) takes its labels from the class folders, not 'train' and 'val'."""
-    root = folder.resolve()
-    files, skipped, seen, others = [], [], {root}, {}
-
-    def allowed(p: Path) -> str | None:
-        target = p.resolve()
-        if follow_links == "none":
-            return f"a link (to {target}); acquire.follow_links is none"
-        if follow_links == "inside" and not target.is_relative_to(root):
-            return f"links outside the source folder (to {target}); set acquire.follow_links: all to take it"
-        if not target.exists():
-            return f"broken link (to {target})"
-        return None
-
-    def walk(d: Path) -> None:
-        for p in sorted(d.iterdir()):
-            if p.name.startswith("."):
-                continue
-            if p.is_symlink():
-                why = allowed(p)
-                if why is not None:
-                    skipped.append({"source": printable(str(p.relative_to(folder))), "reason": why})
-                    continue
-            if p.is_dir():
-                real = p.resolve()
-                if real in seen:            # a link back up the tree: walk each folder once
-                    continue
-                seen.add(real)
-                walk(p)
-            elif p.is_file() and p.suffix.lower() in IMAGE_EXTS:
-                rel = p.relative_to(folder)
-                files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
-            elif p.is_file():
-                others[p.suffix.lower() or p.name] = others.get(p.suffix.lower() or p.name, 0) + 1
-
-    walk(folder)
-    parts = [Path(rel).parts for rel, _ in files]
-    tops = {p[0] for p in parts if len(p) > 1}
-    splits: list[str] = []
-    if tops and all(t.casefold() in SPLIT_FOLDERS for t in tops) and all(len(p) > 2 for p in parts):
-        splits = sorted(tops)
-        files = [(rel, p[1]) for (rel, _), p in zip(files, parts)]
-    return Listing(files, skipped, others, splits)
-
-
-def labels_from_file(path: Path, rels: list[str], label_column: str | None, encoding: str = "utf-8",
-                     sheet: str | int | None = None) -> tuple[dict[str, str | None], list[str]]:
-    """`acquire.labels_file`: image (path under the source) -> label, from a table with a column
-    naming each image by its path, file name, or name without suffix (whichever column and form
-    names the most images) and the label column; with warnings for rows naming no image, images
-    with no row, and images given two labels (those get none)."""
-    df = read_source_table(path, encoding, sheet=sheet)
-    label_col = find_label_column(df, label_column or "label")[0]
-    if not label_col or label_col not in df.columns:
-        raise UserError(f"acquire.labels_file: {path} has no label column {label_column!r} "
-                        f"(columns: {', '.join(map(str, df.columns))}); set acquire.label_column")
-    forms = {"path": [Path(r).as_posix() for r in rels], "name": [Path(r).name for r in rels],
-             "stem": [Path(r).stem for r in rels]}
-    keys = {f: {k: r for k, r in zip(v, rels)} for f, v in forms.items()
-            if len(set(v)) == len(v)}                   # a form two images share names neither
-    best, best_n = None, 0
-    for c in df.columns:
-        if c == label_col:
-            continue
-        vals = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-                for v in df[c]]
-        for form, index in keys.items():
-            n = sum(v in index for v in vals)
-            if n > best_n:
-                best, best_n = (c, form, vals), n
-    if best is None:
-        raise UserError(f"acquire.labels_file: no column of {path} names the images (as {rels[0]!r}, "
-                        f"{Path(rels[0]).name!r} or {Path(rels[0]).stem!r}; columns: {', '.join(map(str, df.columns))})")
-    col, form, vals = best
-    labels = _labels_of(df, label_col)
-    given: dict[str, set] = {}
-    for v, lab in zip(vals, labels):
-        if v in keys[form] and lab is not None:
-            given.setdefault(keys[form][v], set()).add(lab)
-    out = {r: (next(iter(s)) if len(s) == 1 else None) for r, s in given.items()}
-    warnings = []
-    if nowhere := [v for v in vals if v is not None and v not in keys[form]]:
-        warnings.append(f"{path.name}: {len(nowhere)} rows name no image of the source (e.g. {nowhere[0]!r})")
-    if twice := [r for r, s in given.items() if len(s) > 1]:
-        warnings.append(f"{path.name}: {len(twice)} images have rows with different labels (e.g. {twice[0]}): "
-                        "they are unlabeled")
-    if missing := len(rels) - len(given):
-        warnings.append(f"{path.name}: {missing} of {len(rels)} images have no row: they keep their class folder, "
-                        "if any, else come unlabeled")
-    return out, warnings
-
-
-def _kinds(counts: dict) -> str:
-    """'12 .txt, 3 .svg' from {suffix: count}, the commonest first (at most five)."""
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{n} {k}" for k, n in top[:5]) + (", ..." if len(top) > 5 else "")
-
-
 def _stat_key(path: Path) -> str:
     st = path.stat()
     return f"{st.st_size}:{st.st_mtime_ns}"
@@ -206,7 +93,7 @@ def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pi
     files = listing.files
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found"
-                        + (f"; it holds {_kinds(listing.others)}" if listing.others else ""))
+                        + (f"; it holds {count_kinds(listing.others)}" if listing.others else ""))
     if boxes is not None:             # detection: the source label is the image's true boxes, if known
         files = [(rel, boxes.get(rel)) for rel, _ in files]
     elif named is not None:           # acquire.labels_file: its label wins over the class folder
@@ -252,23 +139,6 @@ def check_known_labels(src: Path, found, expected: list[str], where: str, fix: s
                         f"({', '.join(expected)}); add them there or {fix}")
 
 
-LABEL_NAMES = ("label", "labels", "class", "target", "category", "y")
-
-
-def find_label_column(df: pd.DataFrame, configured: str | None) -> tuple[str | None, list[str]]:
-    """The label column: `acquire.label_column` where the source has it; where the default
-    'label' is missing, the one column named like a label ('Label', 'class', 'target', ...), with
-    a warning. Otherwise a table's 'target' was a feature (the label given to the model) and its
-    rows came unlabeled."""
-    if configured is None or configured in df.columns or configured != "label":
-        return configured, []
-    like = [c for c in df.columns if str(c).strip().casefold() in LABEL_NAMES]
-    if len(like) != 1:
-        return configured, []
-    return like[0], [f"no column 'label': the labels are read from column {like[0]!r} "
-                     "(set acquire.label_column to choose another, or null for none)"]
-
-
 def check_label_column(src: Path, df: pd.DataFrame, label_col: str | None, expected: list[str]) -> list[str]:
     """A named label column must exist when `project.labels` is set, and hold only those labels.
     Returns warnings for the summary."""
@@ -281,16 +151,6 @@ def check_label_column(src: Path, df: pd.DataFrame, label_col: str | None, expec
         return [f"{src.name} has no column {label_col!r}: its samples come without labels"]
     check_known_labels(src, df[label_col], expected, f"column {label_col!r} labels", "fix the source")
     return []
-
-
-def _labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
-    """The label column as text. Whole numbers read as floats (pandas' type for integers beside a
-    missing value) keep their integer spelling: 3, not 3.0, whether or not a row lacks a label."""
-    if not col or col not in df.columns:
-        return [None] * len(df)
-    out = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-           for v in df[col]]
-    return [v or None for v in out]        # spaces around a label are no part of it; a blank one is none
 
 
 def similar_labels(labels) -> list[list[str]]:
@@ -307,7 +167,7 @@ def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | N
                   named: str | None = None) -> tuple[list[dict], list[dict]]:
     """Text samples from `df[text_col]` (`named`: how errors name it, for joined columns)."""
     good, bad = [], []
-    labels = _labels_of(df, label_col)
+    labels = labels_of(df, label_col)
     for i, (text, label) in enumerate(zip(df[text_col], labels)):
         if isinstance(text, (int, float, np.number)) and not isinstance(text, bool) and not pd.isna(text):
             text = str(text)            # a JSON or parquet number is text too ('2024', a product code)
@@ -318,26 +178,6 @@ def _acquire_text(path: str, df: pd.DataFrame, text_col: str, label_col: str | N
                      "text": text, "source": f"{path}:{i + 1}", "source_label": label,
                      "width": None, "height": None})
     return good, bad
-
-
-def is_row_index(col: pd.Series) -> bool:
-    """A column that numbers the rows: 10 or more distinct integers, together a run with no gap
-    (pandas' saved index `Unnamed: 0`, an `id` 1..n, shuffled or not). As a feature it only
-    tells rows apart, and it would keep exact duplicate rows from collapsing."""
-    v = pd.to_numeric(col, errors="coerce")
-    if len(v) < 10 or v.isna().any() or not np.isfinite(v).all() or (v != np.round(v)).any():
-        return False
-    return bool(v.is_unique and v.max() - v.min() == len(v) - 1)
-
-
-CATEGORIES_MAX = 50     # distinct values a non-numeric column may have and still be a categorical feature
-
-
-def is_categorical(col: pd.Series) -> bool:
-    """A non-numeric column of few distinct values (at most `CATEGORIES_MAX`, and repeated: at
-    most half the rows): one-hot encoded by the features stage. Free text and ids are not."""
-    distinct = col.dropna().astype(str).nunique()
-    return 0 < distinct <= min(CATEGORIES_MAX, max(2, len(col) // 2))
 
 
 def _feature_columns(path: str, df: pd.DataFrame, label_col: str | None) -> tuple[list[str], list[str]]:
@@ -425,7 +265,7 @@ def _acquire_tabular(path: str, df: pd.DataFrame, features: list[str], label_col
                         f"column {num[c]!r})")
         values = values.mask(infinite)
     cats = df[text_cols].astype(object).where(df[text_cols].notna(), None)
-    labels = _labels_of(df, label_col)
+    labels = labels_of(df, label_col)
     good, bad, rows = [], [], []
     for i, (vals, kinds, label) in enumerate(zip(values.itertuples(index=False), cats.itertuples(index=False), labels)):
         vec = np.asarray(vals, dtype=np.float64)
@@ -564,51 +404,6 @@ def _within(source: str, scope: str) -> bool:
     return source == scope or source.startswith((scope + os.sep, scope + "/", scope + ":"))
 
 
-TEXT_NAMES = ("text", "texts", "review", "sentence", "content", "body", "comment", "message", "tweet", "document",
-              "utterance", "abstract", "description")
-
-
-def is_free_text(col: pd.Series) -> bool:
-    """Texts people wrote: ten or more strings, nearly all distinct, of several words on average."""
-    v = col.dropna()
-    if len(v) < 10 or not all(isinstance(x, str) for x in v.head(1000)):
-        return False
-    v = v.astype(str)
-    return v.nunique() >= 0.9 * len(v) and v.str.split().str.len().mean() >= 4
-
-
-JOINED = "\x00text"        # the column a list of text columns is joined into (no file has it)
-
-
-def text_columns(setting: str | list[str]) -> list[str]:
-    return [setting] if isinstance(setting, str) else list(setting)
-
-
-def joined_text(df: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """Several text columns (title, body) as one text per row: the non-empty parts in order, a
-    blank line between; a row with none is empty (unreadable, as a row with no text)."""
-    parts = [df[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
-             for c in cols]
-    return pd.Series(["\n\n".join(p for p in row if p) for row in zip(*parts)], index=df.index, dtype=object)
-
-
-def find_text_column(df: pd.DataFrame, label_col: str | None) -> tuple[str | None, str]:
-    """Where `acquire.text_column` is the default 'text' and the table has no such column nor any
-    numeric feature: the one column of free text (`is_free_text`), preferring one named like a
-    text ('review', 'sentence', ...), and the warning that says so; else None."""
-    others = [c for c in df.columns if c != label_col]
-    if any(pd.api.types.is_numeric_dtype(df[c]) for c in others) or \
-            read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
-        return None, ""
-    free = [c for c in others if is_free_text(df[c])]
-    named = [c for c in free if str(c).strip().casefold() in TEXT_NAMES]
-    pick = named if len(named) == 1 else free if len(free) == 1 else []
-    if not pick:
-        return None, ""
-    return pick[0], (f"no column 'text': the texts are read from column {pick[0]!r} (set acquire.text_column to "
-                     "choose another)")
-
-
 def resolve_source(project: Project) -> tuple[Path, str]:
     """The source path and its kind (images | text | tabular)."""
     a = project.cfg.acquire
@@ -737,7 +532,7 @@ def acquire(project: Project) -> dict[str, Any]:
                         f"{', '.join(conflicts[0]['sources'][:2])}): they are unlabeled; see acquire.json")
     if others:
         warnings.append(f"{sum(others.values())} files in {shown} are not images acquire reads and were left "
-                        f"out: {_kinds(others)}")
+                        f"out: {count_kinds(others)}")
     if skipped:
         warnings.append(f"{len(skipped)} symbolic links skipped (e.g. {skipped[0]['source']}: {skipped[0]['reason']})")
     named = {v for v in found["source_label"] if v is not None and not pd.isna(v)} if len(found) else set()

@@ -301,7 +301,7 @@ def text_features(texts: list[str], project: Project) -> tuple[np.ndarray, sp.cs
 
 def tabular_features(ids: list[str], project: Project) -> np.ndarray:
     """Numeric columns median-imputed and standardised; a categorical column (text, see
-    `acquire.is_categorical`) one-hot, a missing value all zeros, each one at 1/sqrt(2) so two
+    `columns.is_categorical`) one-hot, a missing value all zeros, each one at 1/sqrt(2) so two
     rows of different categories are as far apart as one standard deviation of a number."""
     table = pd.read_parquet(project.data / TABULAR_FILE).set_index("sample_id").loc[ids]
     cats = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
