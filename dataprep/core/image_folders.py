@@ -15,11 +15,9 @@ from dataprep.core.errors import UserError, printable
 from dataprep.core.tables import read_source_table
 
 
+# what Pillow decodes (HEIF through pillow-heif); what browsers do not show gets a PNG view
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".ppm", ".pgm",
-              ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}     # what Pillow decodes (HEIF: pillow-heif); what
-# browsers do not show gets a PNG view
-
-
+              ".pbm", ".pnm", ".jp2", ".tga", ".heic", ".heif"}
 SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "dev", "test", "testing", "eval"}
 
 
@@ -108,7 +106,7 @@ def labels_from_file(path: Path, rels: list[str], label_column: str | None, enco
     if best is None:
         raise UserError(f"acquire.labels_file: no column of {path} names the images (as {rels[0]!r}, "
                         f"{Path(rels[0]).name!r} or {Path(rels[0]).stem!r}; columns: {', '.join(map(str, df.columns))})")
-    col, form, vals = best
+    _, form, vals = best
     labels = labels_of(df, label_col)
     given: dict[str, set] = {}
     for v, lab in zip(vals, labels):
