@@ -416,6 +416,25 @@ def test_a_text_in_two_columns_is_one_text(project, tmp_path):
     assert res.exit_code == 2 and "text column 'headline', 'summary' not found" in res.output, res.output
 
 
+@pytest.mark.parametrize("layout", ["records", "under_a_key", "pandas_columns"])
+def test_a_json_file_of_records_in_the_layouts_exports_write(project, tmp_path, layout):
+    """`{"version": 1, "data": [...records...]}`, as many exports write, was one row per key
+    ("text column 'text' not found ... columns: version, data"); records and pandas' own layouts
+    read as before, a text as written ('007'), a nested object as `meta.lang` columns."""
+    recs = [{"text": f"words about thing {i}" if i else "007", "label": "ab"[i % 2], "meta": {"lang": "en"}}
+            for i in range(12)]
+    doc = {"records": recs, "under_a_key": {"version": 1, "data": recs}}.get(layout)
+    if doc is None:
+        pd.DataFrame([{k: v for k, v in r.items() if k != "meta"} for r in recs]).to_json(tmp_path / "t.json")
+    else:
+        (tmp_path / "t.json").write_text(json.dumps(doc))
+    s = acquire(open_project(project(acquire={"source": "t.json"}) / "params.yaml"))
+    man = store.read_table(tmp_path / "data", "manifest")
+    assert s["kind"] == "text" and s["samples"] == 12 and set(man["source_label"]) == {"a", "b"}, s
+    if layout != "pandas_columns":
+        assert "007" in set(man["text"])
+
+
 def test_a_jsonl_line_that_is_not_json_is_named(project, tmp_path):
     lines = [json.dumps({"text": f"t {i}", "label": "a"}) for i in range(5)]
     lines[3] = '{"text": "t 3", "label": a}'

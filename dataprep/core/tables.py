@@ -73,12 +73,16 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | li
                     df[col] = pd.read_csv(io.StringIO(text), sep=sep, usecols=[col], dtype=str, keep_default_na=False,
                                           skipinitialspace=spaced)[col].to_numpy()
             df.attrs["decimals"] = decimals     # the marks its written numbers may use (`written_numbers`)
-        elif suffix in {".jsonl", ".json"}:
-            df = pd.read_json(io.StringIO(text), lines=suffix == ".jsonl")
+        elif suffix == ".json":
+            df = read_json_records(path, text)
+        elif suffix == ".jsonl":
+            df = pd.read_json(io.StringIO(text), lines=True)
         else:
             df = pd.read_parquet(io.BytesIO(raw))
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
+    except UserError:
+        raise
     except Exception as exc:
         if suffix == ".jsonl" and (bad := first_bad_json_line(text)):
             raise UserError(f"{path}: {bad}") from None
@@ -121,6 +125,21 @@ def read_excel(path: Path, raw: bytes, sheet: str | int | None) -> pd.DataFrame:
         df.columns = head
     df.attrs.update(sheet=chosen, other_sheets=[n for n in names if n != chosen], repeated_columns=[])
     return df
+
+
+def read_json_records(path: Path, text: str) -> pd.DataFrame:
+    """A JSON file of records: a list of objects, or one object holding them under a key
+    (`{"version": 1, "data": [...]}`, as many exports write), the key being the one whose value
+    is a list of objects; nested objects become `outer.inner` columns. Anything else is read as
+    pandas reads JSON (the layouts `DataFrame.to_json` writes)."""
+    doc = json.loads(text)
+    if isinstance(doc, dict):
+        lists = [k for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
+        if len(lists) == 1:
+            doc = doc[lists[0]]
+    if isinstance(doc, list) and all(isinstance(r, dict) for r in doc):
+        return pd.json_normalize(doc) if doc else pd.DataFrame()
+    return pd.read_json(io.StringIO(text))      # pandas' other layouts (`to_json`'s columns, index, split...)
 
 
 def table_suffix(path: Path) -> str:
