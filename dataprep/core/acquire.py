@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 from dataprep.core import stage_metrics, store
 from dataprep.core.atomic import atomic_path, record_write, write_bytes, write_json
 from dataprep.core.coco import read_boxes
-from dataprep.core.columns import (CATEGORIES_MAX, JOINED, find_label_column, find_text_column, is_categorical,
-                                   is_free_text, is_row_index, joined_text, labels_of, text_columns)
+from dataprep.core.columns import (CATEGORIES_MAX, JOINED, find_label_column, find_text_column, has_numbers,
+                                   is_categorical, is_free_text, is_row_index, joined_text, labels_of, text_columns)
 from dataprep.core.errors import UserError, printable
 from dataprep.core.ids import among, content_id, seeded_key
 from dataprep.core.image_folders import IMAGE_EXTS, Listing, count_kinds, labels_from_file, list_images
@@ -84,12 +84,13 @@ def _stat_key(path: Path) -> str:
 
 def _acquire_images(folder: Path, shown: str, raw_dir: Path, n_jobs: int, max_pixels: int,
                     cache_file: Path, follow_links: str = "inside", boxes: dict[str, str] | None = None,
-                    named: dict[str, str | None] | None = None) -> tuple[list[dict], list[dict], Listing]:
+                    named: dict[str, str | None] | None = None,
+                    ignore: frozenset[Path] = frozenset()) -> tuple[list[dict], list[dict], Listing]:
     """Hash and check the images of `folder`; with what `list_images` found besides. A file whose
     size and modification time match the stat cache (and whose raw copy exists) is not read
     again, as DVC does for its own hashes, so the stage can run every round at the cost of
     listing the folder."""
-    listing = list_images(folder, follow_links)
+    listing = list_images(folder, follow_links, ignore)
     files = listing.files
     if not files:
         raise UserError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found"
@@ -431,8 +432,7 @@ def resolve_source(project: Project) -> tuple[Path, str]:
     if all(c in df.columns for c in text_columns(a.text_column)):
         return src, "text"
     label_col = find_label_column(df, a.label_column)[0]
-    if any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col) or \
-            read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
+    if has_numbers(df, label_col):
         return src, "tabular"
     if a.text_column == "text" and find_text_column(df, label_col)[0] is not None:
         return src, "text"
@@ -464,20 +464,18 @@ def acquire(project: Project) -> dict[str, Any]:
                 boxes, warnings = read_boxes(coco, rels, list(project.cfg.project.labels))
         elif detection:
             boxes = {}                # no truth: class folders say nothing about boxes
-        named = None
+        named, ignore = None, frozenset()
         if a.labels_file and not detection:
             table = Path(a.labels_file) if Path(a.labels_file).is_absolute() else project.root / a.labels_file
             if not table.is_file():
-                raise UserError(f"acquire.labels_file: {table} does not exist")
+                raise UserError(f"acquire.labels_file: {table} does not exist; point it at the table of image labels")
+            ignore = frozenset({table.resolve()})      # beside the images, the table is no stray file
             rels = [rel for rel, _ in list_images(src, a.follow_links).files]
             if rels:                  # none: the no-images error below says so
                 named, warnings = labels_from_file(table, rels, a.label_column, a.encoding, a.sheet)
         good, bad, listing = _acquire_images(src, shown, data / "raw", a.n_jobs, a.max_pixels,
-                                             project.work / "acquire_cache.json", a.follow_links, boxes, named)
-        skipped, others = listing.skipped, dict(listing.others)
-        if a.labels_file and named is not None and table.resolve().is_relative_to(src.resolve()):
-            suffix = table.suffix.lower()       # the labels file beside the images is no stray file
-            others = {k: v - (k == suffix) for k, v in others.items() if v - (k == suffix) > 0}
+                                             project.work / "acquire_cache.json", a.follow_links, boxes, named, ignore)
+        skipped, others = listing.skipped, listing.others
         if listing.split_folders and not detection:
             warnings.append(f"{shown} holds split folders ({', '.join(listing.split_folders)}) with the class folders "
                             "inside: the labels are the class folders' names, and every image joins one dataset "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dataprep.core.tables import cell_text
 from dataprep.core.written_numbers import read_written_numbers
 
 
@@ -33,9 +34,7 @@ def labels_of(df: pd.DataFrame, col: str | None) -> list[str | None]:
     missing value) keep their integer spelling: 3, not 3.0, whether or not a row lacks a label."""
     if not col or col not in df.columns:
         return [None] * len(df)
-    out = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-           for v in df[col]]
-    return [v or None for v in out]        # spaces around a label are no part of it; a blank one is none
+    return [cell_text(v) or None for v in df[col]]    # spaces around a label are no part of it; a blank one is none
 
 
 def is_row_index(col: pd.Series) -> bool:
@@ -81,9 +80,14 @@ def text_columns(setting: str | list[str]) -> list[str]:
 def joined_text(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     """Several text columns (title, body) as one text per row: the non-empty parts in order, a
     blank line between; a row with none is empty (unreadable, as a row with no text)."""
-    parts = [df[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
-             for c in cols]
+    parts = [[cell_text(v) or "" for v in df[c]] for c in cols]
     return pd.Series(["\n\n".join(p for p in row if p) for row in zip(*parts)], index=df.index, dtype=object)
+
+
+def has_numbers(df: pd.DataFrame, label_col: str | None) -> bool:
+    """A column besides the label holds numbers, as read or as written ($1,234, 2024-01-05)."""
+    return any(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns if c != label_col) or \
+        bool(read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1])
 
 
 def find_text_column(df: pd.DataFrame, label_col: str | None) -> tuple[str | None, str]:
@@ -91,8 +95,7 @@ def find_text_column(df: pd.DataFrame, label_col: str | None) -> tuple[str | Non
     numeric feature: the one column of free text (`is_free_text`), preferring one named like a
     text ('review', 'sentence', ...), and the warning that says so; else None."""
     others = [c for c in df.columns if c != label_col]
-    if any(pd.api.types.is_numeric_dtype(df[c]) for c in others) or \
-            read_written_numbers(df, {label_col}, df.attrs.get("decimals", (".",)))[1]:
+    if has_numbers(df, label_col):
         return None, ""
     free = [c for c in others if is_free_text(df[c])]
     named = [c for c in free if str(c).strip().casefold() in TEXT_NAMES]

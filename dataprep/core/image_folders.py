@@ -8,11 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-import pandas as pd
-
 from dataprep.core.columns import find_label_column, labels_of
 from dataprep.core.errors import UserError, printable
-from dataprep.core.tables import read_source_table
+from dataprep.core.tables import cell_text, read_source_table
 
 
 # what Pillow decodes (HEIF through pillow-heif); what browsers do not show gets a PNG view
@@ -28,12 +26,13 @@ class Listing(NamedTuple):
     split_folders: list[str]              # train/, val/, ... read as splits holding the class folders
 
 
-def list_images(folder: Path, follow_links: str = "inside") -> Listing:
+def list_images(folder: Path, follow_links: str = "inside", ignore: frozenset[Path] = frozenset()) -> Listing:
     """Image files under `folder` with the class subfolder (if any) as label, the symbolic
     links skipped under the `follow_links` policy (inside | all | none), each with why, and how
     many other files there are by suffix (not images acquire reads: named in a warning). A
     dataset stored as `train/<class>/`, `val/<class>/` (every top folder a split name, every
-    image in a folder under it) takes its labels from the class folders, not 'train' and 'val'."""
+    image in a folder under it) takes its labels from the class folders, not 'train' and 'val'.
+    Files in `ignore` (resolved paths: the labels table beside the images) are not counted."""
     root = folder.resolve()
     files, skipped, seen, others = [], [], {root}, {}
 
@@ -65,7 +64,7 @@ def list_images(folder: Path, follow_links: str = "inside") -> Listing:
             elif p.is_file() and p.suffix.lower() in IMAGE_EXTS:
                 rel = p.relative_to(folder)
                 files.append((str(rel), rel.parts[0] if len(rel.parts) > 1 else None))
-            elif p.is_file():
+            elif p.is_file() and p.resolve() not in ignore:
                 others[p.suffix.lower() or p.name] = others.get(p.suffix.lower() or p.name, 0) + 1
 
     walk(folder)
@@ -97,15 +96,15 @@ def labels_from_file(path: Path, rels: list[str], label_column: str | None, enco
     for c in df.columns:
         if c == label_col:
             continue
-        vals = [None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-                for v in df[c]]
+        vals = [cell_text(v) for v in df[c]]
         for form, index in keys.items():
             n = sum(v in index for v in vals)
             if n > best_n:
                 best, best_n = (c, form, vals), n
     if best is None:
         raise UserError(f"acquire.labels_file: no column of {path} names the images (as {rels[0]!r}, "
-                        f"{Path(rels[0]).name!r} or {Path(rels[0]).stem!r}; columns: {', '.join(map(str, df.columns))})")
+                        f"{Path(rels[0]).name!r} or {Path(rels[0]).stem!r}; columns: {', '.join(map(str, df.columns))}); "
+                        "add a column of the images' file names, or point acquire.labels_file at the table that has one")
     _, form, vals = best
     labels = labels_of(df, label_col)
     given: dict[str, set] = {}

@@ -94,13 +94,22 @@ def read_source_table(path: Path, encoding: str = "utf-8", text_column: str | li
     return df
 
 
+def cell_text(v) -> str | None:
+    """A cell as the text it shows: None when empty; a whole number read as a float (pandas'
+    type for integers beside a missing value, Excel's for every number) as 3, not 3.0."""
+    if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and pd.isna(v)):
+        return None
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+
+
 def read_excel(path: Path, raw: bytes, sheet: str | int | None) -> pd.DataFrame:
     """One sheet of a workbook as a frame: cells keep the type Excel gave them (a number typed
     as text stays text); `attrs` name the sheet read and the others."""
     try:
         book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
     except Exception as exc:            # zipfile.BadZipFile, KeyError, openpyxl's InvalidFileException
-        raise UserError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc}); open and save it "
+                        "again in a spreadsheet program, or export the sheet as .csv") from None
     names = list(book.sheet_names)
     if sheet is None:
         chosen = names[0]
@@ -119,8 +128,7 @@ def read_excel(path: Path, raw: bytes, sheet: str | int | None) -> pd.DataFrame:
     if cells.empty:
         df = pd.DataFrame()
     else:
-        head = [f"Unnamed: {i}" if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                for i, v in enumerate(cells.iloc[0])]
+        head = [cell_text(v) or f"Unnamed: {i}" for i, v in enumerate(cells.iloc[0])]
         df = cells.iloc[1:].reset_index(drop=True).infer_objects()
         df.columns = head
     df.attrs.update(sheet=chosen, other_sheets=[n for n in names if n != chosen], repeated_columns=[])

@@ -52,7 +52,8 @@ def read_yolo(folder: Path, source: Path, files: list[str], labels: list[str]) -
     names = class_names(folder, labels)
     unknown = sorted(set(names) - set(labels)) if labels else []
     if unknown:
-        raise UserError(f"{folder}: classes {', '.join(unknown)} are not in project.labels")
+        raise UserError(f"{folder}: classes {', '.join(unknown)} are not in project.labels; add them there, or "
+                        "fix the class names (classes.txt or data.yaml)")
     texts = [p for p in sorted(folder.rglob("*.txt")) if p.name != "classes.txt"]
     by_path = {p.relative_to(folder).with_suffix("").as_posix(): p for p in texts}
     stems: dict[str, list[Path]] = {}
